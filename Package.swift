@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// C libraries come from Debian's `-dev` packages (see README "Quick start").
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "genocl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "genocl", targets: ["genocl"]),
+        .library(name: "TensorGraph", targets: ["TensorGraph"]),
+        .library(name: "CPUReference", targets: ["CPUReference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        systemLibrary("COpenCL", pkgConfig: "OpenCL", apt: "ocl-icd-opencl-dev"),
+        systemLibrary("CCLBlast", pkgConfig: "clblast", apt: "libclblast-dev"),
+        systemLibrary("CPNG", pkgConfig: "libpng16", apt: "libpng-dev"),
+        systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+
+        .target(name: "TensorGraph"),
+        .target(name: "CPUReference", dependencies: ["TensorGraph"]),
+        .target(name: "Datasets", dependencies: ["CZlib"]),
+        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "Datasets"]),
+        .executableTarget(
+            name: "genocl",
+            dependencies: [
+                "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference"]),
+        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"]),
+    ]
+)

@@ -1,0 +1,62 @@
+// Elementwise family and activations: one loop per op over contiguous,
+// equal-shaped operands (broadcasting was made explicit by the graph).
+import Foundation
+import TensorGraph
+
+func unaryValue(_ op: UnaryOp, _ x: Float) -> Float {
+    switch op {
+    case .neg: return -x
+    case .exp: return Foundation.exp(x)
+    case .log: return Foundation.log(x)
+    case .sqrt: return x.squareRoot()
+    case .rsqrt: return 1 / x.squareRoot()
+    case .square: return x * x
+    case .abs: return Swift.abs(x)
+    case .sign: return x > 0 ? 1 : x < 0 ? -1 : x  // keeps ±0 and NaN
+    case .relu: return x > 0 ? x : 0
+    case .leakyReLU(let slope): return x > 0 ? x : x * slope
+    case .tanh: return Foundation.tanh(x)
+    case .sigmoid: return x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
+    // log(1 + e^x) = max(x, 0) + log1p(e^−|x|): no overflow for large |x|.
+    case .softplus: return Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x)))
+    case .clamp(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)
+    }
+}
+
+func binaryValue(_ op: BinaryOp, _ a: Float, _ b: Float) -> Float {
+    switch op {
+    case .add: return a + b
+    case .sub: return a - b
+    case .mul: return a * b
+    case .div: return a / b
+    case .pow: return Foundation.pow(a, b)
+    case .maximum: return a.isNaN || b.isNaN ? .nan : Swift.max(a, b)  // NaN propagates, as in PyTorch
+    case .minimum: return a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
+    case .equal: return a == b ? 1 : 0
+    case .notEqual: return a != b ? 1 : 0
+    case .less: return a < b ? 1 : 0
+    case .lessEqual: return a <= b ? 1 : 0
+    case .greater: return a > b ? 1 : 0
+    case .greaterEqual: return a >= b ? 1 : 0
+    }
+}
+
+func unaryForward(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] = unaryValue(op, x[i]) }
+}
+
+func binaryForward(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] = binaryValue(op, a[i], b[i]) }
+}
+
+/// Float class indices → one-hot rows; an index outside `0..<depth` is an error.
+func oneHotForward(_ labels: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, depth: Int) throws {
+    y.update(repeating: 0, count: rows * depth)
+    for row in 0..<rows {
+        let label = labels[row]
+        guard label >= 0, label < Float(depth), label == label.rounded() else {
+            throw PlanError("oneHot: label \(label) in row \(row) is not a class index in 0..<\(depth)")
+        }
+        y[row * depth + Int(label)] = 1
+    }
+}

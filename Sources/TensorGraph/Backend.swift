@@ -1,0 +1,86 @@
+/// Memory owned by a backend. Plans hold these opaquely and pass them back.
+public protocol DeviceBuffer: AnyObject {
+    /// Capacity in float32 elements.
+    var capacity: Int { get }
+}
+
+/// A buffer viewed with a shape: an op's input or output.
+public struct Operand {
+    public let buffer: any DeviceBuffer
+    public let shape: Shape
+    public init(_ buffer: any DeviceBuffer, _ shape: Shape) {
+        self.buffer = buffer
+        self.shape = shape
+    }
+}
+
+/// What a device must do to run plans: hold memory, move values, execute the
+/// non-source primitive ops. The CPU reference and OpenCL implement it.
+public protocol Backend: AnyObject {
+    /// The device, for logs and error messages.
+    var deviceDescription: String { get }
+    /// A buffer of at least `elements` float32 values; `label` names the tensor in errors.
+    func allocate(elements: Int, label: String) throws -> any DeviceBuffer
+    func write(_ values: [Float], to buffer: any DeviceBuffer) throws
+    /// The first `count` values of `buffer`, after all queued work has finished.
+    func read(_ buffer: any DeviceBuffer, count: Int) throws -> [Float]
+    func copy(_ source: any DeviceBuffer, to destination: any DeviceBuffer, count: Int) throws
+    /// Runs `op` (never a source op: placeholder, variable or constant). Random ops
+    /// draw from the stream of `step`. May return before the work is done.
+    func execute(_ op: Op, inputs: [Operand], output: Operand, step: UInt64) throws
+}
+
+/// An error found while compiling or running a plan, said so that a user can act on it.
+public struct PlanError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A parameter update applied after each run of a plan: `parameter ← value`.
+public struct Assignment {
+    public let parameter: Parameter
+    public let value: Tensor
+    public init(_ parameter: Parameter, _ value: Tensor) {
+        self.parameter = parameter
+        self.value = value
+    }
+}
+
+/// A backend plus the device copies of parameters, shared by every plan made from
+/// it: a generator step and a discriminator step see the same weights.
+public final class Session {
+    public let backend: any Backend
+    private var parameters: [ObjectIdentifier: (parameter: Parameter, buffer: any DeviceBuffer)] = [:]
+
+    public init(backend: any Backend) { self.backend = backend }
+
+    /// The device buffer of `parameter`, uploading its host value on first use.
+    func buffer(for parameter: Parameter) throws -> any DeviceBuffer {
+        if let entry = parameters[ObjectIdentifier(parameter)] { return entry.buffer }
+        let buffer = try backend.allocate(elements: max(parameter.shape.count, 1), label: parameter.name)
+        try backend.write(parameter.value, to: buffer)
+        parameters[ObjectIdentifier(parameter)] = (parameter, buffer)
+        return buffer
+    }
+
+    /// Copies the device values of `parameters` into their host `value`s.
+    public func download(_ parameters: [Parameter]) throws {
+        for parameter in parameters {
+            guard let entry = self.parameters[ObjectIdentifier(parameter)] else { continue }
+            parameter.value = try backend.read(entry.buffer, count: parameter.shape.count)
+        }
+    }
+
+    /// Sends host `value`s (after loading a checkpoint, say) to the device.
+    public func upload(_ parameters: [Parameter]) throws {
+        for parameter in parameters {
+            try backend.write(parameter.value, to: try buffer(for: parameter))
+        }
+    }
+
+    /// Compiles the part of the graph that `fetches` and `updates` need.
+    public func plan(fetches: [Tensor], updates: [Assignment] = [], reuseBuffers: Bool = true) throws -> Plan {
+        try Plan(session: self, fetches: fetches, updates: updates, reuseBuffers: reuseBuffers)
+    }
+}

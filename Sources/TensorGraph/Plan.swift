@@ -1,0 +1,130 @@
+/// A compiled step: the nodes that the fetches and updates need, in topological
+/// order, with buffers assigned by liveness. Replayed with new feeds by `run`,
+/// without rebuilding anything.
+public final class Plan {
+    public let session: Session
+    private let graph: Graph
+    /// Node ids executed each run, in order.
+    public private(set) var schedule: [Int] = []
+    private var buffers: [Int: any DeviceBuffer] = [:]
+    private var feeds: [String: (shape: Shape, buffer: any DeviceBuffer)] = [:]
+    private let fetchIDs: [Int]
+    private let updates: [(parameter: Parameter, value: Int)]
+    /// The random stream index; advances by one per run (set it to resume).
+    public var step: UInt64 = 0
+    /// Elements in buffers that the plan allocated for intermediate values.
+    public private(set) var intermediateElements = 0
+
+    init(session: Session, fetches: [Tensor], updates: [Assignment], reuseBuffers: Bool) throws {
+        guard let graph = (fetches.first ?? updates.first?.value)?.graph else {
+            throw PlanError("a plan needs at least one fetch or update")
+        }
+        if let error = graph.error { throw PlanError("the graph is invalid: \(error)") }
+        for tensor in fetches + updates.map(\.value) where tensor.graph !== graph {
+            throw PlanError("all fetches and updates must come from one graph")
+        }
+        for update in updates where update.value.shape != update.parameter.shape {
+            throw PlanError("update of \(update.parameter.name) \(update.parameter.shape) has shape \(update.value.shape)")
+        }
+        self.session = session
+        self.graph = graph
+        self.fetchIDs = fetches.map(\.id)
+        self.updates = updates.map { ($0.parameter, $0.value.id) }
+
+        let targets = Set(fetchIDs + self.updates.map(\.value))
+        var needed = [Bool](repeating: false, count: graph.nodes.count)
+        for id in targets { needed[id] = true }
+        for id in stride(from: graph.nodes.count - 1, through: 0, by: -1) where needed[id] {
+            for input in graph[id].inputs { needed[input] = true }
+        }
+        let order = needed.indices.filter { needed[$0] }
+        try bindSources(order)
+        schedule = order.filter { buffers[$0] == nil }
+        let scheduled = Set(schedule)
+
+        // Liveness: a buffer returns to the pool after the last op that reads it.
+        var lastUse: [Int: Int] = [:]
+        for (step, id) in schedule.enumerated() {
+            for input in graph[id].inputs { lastUse[input] = step }
+        }
+        for id in targets { lastUse[id] = Int.max }
+        var pool: [any DeviceBuffer] = []
+        let backend = session.backend
+        for (step, id) in schedule.enumerated() {
+            let count = max(graph[id].shape.count, 1)
+            if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
+                buffers[id] = pool.remove(at: best)
+            } else {
+                buffers[id] = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
+                intermediateElements += count
+            }
+            for input in Set(graph[id].inputs) where lastUse[input] == step && scheduled.contains(input) {
+                if let buffer = buffers[input] { pool.append(buffer) }
+            }
+        }
+    }
+
+    /// Placeholders get feed buffers, variables their session buffers, constants are uploaded once.
+    private func bindSources(_ order: [Int]) throws {
+        let backend = session.backend
+        for id in order {
+            switch graph[id].op {
+            case .placeholder(let name, let shape):
+                if let existing = feeds[name] {
+                    guard existing.shape == shape else {
+                        throw PlanError("placeholder '\(name)' is declared as \(existing.shape) and \(shape)")
+                    }
+                    buffers[id] = existing.buffer
+                } else {
+                    let buffer = try backend.allocate(elements: max(shape.count, 1), label: "feed '\(name)' \(shape)")
+                    feeds[name] = (shape, buffer)
+                    buffers[id] = buffer
+                }
+            case .variable(let parameter):
+                buffers[id] = try session.buffer(for: parameter)
+            case .constant(let constant):
+                let buffer = try backend.allocate(elements: max(constant.shape.count, 1), label: "constant \(constant.shape)")
+                try backend.write(constant.values, to: buffer)
+                buffers[id] = buffer
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The placeholders this plan reads, by name.
+    public var feedShapes: [String: Shape] { feeds.mapValues(\.shape) }
+
+    /// Runs one step: writes `feeds` (by placeholder name), executes the schedule,
+    /// applies the updates, and returns the fetched values in order.
+    @discardableResult
+    public func run(_ feeds: [String: [Float]] = [:]) throws -> [[Float]] {
+        let backend = session.backend
+        // Feeds for placeholders this plan does not need are fine; unknown names are typos.
+        for name in feeds.keys where !graph.placeholderNames.contains(name) {
+            throw PlanError("feed '\(name)' matches no placeholder (the graph has: \(graph.placeholderNames.sorted().joined(separator: ", ")))")
+        }
+        for (name, feed) in self.feeds {
+            guard let values = feeds[name] else {
+                throw PlanError("missing feed for placeholder '\(name)' \(feed.shape)")
+            }
+            guard values.count == feed.shape.count else {
+                throw PlanError("feed '\(name)' has \(values.count) values, but the placeholder is \(feed.shape) (\(feed.shape.count) values)")
+            }
+            try backend.write(values, to: feed.buffer)
+        }
+        for id in schedule {
+            let node = graph[id]
+            let inputs = node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }
+            try backend.execute(node.op, inputs: inputs, output: Operand(buffers[id]!, node.shape), step: step)
+        }
+        for update in updates {
+            let target = try session.buffer(for: update.parameter)
+            if target !== buffers[update.value]! {
+                try backend.copy(buffers[update.value]!, to: target, count: update.parameter.shape.count)
+            }
+        }
+        step += 1
+        return try fetchIDs.map { try backend.read(buffers[$0]!, count: graph[$0].shape.count) }
+    }
+}
