@@ -26,8 +26,9 @@ let package = Package(
 
         .target(name: "TensorGraph"),
         .target(name: "CPUReference", dependencies: ["TensorGraph"]),
-        .target(name: "Datasets", dependencies: ["CZlib"]),
-        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "Datasets"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "CPNG"]),
+        .target(name: "NeuralNet", dependencies: ["TensorGraph"]),
+        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "Datasets"]),
         .executableTarget(
             name: "genocl",
             dependencies: [
@@ -36,7 +37,7 @@ let package = Package(
             ]),
 
         .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference"]),
-        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "TestSupport"]),
+        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"]),
     ]
 )

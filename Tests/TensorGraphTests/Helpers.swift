@@ -21,7 +21,7 @@ func expectClose(_ got: [Float], _ want: [Float], _ tolerance: Tolerance = .tran
 }
 
 func expectGradients(
-    _ inputs: [CheckInput], probes: Int = 24, step: Float = 1e-2, tolerance: Tolerance = Tolerance(atol: 2e-3, rtol: 2e-2),
+    _ inputs: [CheckInput], probes: Int = 24, step: Float = 1e-2, tolerance: Tolerance = Tolerance(atol: 5e-4, rtol: 2e-3),
     sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor
 ) throws {
     let message = try gradientMismatch(inputs, probes: probes, step: step, tolerance: tolerance, f)

@@ -1,0 +1,48 @@
+// PNG through libpng's simplified `png_image` API (its setjmp-based error
+// handling is unusable from Swift; the simplified API reports errors in the
+// struct instead).
+import CPNG
+import Foundation
+
+/// Writes 8-bit grayscale (`channels` 1) or RGB (3) pixels, row-major, to `path`.
+public func writePNG(_ path: String, width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
+    precondition(channels == 1 || channels == 3, "PNG writer takes 1 or 3 channels")
+    guard pixels.count == width * height * channels else {
+        throw DatasetError("\(path): \(pixels.count) bytes for a \(width)×\(height)×\(channels) image")
+    }
+    var image = png_image()
+    image.version = png_uint_32(PNG_IMAGE_VERSION)
+    image.width = png_uint_32(width)
+    image.height = png_uint_32(height)
+    image.format = channels == 3 ? png_uint_32(PNG_FORMAT_FLAG_COLOR) : 0
+    let ok = pixels.withUnsafeBytes {
+        png_image_write_to_file(&image, path, 0, $0.baseAddress, png_int_32(width * channels), nil)
+    }
+    guard ok != 0 else {
+        let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        png_image_free(&image)
+        throw DatasetError("\(path): cannot write PNG: \(message)")
+    }
+}
+
+/// Tiles `count` images of `[channels, height, width]` floats in [−1, 1] into a
+/// grid of `columns` with a 2-pixel border, as 8-bit pixels.
+public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int, width: Int, columns: Int) -> (pixels: [UInt8], width: Int, height: Int) {
+    let rows = (count + columns - 1) / columns
+    let pad = 2
+    let gridW = columns * (width + pad) + pad, gridH = rows * (height + pad) + pad
+    var pixels = [UInt8](repeating: 0, count: gridW * gridH * channels)
+    for i in 0..<count {
+        let (top, left) = (pad + (i / columns) * (height + pad), pad + (i % columns) * (width + pad))
+        for c in 0..<channels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    let v = images[((i * channels + c) * height + y) * width + x]
+                    let byte = UInt8(max(0, min(255, ((v + 1) * 127.5).rounded())))
+                    pixels[((top + y) * gridW + left + x) * channels + c] = byte
+                }
+            }
+        }
+    }
+    return (pixels, gridW, gridH)
+}
