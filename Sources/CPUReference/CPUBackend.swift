@@ -57,7 +57,9 @@ public final class CPUBackend: Backend {
             binaryForward(binary, x[0], x[1], y, count: ys.count)
         case .select:
             for i in 0..<ys.count { y[i] = x[0][i] != 0 ? x[1][i] : x[2][i] }
-        case .reshape, .stopGradient:
+        case .reshape:
+            y.update(from: x[0], count: ys.count)
+        case .stopGradient:
             y.update(from: x[0], count: ys.count)
         case .permute(let permutation):
             permuteForward(x[0], xs[0], y, permutation)
@@ -90,7 +92,7 @@ public final class CPUBackend: Backend {
         case .avgPool2dBackward(let config, _):
             avgPool2dBackward(x[0], xs[0], y, ys, config)
         case .oneHot(let depth):
-            try oneHotForward(x[0], y, rows: xs[0].count, depth: depth)
+            if let error = oneHotForward(x[0], y, rows: xs[0].count, depth: depth) { throw error }
         }
     }
 }

@@ -49,14 +49,15 @@ func binaryForward(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ b: UnsafePointer
     for i in 0..<count { y[i] = binaryValue(op, a[i], b[i]) }
 }
 
-/// Float class indices → one-hot rows; an index outside `0..<depth` is an error.
-func oneHotForward(_ labels: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, depth: Int) throws {
+/// Float class indices → one-hot rows; returns the error for an index outside `0..<depth`.
+func oneHotForward(_ labels: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, depth: Int) -> PlanError? {
     y.update(repeating: 0, count: rows * depth)
     for row in 0..<rows {
         let label = labels[row]
         guard label >= 0, label < Float(depth), label == label.rounded() else {
-            throw PlanError("oneHot: label \(label) in row \(row) is not a class index in 0..<\(depth)")
+            return PlanError("oneHot: label \(label) in row \(row) is not a class index in 0..<\(depth)")
         }
         y[row * depth + Int(label)] = 1
     }
+    return nil
 }

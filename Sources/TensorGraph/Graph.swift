@@ -73,7 +73,7 @@ public final class Graph {
         do {
             shape = try inferShape(op, shapes)
         } catch {
-            record(error)
+            record(error as? GraphError ?? GraphError(op.name, "\(error)"))
             shape = shapes.first ?? Shape([])
         }
         return append(Node(op: op, inputs: inputs.map(\.id), shape: shape))
@@ -108,7 +108,7 @@ public struct Tensor {
 }
 
 /// The output shape of `op` on inputs of `shapes`, or an error naming the op and the shapes.
-func inferShape(_ op: Op, _ shapes: [Shape]) throws(GraphError) -> Shape {
+func inferShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
     switch op {
     case .placeholder(_, let shape), .fill(_, let shape), .random(_, _, let shape):
         return shape

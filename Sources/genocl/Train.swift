@@ -37,7 +37,7 @@ extension Genocl {
             var options = EngineDemoOptions()
             (options.dataDirectory, options.steps, options.batchSize, options.seed, options.outputDirectory) = (data, steps, batchSize, seed, out)
             print("genocl engine demo on cpu-reference (the OpenCL backend is not built yet)")
-            _ = try runEngineDemo(options, backend: CPUBackend()) { print($0) }
+            do { _ = try runEngineDemo(options, backend: CPUBackend()) { print($0) } } catch { print("DEBUG", type(of: error)); print("DEBUG", error); throw error }
         }
     }
 }

@@ -77,7 +77,7 @@ public func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
 /// The identity in the forward pass; blocks gradients (PyTorch's `detach`).
 public func stopGradient(_ x: Tensor) -> Tensor { x.graph.apply(.stopGradient, [x]) }
 
-func elementwiseShape(_ op: Op, _ shapes: [Shape]) throws(GraphError) -> Shape {
+func elementwiseShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
     for shape in shapes.dropFirst() where shape != shapes[0] {
         throw GraphError(op.name, "shapes differ: " + shapes.map(\.description).joined(separator: " and "))
     }

@@ -59,7 +59,7 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     tensors[0].graph.apply(.concat(axis: axis), tensors)
 }
 
-func layoutShape(_ op: Op, _ shapes: [Shape]) throws(GraphError) -> Shape {
+func layoutShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
     let x = shapes[0]
     switch op {
     case .reshape(let shape):

@@ -48,7 +48,7 @@ public func convTransposeOutputSize(_ size: Int, kernel: Int, stride: Int, paddi
     (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1
 }
 
-func linearShape(_ op: Op, _ s: [Shape]) throws(GraphError) -> Shape {
+func linearShape(_ op: Op, _ s: [Shape]) throws -> Shape {
     switch op {
     case .matmul(let transposeA, let transposeB):
         let (a, b) = (s[0], s[1])
@@ -98,7 +98,7 @@ func linearShape(_ op: Op, _ s: [Shape]) throws(GraphError) -> Shape {
     }
 }
 
-private func checkRank4(_ name: String, _ a: Shape, _ b: Shape) throws(GraphError) {
+private func checkRank4(_ name: String, _ a: Shape, _ b: Shape) throws {
     guard a.rank == 4, b.rank == 4 else { throw GraphError(name, "expects rank-4 operands, got \(a) and \(b)") }
 }
 

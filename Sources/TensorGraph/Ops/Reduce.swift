@@ -27,7 +27,7 @@ extension Tensor {
     }
 }
 
-func reduceShape(_ name: String, _ x: Shape, axes: [Int], keepDims: Bool) throws(GraphError) -> Shape {
+func reduceShape(_ name: String, _ x: Shape, axes: [Int], keepDims: Bool) throws -> Shape {
     guard axes.allSatisfy({ (0..<x.rank).contains($0) }), Set(axes).count == axes.count else {
         throw GraphError(name, "axes \(axes) invalid for \(x)")
     }

@@ -20,7 +20,7 @@ func poolOutputShape(_ x: Shape, _ p: PoolConfig) -> Shape {
     Shape([x[0], x[1], (x[2] + 2 * p.padding.h - p.kernel.h) / p.stride.h + 1, (x[3] + 2 * p.padding.w - p.kernel.w) / p.stride.w + 1])
 }
 
-func resampleShape(_ op: Op, _ shapes: [Shape]) throws(GraphError) -> Shape {
+func resampleShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
     let x = shapes[0]
     guard x.rank == 4 else { throw GraphError(op.name, "expects [N, C, H, W], got \(x)") }
     switch op {
