@@ -38,6 +38,6 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG"]),
     ]
 )

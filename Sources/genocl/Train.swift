@@ -36,8 +36,10 @@ extension Genocl {
         func run() throws {
             var options = EngineDemoOptions()
             (options.dataDirectory, options.steps, options.batchSize, options.seed, options.outputDirectory) = (data, steps, batchSize, seed, out)
-            print("genocl engine demo on cpu-reference (the OpenCL backend is not built yet)")
-            do { _ = try runEngineDemo(options, backend: CPUBackend()) { print($0) } } catch { print("DEBUG", type(of: error)); print("DEBUG", error); throw error }
+            // Unbuffered, so that progress shows up at once in logs and pipes too.
+            let log = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+            log("genocl engine demo on cpu-reference (the OpenCL backend is not built yet)")
+            _ = try runEngineDemo(options, backend: CPUBackend(), log: log)
         }
     }
 }
