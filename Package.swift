@@ -28,6 +28,12 @@ let package = Package(
         .target(name: "CPUReference", dependencies: ["TensorGraph"]),
         .target(name: "Datasets", dependencies: ["CZlib", "CPNG"]),
         .target(name: "NeuralNet", dependencies: ["TensorGraph"]),
+        .target(name: "OpenCLRuntime", dependencies: ["COpenCL", "CZlib"]),
+        .executableTarget(name: "EmbedKernelsTool"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+        .target(
+            name: "OpenCLBackend", dependencies: ["TensorGraph", "OpenCLRuntime", "CCLBlast", "COpenCL"],
+            plugins: ["EmbedKernels"]),
         .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "Datasets"]),
         .executableTarget(
             name: "genocl",
@@ -36,7 +42,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference"]),
+        .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"]),
+        .testTarget(name: "OpenCLBackendTests", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG"]),
     ]

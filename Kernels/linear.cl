@@ -1,0 +1,72 @@
+// Linear family: direct convolutions in gather form, one work-item per output
+// element, mirroring Sources/CPUReference/Linear.swift term by term. (GEMM is
+// CLBlast's.) Layout NCHW; letters: N batch, C in channels, O out channels,
+// H W input size, P Q output size, K kernel, S stride, D dilation.
+
+typedef struct {
+    int N, C, H, W;      // input (for conv2d and conv2d_backward_weight) or output (transposed)
+    int O, P, Q;         // the other side's channels and size
+    int KH, KW;
+    int SH, SW, PH, PW, DH, DW;
+} conv_t;
+
+// y[n, o, p, q] = Σ x[n, c, pS − P + kh·D, qS − P + kw·D] · w[o, c, kh, kw]
+__kernel void conv2d_forward(__global const float *x, __global const float *w, __global float *y, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.N * s.O * s.P * s.Q) return;
+    int q = i % s.Q, p = (i / s.Q) % s.P, o = (i / (s.Q * s.P)) % s.O, n = i / (s.Q * s.P * s.O);
+    float sum = 0.0f;
+    for (int c = 0; c < s.C; c++) {
+        for (int kh = 0; kh < s.KH; kh++) {
+            int h = p * s.SH - s.PH + kh * s.DH;
+            if (h < 0 || h >= s.H) continue;
+            for (int kw = 0; kw < s.KW; kw++) {
+                int v = q * s.SW - s.PW + kw * s.DW;
+                if (v < 0 || v >= s.W) continue;
+                sum += x[((n * s.C + c) * s.H + h) * s.W + v] * w[((o * s.C + c) * s.KH + kh) * s.KW + kw];
+            }
+        }
+    }
+    y[i] = sum;
+}
+
+// The adjoint of conv2d. Here x is [N, O, P, Q] (the small side), w is [O, C, KH, KW]
+// and y is [N, C, H, W]: y[n, c, h, v] = Σ x[n, o, p, q] · w[o, c, kh, kw] with h = pS − P + kh·D.
+__kernel void conv_transpose2d_forward(__global const float *x, __global const float *w, __global float *y, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.N * s.C * s.H * s.W) return;
+    int v = i % s.W, h = (i / s.W) % s.H, c = (i / (s.W * s.H)) % s.C, n = i / (s.W * s.H * s.C);
+    float sum = 0.0f;
+    for (int kh = 0; kh < s.KH; kh++) {
+        int ph = h + s.PH - kh * s.DH;
+        if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
+        for (int kw = 0; kw < s.KW; kw++) {
+            int qw = v + s.PW - kw * s.DW;
+            if (qw < 0 || qw % s.SW != 0 || qw / s.SW >= s.Q) continue;
+            for (int o = 0; o < s.O; o++) {
+                sum += x[((n * s.O + o) * s.P + ph / s.SH) * s.Q + qw / s.SW] * w[((o * s.C + c) * s.KH + kh) * s.KW + kw];
+            }
+        }
+    }
+    y[i] = sum;
+}
+
+// dWeight[o, c, kh, kw] = Σ_{n, p, q} dy[n, o, p, q] · x[n, c, pS − P + kh·D, qS − P + kw·D]
+__kernel void conv2d_backward_weight(__global const float *x, __global const float *dy, __global float *dw, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.O * s.C * s.KH * s.KW) return;
+    int kw = i % s.KW, kh = (i / s.KW) % s.KH, c = (i / (s.KW * s.KH)) % s.C, o = i / (s.KW * s.KH * s.C);
+    float sum = 0.0f;
+    for (int n = 0; n < s.N; n++) {
+        for (int p = 0; p < s.P; p++) {
+            int h = p * s.SH - s.PH + kh * s.DH;
+            if (h < 0 || h >= s.H) continue;
+            for (int q = 0; q < s.Q; q++) {
+                int v = q * s.SW - s.PW + kw * s.DW;
+                if (v < 0 || v >= s.W) continue;
+                sum += dy[((n * s.O + o) * s.P + p) * s.Q + q] * x[((n * s.C + c) * s.H + h) * s.W + v];
+            }
+        }
+    }
+    dw[i] = sum;
+}

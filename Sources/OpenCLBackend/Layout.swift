@@ -1,0 +1,42 @@
+// Layout family → Kernels/layout.cl: every op is a strided copy (pad zero-fills
+// first; reshape and stopGradient are buffer copies).
+import OpenCLRuntime
+import TensorGraph
+
+private let maxRank = 8
+
+/// The `strided_copy_t` words: rank, count, bases, then shape and both strides padded to 8.
+private func stridedCopy(_ x: CLBuffer, _ y: CLBuffer, shape: [Int], source: [Int], sourceBase: Int = 0, destination: [Int], destinationBase: Int = 0) throws -> Work {
+    guard shape.count <= maxRank else { throw PlanError("layout ops support rank ≤ \(maxRank) on OpenCL, got \(shape)") }
+    let pad = { (v: [Int]) in (v + [Int](repeating: 0, count: maxRank - v.count)).map { Int32($0) } }
+    let count = shape.reduce(1, *)
+    let words = [Int32(shape.count), Int32(count), Int32(sourceBase), Int32(destinationBase)] + pad(shape) + pad(source) + pad(destination)
+    return .kernel("strided_copy", count: count, [.buffer(x), .buffer(y), .words(words)])
+}
+
+func layoutWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape) throws -> [Work] {
+    switch op {
+    case .reshape, .stopGradient:
+        return [.copy(x[0], y, elements: ys.count)]
+    case .permute(let permutation):
+        return [try stridedCopy(x[0], y, shape: ys.dims, source: permutation.map { xs[0].strides[$0] }, destination: ys.strides)]
+    case .expand:
+        let lead = ys.rank - xs[0].rank
+        let strides = (0..<ys.rank).map { axis in axis < lead || xs[0][axis - lead] == 1 ? 0 : xs[0].strides[axis - lead] }
+        return [try stridedCopy(x[0], y, shape: ys.dims, source: strides, destination: ys.strides)]
+    case .concat(let axis):
+        var offset = 0
+        return try zip(x, xs).map { input, shape in
+            defer { offset += shape[axis] }
+            return try stridedCopy(input, y, shape: shape.dims, source: shape.strides, destination: ys.strides, destinationBase: offset * ys.strides[axis])
+        }
+    case .slice(let starts, _):
+        let base = zip(starts, xs[0].strides).map(*).reduce(0, +)
+        return [try stridedCopy(x[0], y, shape: ys.dims, source: xs[0].strides, sourceBase: base, destination: ys.strides)]
+    case .pad(let before, _):
+        let base = zip(before, ys.strides).map(*).reduce(0, +)
+        return [fill(y, 0, count: ys.count), try stridedCopy(x[0], y, shape: xs[0].dims, source: xs[0].strides, destination: ys.strides, destinationBase: base)]
+    default:
+        preconditionFailure("\(op.name) is not a layout op")
+    }
+}

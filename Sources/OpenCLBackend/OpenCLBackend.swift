@@ -1,0 +1,173 @@
+import CCLBlast
+import COpenCL
+import Foundation
+import OpenCLRuntime
+import TensorGraph
+
+/// Device memory of the OpenCL backend.
+final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
+    let buffer: CLBuffer
+    let capacity: Int
+    init(_ buffer: CLBuffer, capacity: Int) {
+        self.buffer = buffer
+        self.capacity = capacity
+    }
+}
+
+/// One unit of device work that an op maps to.
+enum Work {
+    /// A kernel of Kernels/*.cl over `count` work-items.
+    case kernel(String, count: Int, [KernelArgument])
+    /// Row-major `c[m×n] = op(a) · op(b)` through CLBlast, with element offsets.
+    case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int))
+    case copy(CLBuffer, CLBuffer, elements: Int)
+}
+
+/// The `Backend` for any OpenCL device: each op becomes kernels of `Kernels/*.cl`
+/// (embedded in the binary) or CLBlast GEMM calls on one in-order queue. Nothing
+/// waits for the device except reads.
+public final class OpenCLBackend: Backend {
+    public let queue: CommandQueue
+    /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
+    public var poisonOutputs = false
+    let profiler: Profiler?
+    private let debugLevel: Int
+    /// Set by one_hot_forward to (first bad row + 1).
+    private let status: CLBuffer
+    private var statusPending = false
+
+    /// Opens device `index` (see `genocl devices`) and builds or loads its kernels.
+    public init(device index: Int, profiling: Bool? = nil) throws {
+        let environment = ProcessInfo.processInfo.environment
+        let profile = profiling ?? (environment["GENOCL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false)
+        debugLevel = Int(environment["GENOCL_DEBUG"] ?? "") ?? 0
+        let device = try OpenCLDevice.open(index)
+        let start = Date()
+        queue = try CommandQueue(device: device, source: kernelSource(), options: "-cl-std=CL1.2", profiling: profile)
+        if debugLevel >= 1 {
+            log("genocl: \(device.info.name) (\(device.info.platformName)): kernels ready in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        }
+        profiler = profile ? Profiler() : nil
+        status = try queue.allocate(byteCount: 4, label: "status word")
+        try writeStatus(0)
+    }
+
+    public var deviceDescription: String { "\(queue.device.info.name) (\(queue.device.info.platformName))" }
+
+    public func allocate(elements: Int, label: String) throws -> any DeviceBuffer {
+        OpenCLBuffer(try queue.allocate(byteCount: elements * 4, label: label), capacity: elements)
+    }
+
+    public func write(_ values: [Float], to buffer: any DeviceBuffer) throws {
+        try values.withUnsafeBytes { try queue.write($0, to: (buffer as! OpenCLBuffer).buffer) }
+    }
+
+    public func read(_ buffer: any DeviceBuffer, count: Int) throws -> [Float] {
+        var values = [Float](repeating: 0, count: count)
+        try values.withUnsafeMutableBytes { try queue.read((buffer as! OpenCLBuffer).buffer, into: $0) }
+        try checkStatus()
+        return values
+    }
+
+    public func copy(_ source: any DeviceBuffer, to destination: any DeviceBuffer, count: Int) throws {
+        try queue.copy((source as! OpenCLBuffer).buffer, to: (destination as! OpenCLBuffer).buffer, byteCount: count * 4)
+    }
+
+    public func execute(_ op: Op, inputs: [Operand], output: Operand, step: UInt64) throws {
+        let x = inputs.map { ($0.buffer as! OpenCLBuffer).buffer }
+        let y = (output.buffer as! OpenCLBuffer).buffer
+        if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count), op: "poison") }
+        if debugLevel >= 2 { log("genocl: \(op.name) \(inputs.map(\.shape)) → \(output.shape)") }
+        let work = try plan(op, x, inputs.map(\.shape), y, output.shape, step: step)
+        for item in work { try perform(item, op: op.name) }
+        if case .oneHot = op { statusPending = true }
+    }
+
+    /// The device work of one op. (Kept free of device calls: a throwing call inside
+    /// a large op switch was miscompiled in release builds — see CPUBackend.)
+    private func plan(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, step: UInt64) throws -> [Work] {
+        switch op {
+        case .placeholder, .variable, .constant:
+            preconditionFailure("\(op.name) is bound by the plan, not executed")
+        case .fill(let value, _):
+            return [fill(y, value, count: ys.count)]
+        case .random(let distribution, let seed, _):
+            return [randomWork(y, count: ys.count, distribution, seed: seed, step: step)]
+        case .unary, .binary, .select, .oneHot:
+            return [elementwiseWork(op, x, xs, y, ys, status: status)]
+        case .reshape, .stopGradient, .permute, .expand, .concat, .slice, .pad:
+            return try layoutWork(op, x, xs, y, ys)
+        case .reduce(let reduce, let axes, _):
+            return [try reduceWork(reduce, axes: axes, x[0], xs[0], y)]
+        case .matmul, .conv2d, .convTranspose2d, .conv2dBackwardWeight:
+            return linearWork(op, x, xs, y, ys)
+        case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
+            return [resampleWork(op, x[0], xs[0], y, ys)]
+        }
+    }
+
+    private func perform(_ work: Work, op: String) throws {
+        switch work {
+        case .kernel(let name, let count, let arguments):
+            let event = try queue.launch(name, count: count, arguments)
+            if let event { profiler?.record(name, event) }
+        case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c):
+            try gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, b: b, c: c)
+        case .copy(let source, let destination, let elements):
+            try queue.copy(source, to: destination, byteCount: elements * 4)
+        }
+    }
+
+    private func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int)) throws {
+        var commandQueue: cl_command_queue? = queue.queue
+        var event: cl_event?
+        let status = CLBlastSgemm(
+            CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, transposeB ? CLBlastTransposeYes : CLBlastTransposeNo,
+            m, n, k, 1, a.0.mem, a.1, transposeA ? m : k, b.0.mem, b.1, transposeB ? k : n, 0, c.0.mem, c.1, n,
+            &commandQueue, &event)
+        guard status == CLBlastSuccess else {
+            throw OpenCLError("CLBlastSgemm", status.rawValue, "GEMM \(m)×\(n)×\(k) failed (CLBlast status \(status.rawValue))")
+        }
+        if let event {
+            if let profiler { profiler.record("clblast_sgemm", event, flops: 2 * Double(m * n * k)) } else { clReleaseEvent(event) }
+        }
+    }
+
+    private func writeStatus(_ value: Int32) throws {
+        var word = value
+        try withUnsafeBytes(of: &word) { try queue.write($0, to: status) }
+    }
+
+    /// Turns a flag raised by a kernel (a bad class label) into an error.
+    private func checkStatus() throws {
+        guard statusPending else { return }
+        statusPending = false
+        var word: Int32 = 0
+        try withUnsafeMutableBytes(of: &word) { try queue.read(status, into: $0) }
+        if word != 0 {
+            try writeStatus(0)
+            throw PlanError("oneHot: the label in row \(word - 1) is not a class index (0 ..< number of classes)")
+        }
+    }
+
+    /// Per-kernel counts and times so far (profiling must be on).
+    public func profileReport() throws -> String {
+        try queue.finish()
+        return profiler?.report() ?? "profiling is off (set GENOCL_PROFILE=1)"
+    }
+}
+
+func fill(_ y: CLBuffer, _ value: Float, count: Int) -> Work {
+    .kernel("fill_forward", count: count, [.buffer(y), .float(value), .int(Int32(count))])
+}
+
+/// All kernel files as one program (kernel names are unique across files).
+func kernelSource() throws -> String {
+    if let dir = ProcessInfo.processInfo.environment["GENOCL_KERNEL_DIR"], !dir.isEmpty {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".cl") }.sorted()
+        return try names.map { "#line 1 \"\($0)\"\n" + (try String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) }.joined(separator: "\n")
+    }
+    return embeddedKernelSources.map { "#line 1 \"\($0.name)\"\n" + $0.source }.joined(separator: "\n")
+}
+
+func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -1,0 +1,131 @@
+import OpenCLBackend
+import OpenCLRuntime
+import TensorGraph
+import TestSupport
+import Testing
+
+/// Every op on the OpenCL device against the CPU reference, forward and backward,
+/// on odd shapes, with outputs poisoned (NaN) before each op runs.
+@Suite(.enabled(if: openCLTestsEnabled, "no OpenCL device"))
+struct OpenCLOpTests {
+    static let vectors: [Shape] = [[1], [7], [63], [64], [65], [3, 5, 7]]
+
+    @Test(arguments: vectors)
+    func elementwise(_ shape: Shape) throws {
+        let a = input("a", shape, 1), b = input("b", shape, 2, in: 0.5...2), away = CheckInput("a", shape, valuesAwayFromZero(shape.count, seed: seed(3)))
+        let unary: [(String, (Tensor) -> Tensor)] = [
+            ("neg", { -$0 }), ("exp", exp), ("square", square), ("abs", abs), ("sign", sign), ("relu", relu),
+            ("leakyReLU", { leakyReLU($0, slope: 0.2) }), ("tanh", tanh), ("sigmoid", sigmoid), ("softplus", { softplus($0 * 30) }),
+            ("clamp", { clamp($0, min: -0.3, max: 0.4) }),
+        ]
+        for (name, f) in unary { try expectOpenCLMatches([away], "\(name) \(shape)") { f($0[0]) } }
+        for (name, f) in [("log", log), ("sqrt", sqrt), ("rsqrt", rsqrt)] as [(String, (Tensor) -> Tensor)] {
+            try expectOpenCLMatches([b.renamed("a")], "\(name) \(shape)") { f($0[0]) }
+        }
+        let binary: [(String, (Tensor, Tensor) -> Tensor)] = [
+            ("add", (+)), ("sub", (-)), ("mul", (*)), ("div", (/)), ("maximum", maximum), ("minimum", minimum),
+            ("equal", equal), ("notEqual", notEqual), ("less", less), ("lessEqual", lessEqual), ("greater", greater), ("greaterEqual", greaterEqual),
+        ]
+        for (name, f) in binary { try expectOpenCLMatches([a, b], "\(name) \(shape)") { f($0[0], $0[1]) } }
+        try expectOpenCLMatches([b.renamed("a"), a.renamed("b")], "pow \(shape)") { pow($0[0], $0[1]) }
+        try expectOpenCLMatches([a, b], "select \(shape)") { select(greater($0[0], 0), $0[0], $0[1]) }
+        try expectOpenCLMatches([a], "fill \(shape)") { $0[0] + $0[0].graph.fill(0.25, shape) }
+    }
+
+    @Test func broadcastAndLayout() throws {
+        let x = input("x", [3, 4, 5], 10), row = input("r", [5], 11), column = input("c", [3, 1, 1], 12)
+        try expectOpenCLMatches([x, row, column], tolerance: .transcendental, "broadcast") { $0[0] * $0[1] + $0[2] }
+        try expectOpenCLMatches([x], "reshape") { $0[0].reshaped([5, 12]) * 2 }
+        try expectOpenCLMatches([x], "permute") { $0[0].permuted([2, 0, 1]) }
+        try expectOpenCLMatches([x, input("y", [3, 2, 5], 13)], "concat") { concat([$0[0], $0[1], $0[0]], axis: 1) }
+        try expectOpenCLMatches([x], "slice") { $0[0].sliced(starts: [1, 0, 2], sizes: [2, 3, 3]) }
+        try expectOpenCLMatches([x], "pad") { $0[0].padded(before: [0, 2, 1], after: [1, 0, 3]) }
+        try expectOpenCLMatches([x], "stopGradient") { stopGradient($0[0]) * $0[0] }
+        let labels = CheckInput("l", [4], [0, 4, 2, 2], constant: true)
+        try expectOpenCLMatches([input("z", [4, 5], 14), labels], "softmaxCrossEntropy") { softmaxCrossEntropy($0[0], labels: $0[1]) }
+    }
+
+    @Test(arguments: [[65], [3, 4, 5], [2, 3, 17, 5]] as [Shape])
+    func reductions(_ shape: Shape) throws {
+        let x = input("x", shape, 20)
+        var rng = SeededGenerator(seed: seed(21))
+        let distinct = CheckInput("x", shape, (0..<shape.count).map { Float($0) * 0.01 }.shuffled(using: &rng))
+        try expectOpenCLMatches([x], tolerance: .sums, "sum all \(shape)") { $0[0].sum() }
+        try expectOpenCLMatches([x], tolerance: .sums, "mean axis 0 \(shape)") { $0[0].mean(axes: [0], keepDims: true) }
+        try expectOpenCLMatches([x], tolerance: .sums, "sum last \(shape)") { $0[0].sum(axes: [-1]) }
+        try expectOpenCLMatches([distinct], tolerance: .sums, "max axis 0 \(shape)") { $0[0].max(axes: [0]) }
+        try expectOpenCLMatches([distinct], tolerance: .sums, "max all \(shape)") { $0[0].max() }
+    }
+
+    @Test func matmul() throws {
+        for tA in [false, true] {
+            for tB in [false, true] {
+                let (m, k, n) = (5, 17, 3)
+                let a = input("a", tA ? [k, m] : [m, k], 30), b = input("b", tB ? [n, k] : [k, n], 31)
+                try expectOpenCLMatches([a, b], tolerance: .sums, "matmul \(tA) \(tB)") { TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
+                let batched = input("a", Shape([3] + a.shape.dims), 32)
+                try expectOpenCLMatches([batched, b], tolerance: .sums, "batched matmul \(tA) \(tB)") {
+                    TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+                }
+            }
+        }
+        try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "1×1 matmul") { TensorGraph.matmul($0[0], $0[1]) }
+    }
+
+    static let convCases: [(x: Shape, o: Int, k: Size2, stride: Size2, padding: Size2, dilation: Size2, outputPadding: Size2)] = [
+        ([1, 1, 5, 5], 1, Size2(3), Size2(1), Size2(0), Size2(1), Size2(0)),
+        ([2, 3, 7, 6], 5, Size2(3), Size2(2), Size2(1), Size2(1), Size2(1)),
+        ([3, 2, 6, 7], 3, Size2(4), Size2(2), Size2(1), Size2(1), Size2(0)),
+        ([1, 5, 7, 7], 2, Size2(3, 2), Size2(1, 2), Size2(2, 0), Size2(2, 1), Size2(0, 1)),
+        ([2, 17, 9, 9], 4, Size2(1), Size2(3), Size2(0), Size2(1), Size2(2)),
+    ]
+
+    @Test(arguments: 0..<convCases.count)
+    func convolutions(_ i: Int) throws {
+        let c = Self.convCases[i]
+        let x = input("x", c.x, 40 + UInt64(i)), b = input("b", [c.o], 50 + UInt64(i))
+        let w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
+        try expectOpenCLMatches([x, w, b], tolerance: .sums, "conv2d case \(i)") {
+            conv2d($0[0], $0[1], bias: $0[2], stride: c.stride, padding: c.padding, dilation: c.dilation)
+        }
+        let wt = input("w", [c.x[1], c.o, c.k.h, c.k.w], 70 + UInt64(i))
+        try expectOpenCLMatches([x, wt, b], tolerance: .sums, "convTranspose2d case \(i)") {
+            convTranspose2d($0[0], $0[1], bias: $0[2], stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation)
+        }
+    }
+
+    @Test(arguments: [[1, 1, 5, 5], [3, 3, 4, 7], [2, 5, 7, 3]] as [Shape])
+    func resampling(_ shape: Shape) throws {
+        let x = input("x", shape, 80)
+        try expectOpenCLMatches([x], tolerance: .sums, "upsampleNearest ×2 \(shape)") { upsampleNearest($0[0], factor: 2) }
+        try expectOpenCLMatches([x], tolerance: .sums, "upsampleNearest ×3 \(shape)") { upsampleNearest($0[0], factor: 3) }
+        try expectOpenCLMatches([x], tolerance: .sums, "upsampleBilinear2x \(shape)") { upsampleBilinear2x($0[0]) }
+        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2 \(shape)") { avgPool2d($0[0], kernel: Size2(2)) }
+        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 3/2/1 \(shape)") { avgPool2d($0[0], kernel: Size2(3), stride: Size2(2), padding: Size2(1)) }
+        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2/1/1 \(shape)") { avgPool2d($0[0], kernel: Size2(2), stride: Size2(1), padding: Size2(1)) }
+    }
+
+    @Test func randomStreamsMatchTheReference() throws {
+        // Same Philox stream; the transforms use float built-ins on both sides.
+        let graph = Graph()
+        let fetches = [
+            graph.randomUniform([1000], low: -2, high: 3, seed: 11), graph.randomNormal([1001], mean: 1, std: 2, seed: 12),
+            graph.truncatedNormal([999], seed: 13), dropout(graph.ones([77]), rate: 0.3, seed: 14),
+        ]
+        let message = try backendMismatch(fetches, feeds: [:], tolerance: Tolerance(atol: 1e-5, rtol: 1e-4), context: "random")
+        #expect(message == nil, Comment(rawValue: message ?? ""))
+    }
+
+    @Test func badLabelIsAClearError() throws {
+        let graph = Graph()
+        let logits = graph.placeholder("x", [2, 3]), labels = graph.placeholder("l", [2])
+        let plan = try Session(backend: makeTestBackend()).plan(fetches: [softmaxCrossEntropy(logits, labels: labels)])
+        #expect { try plan.run(["x": [1, 2, 3, 4, 5, 6], "l": [0, 7]]) } throws: { "\($0)".contains("row 1 is not a class index") }
+        // The flag is cleared: a good batch runs again.
+        #expect(try plan.run(["x": [1, 2, 3, 4, 5, 6], "l": [0, 2]])[0][0].isFinite)
+    }
+}
+
+extension CheckInput {
+    func renamed(_ name: String) -> CheckInput { CheckInput(name, shape, values, constant: isConstant) }
+}
