@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "OpenCLBackend", dependencies: ["TensorGraph", "OpenCLRuntime", "CCLBlast", "COpenCL"],
             plugins: ["EmbedKernels"]),
-        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "Datasets"]),
+        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "Datasets"]),
         .executableTarget(
             name: "genocl",
             dependencies: [

@@ -36,16 +36,18 @@ public final class OpenCLBackend: Backend {
     private let status: CLBuffer
     private var statusPending = false
 
-    /// Opens device `index` (see `genocl devices`) and builds or loads its kernels.
-    public init(device index: Int, profiling: Bool? = nil) throws {
+    /// Opens device `index` (see `genocl devices`) and builds or loads its kernels
+    /// (`kernelSource` replaces Kernels/*.cl, for tests).
+    public init(device index: Int, profiling: Bool? = nil, kernelSource source: String? = nil, cache: ProgramCache = .shared) throws {
         let environment = ProcessInfo.processInfo.environment
         let profile = profiling ?? (environment["GENOCL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false)
         debugLevel = Int(environment["GENOCL_DEBUG"] ?? "") ?? 0
         let device = try OpenCLDevice.open(index)
         let start = Date()
-        queue = try CommandQueue(device: device, source: kernelSource(), options: "-cl-std=CL1.2", profiling: profile)
+        queue = try CommandQueue(device: device, source: source ?? kernelSource(), options: "-cl-std=CL1.2", profiling: profile, cache: cache)
         if debugLevel >= 1 {
-            log("genocl: \(device.info.name) (\(device.info.platformName)): kernels ready in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+            let seconds = String(format: "%.2f", Date().timeIntervalSince(start))
+            log("genocl: \(device.info.name) (\(device.info.platformName)): kernels \(queue.programOrigin.rawValue) in \(seconds) s")
         }
         profiler = profile ? Profiler() : nil
         status = try queue.allocate(byteCount: 4, label: "status word")
@@ -161,8 +163,9 @@ func fill(_ y: CLBuffer, _ value: Float, count: Int) -> Work {
     .kernel("fill_forward", count: count, [.buffer(y), .float(value), .int(Int32(count))])
 }
 
-/// All kernel files as one program (kernel names are unique across files).
-func kernelSource() throws -> String {
+/// All kernel files as one program (kernel names are unique across files):
+/// `GENOCL_KERNEL_DIR`'s `.cl` files when set, else the copies embedded at build time.
+public func kernelSource() throws -> String {
     if let dir = ProcessInfo.processInfo.environment["GENOCL_KERNEL_DIR"], !dir.isEmpty {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".cl") }.sorted()
         return try names.map { "#line 1 \"\($0)\"\n" + (try String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) }.joined(separator: "\n")

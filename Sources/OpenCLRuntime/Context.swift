@@ -43,19 +43,25 @@ public final class OpenCLDevice: @unchecked Sendable {
         clReleaseContext(context)
     }
 
-    /// The program built from `source` with `options`: from the on-disk binary cache
-    /// when it holds a valid entry, else compiled (and then cached).
-    func program(source: String, options: String) throws -> cl_program {
+    /// The program built from `source` with `options`: already in this process, from
+    /// the on-disk binary cache when it holds a valid entry, else compiled (and cached).
+    func program(source: String, options: String, cache: ProgramCache) throws -> (cl_program, ProgramOrigin) {
         lock.lock()
         defer { lock.unlock() }
         let key = ProgramCache.key(device: info, options: options, source: source)
-        if let program = programs[key.digest] { return program }
-        let program = try ProgramCache.shared.load(key, device: self) ?? buildFromSource(source, options: options, key: key)
-        programs[key.digest] = program
-        return program
+        let memo = cache.identity + key.digest
+        if let program = programs[memo] { return (program, .process) }
+        let result: (cl_program, ProgramOrigin)
+        if let program = cache.load(key, options: options, device: self) {
+            result = (program, .diskCache)
+        } else {
+            result = (try buildFromSource(source, options: options, key: key, cache: cache), .compiled)
+        }
+        programs[memo] = result.0
+        return result
     }
 
-    private func buildFromSource(_ source: String, options: String, key: ProgramCache.Key) throws -> cl_program {
+    private func buildFromSource(_ source: String, options: String, key: ProgramCache.Key, cache: ProgramCache) throws -> cl_program {
         var status: cl_int = 0
         let program = source.withCString { text -> cl_program? in
             var pointer: UnsafePointer<CChar>? = text
@@ -63,7 +69,7 @@ public final class OpenCLDevice: @unchecked Sendable {
         }
         guard let program, status == CL_SUCCESS else { throw OpenCLError("clCreateProgramWithSource", status) }
         try build(program, options: options)
-        ProgramCache.shared.store(program, key, device: self)
+        cache.store(program, key, device: self)
         return program
     }
 
@@ -87,6 +93,13 @@ public final class OpenCLDevice: @unchecked Sendable {
     }
 }
 
+/// Where a built program came from.
+public enum ProgramOrigin: String, Sendable {
+    case process = "already built in this process"
+    case diskCache = "loaded from the binary cache"
+    case compiled = "compiled from source"
+}
+
 /// A device memory object; released with its owner.
 public final class CLBuffer: @unchecked Sendable {
     public let mem: cl_mem
@@ -104,13 +117,15 @@ public final class CommandQueue: @unchecked Sendable {
     public let device: OpenCLDevice
     public let queue: cl_command_queue
     public let profiling: Bool
+    /// Where the program came from: this process, the disk cache, or the compiler.
+    public let programOrigin: ProgramOrigin
     private let program: cl_program
     private var kernels: [String: cl_kernel] = [:]
 
-    public init(device: OpenCLDevice, source: String, options: String = "", profiling: Bool = false) throws {
+    public init(device: OpenCLDevice, source: String, options: String = "", profiling: Bool = false, cache: ProgramCache = .shared) throws {
         self.device = device
         self.profiling = profiling
-        program = try device.program(source: source, options: options)
+        (program, programOrigin) = try device.program(source: source, options: options, cache: cache)
         var status: cl_int = 0
         // The OpenCL 1.2 entry point: every driver has it (PoCL, NVIDIA, AMD, Intel).
         let properties = cl_command_queue_properties(profiling ? CL_QUEUE_PROFILING_ENABLE : 0)

@@ -7,8 +7,15 @@ import COpenCL
 import CZlib
 import Foundation
 
-final class ProgramCache: @unchecked Sendable {
-    static let shared = ProgramCache()
+public final class ProgramCache: @unchecked Sendable {
+    /// The cache at `GENOCL_CACHE_DIR` (else `$XDG_CACHE_HOME/genocl`, else `~/.cache/genocl`).
+    public static let shared = ProgramCache(directory: defaultDirectory())
+
+    public let directory: String
+    /// Distinguishes cache instances in each device's in-process memo.
+    let identity = UUID().uuidString
+
+    public init(directory: String) { self.directory = directory }
 
     struct Key {
         /// Everything the binary depends on, spelled out (stored in the entry and compared).
@@ -17,13 +24,12 @@ final class ProgramCache: @unchecked Sendable {
         let digest: String
     }
 
-    /// `GENOCL_CACHE_DIR`, else `$XDG_CACHE_HOME/genocl`, else `~/.cache/genocl`.
-    let directory: String = {
+    private static func defaultDirectory() -> String {
         let environment = ProcessInfo.processInfo.environment
         if let dir = environment["GENOCL_CACHE_DIR"], !dir.isEmpty { return dir }
         if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/genocl" }
         return NSHomeDirectory() + "/.cache/genocl"
-    }()
+    }
 
     private static let magic = Array("genocl-program-binary-1\n".utf8)
 
@@ -34,10 +40,10 @@ final class ProgramCache: @unchecked Sendable {
         return Key(text: text + "\u{1F}" + digest, digest: digest)
     }
 
-    private func path(_ key: Key) -> String { directory + "/" + key.digest + ".clbin" }
+    func path(_ key: Key) -> String { directory + "/" + key.digest + ".clbin" }
 
     /// The program from a valid cache entry, built for the device; nil when there is none.
-    func load(_ key: Key, device: OpenCLDevice) -> cl_program? {
+    func load(_ key: Key, options: String, device: OpenCLDevice) -> cl_program? {
         guard let data = FileManager.default.contents(atPath: path(key)) else { return nil }
         let bytes = [UInt8](data)
         let keyBytes = Array(key.text.utf8)
@@ -66,7 +72,7 @@ final class ProgramCache: @unchecked Sendable {
         }
         guard let program, status == CL_SUCCESS, binaryStatus == CL_SUCCESS else { return invalid(key) }
         do {
-            try device.build(program, options: "")
+            try device.build(program, options: options)
         } catch {
             return invalid(key)
         }

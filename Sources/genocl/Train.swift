@@ -1,19 +1,14 @@
 import ArgumentParser
-import CPUReference
+import OpenCLBackend
 import Foundation
 import Training
 
 extension Genocl {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Train a model (for now: the engine demo, a dense GAN on Fashion-MNIST).",
-            discussion: """
-                Until the OpenCL backend lands, every computation runs on the CPU reference \
-                backend, and --device accepts only 0 or cpu-reference.
-                """)
+            abstract: "Train a model (for now: the engine demo, a dense GAN on Fashion-MNIST).")
 
-        @Option(help: "Device: 0 (the default device) or cpu-reference.")
-        var device = "0"
+        @OptionGroup var deviceOptions: DeviceOptions
         @Option(help: "A directory of MNIST-layout IDX files.")
         var data = "/usr/share/datasets/fashion-mnist"
         @Option(help: "Training steps (one discriminator and one generator update each).")
@@ -26,9 +21,6 @@ extension Genocl {
         var out = "runs/engine-demo"
 
         func validate() throws {
-            guard device == "0" || device == "cpu-reference" else {
-                throw ValidationError("--device \(device): only 0 and cpu-reference exist until the OpenCL backend lands")
-            }
             guard steps > 0 else { throw ValidationError("--steps must be positive") }
             guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         }
@@ -38,8 +30,10 @@ extension Genocl {
             (options.dataDirectory, options.steps, options.batchSize, options.seed, options.outputDirectory) = (data, steps, batchSize, seed, out)
             // Unbuffered, so that progress shows up at once in logs and pipes too.
             let log = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-            log("genocl engine demo on cpu-reference (the OpenCL backend is not built yet)")
-            _ = try runEngineDemo(options, backend: CPUBackend(), log: log)
+            let backend = try makeBackend(deviceOptions.device)
+            log("genocl engine demo on \(backend.deviceDescription)")
+            _ = try runEngineDemo(options, backend: backend, log: log)
+            if let openCL = backend as? OpenCLBackend, openCL.queue.profiling { log(try openCL.profileReport()) }
         }
     }
 }
