@@ -70,3 +70,33 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
     }
     dw[i] = sum;
 }
+
+// The GEMM path (chosen per shape by measurement, see Sources/OpenCLBackend/Convolution.swift).
+// im2col for image n: col[(c·KH + kh)·KW + kw, p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside.
+__kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s) {
+    int i = get_global_id(0), PQ = s.P * s.Q;
+    if (i >= s.C * s.KH * s.KW * PQ) return;
+    int pq = i % PQ, row = i / PQ;
+    int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
+    int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
+    col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+}
+
+// col2im in gather form for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q]
+// over the taps (kh, kw) with h = pS − P + kh·D and v = qS − P + kw·D.
+__kernel void col2im(__global const float *col, const int n, __global float *y, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.C * s.H * s.W) return;
+    int v = i % s.W, h = (i / s.W) % s.H, c = i / (s.W * s.H), PQ = s.P * s.Q;
+    float sum = 0.0f;
+    for (int kh = 0; kh < s.KH; kh++) {
+        int ph = h + s.PH - kh * s.DH;
+        if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
+        for (int kw = 0; kw < s.KW; kw++) {
+            int qw = v + s.PW - kw * s.DW;
+            if (qw < 0 || qw % s.SW != 0 || qw / s.SW >= s.Q) continue;
+            sum += col[((c * s.KH + kh) * s.KW + kw) * PQ + (ph / s.SH) * s.Q + qw / s.SW];
+        }
+    }
+    y[(n * s.C * s.H * s.W) + i] = sum;
+}

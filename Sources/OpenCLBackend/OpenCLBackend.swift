@@ -16,10 +16,10 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 
 /// One unit of device work that an op maps to.
 enum Work {
-    /// A kernel of Kernels/*.cl over `count` work-items.
-    case kernel(String, count: Int, [KernelArgument])
-    /// Row-major `c[m×n] = op(a) · op(b)` through CLBlast, with element offsets.
-    case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int))
+    /// A kernel of Kernels/*.cl over `count` work-items (`flops` for the profile, when known).
+    case kernel(String, count: Int, [KernelArgument], flops: Double = 0)
+    /// Row-major `c[m×n] = op(a) · op(b) + beta · c` through CLBlast, with element offsets.
+    case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float = 0)
     case copy(CLBuffer, CLBuffer, elements: Int)
 }
 
@@ -30,11 +30,16 @@ public final class OpenCLBackend: Backend {
     public let queue: CommandQueue
     /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
     public var poisonOutputs = false
+    /// Forces one convolution algorithm (tests, experiments) instead of the measured choice.
+    public var convolutionAlgorithm: ConvolutionAlgorithm?
     let profiler: Profiler?
     private let debugLevel: Int
     /// Set by one_hot_forward to (first bad row + 1).
     private let status: CLBuffer
     private var statusPending = false
+    private var scratchBuffer: CLBuffer?
+    /// The measured choice of convolution algorithm per shape.
+    let tuner: ConvolutionTuner
 
     /// Opens device `index` (see `genocl devices`) and builds or loads its kernels
     /// (`kernelSource` replaces Kernels/*.cl, for tests).
@@ -50,6 +55,7 @@ public final class OpenCLBackend: Backend {
             log("genocl: \(device.info.name) (\(device.info.platformName)): kernels \(queue.programOrigin.rawValue) in \(seconds) s")
         }
         profiler = profile ? Profiler() : nil
+        tuner = ConvolutionTuner.shared(directory: cache.directory)
         status = try queue.allocate(byteCount: 4, label: "status word")
         try writeStatus(0)
     }
@@ -80,8 +86,15 @@ public final class OpenCLBackend: Backend {
         let y = (output.buffer as! OpenCLBuffer).buffer
         if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count), op: "poison") }
         if debugLevel >= 2 { log("genocl: \(op.name) \(inputs.map(\.shape)) → \(output.shape)") }
-        let work = try plan(op, x, inputs.map(\.shape), y, output.shape, step: step)
-        for item in work { try perform(item, op: op.name) }
+        let shapes = inputs.map(\.shape)
+        if let convolution = Convolution(op, shapes, output.shape) {
+            let algorithm = try convolutionAlgorithm ?? tuner.algorithm(for: convolution, device: queue.device.info) { candidate in
+                try timed { try run(convolution.work(candidate, x, y, scratch: scratch(convolution.scratchElements(candidate))), op) }
+            }
+            try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op)
+        } else {
+            try run(try plan(op, x, shapes, y, output.shape, step: step), op)
+        }
         if case .oneHot = op { statusPending = true }
     }
 
@@ -101,31 +114,55 @@ public final class OpenCLBackend: Backend {
             return try layoutWork(op, x, xs, y, ys)
         case .reduce(let reduce, let axes, _):
             return [try reduceWork(reduce, axes: axes, x[0], xs[0], y)]
-        case .matmul, .conv2d, .convTranspose2d, .conv2dBackwardWeight:
-            return linearWork(op, x, xs, y, ys)
+        case .matmul:
+            return matmulWork(op, x, xs, y, ys)
+        case .conv2d, .convTranspose2d, .conv2dBackwardWeight:
+            preconditionFailure("convolutions are dispatched by the tuner")
         case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
             return [resampleWork(op, x[0], xs[0], y, ys)]
         }
     }
 
+    private func run(_ work: [Work], _ op: Op) throws {
+        for item in work { try perform(item, op: op.name) }
+    }
+
+    /// Seconds that `body`'s device work takes (it waits for the queue before and after).
+    private func timed(_ body: () throws -> Void) throws -> Double {
+        try queue.finish()
+        let start = Date()
+        try body()
+        try queue.finish()
+        return Date().timeIntervalSince(start)
+    }
+
+    /// A scratch buffer of at least `elements` floats, reused by every op (the queue is in order).
+    private func scratch(_ elements: Int) throws -> CLBuffer? {
+        guard elements > 0 else { return nil }
+        if let buffer = scratchBuffer, buffer.byteCount >= elements * 4 { return buffer }
+        scratchBuffer = nil
+        scratchBuffer = try queue.allocate(byteCount: elements * 4, label: "convolution scratch (\(elements) floats)")
+        return scratchBuffer
+    }
+
     private func perform(_ work: Work, op: String) throws {
         switch work {
-        case .kernel(let name, let count, let arguments):
+        case .kernel(let name, let count, let arguments, let flops):
             let event = try queue.launch(name, count: count, arguments)
-            if let event { profiler?.record(name, event) }
-        case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c):
-            try gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, b: b, c: c)
+            if let event { profiler?.record(name, event, flops: flops) }
+        case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c, let beta):
+            try gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
         case .copy(let source, let destination, let elements):
             try queue.copy(source, to: destination, byteCount: elements * 4)
         }
     }
 
-    private func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int)) throws {
+    private func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
         var commandQueue: cl_command_queue? = queue.queue
         var event: cl_event?
         let status = CLBlastSgemm(
             CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, transposeB ? CLBlastTransposeYes : CLBlastTransposeNo,
-            m, n, k, 1, a.0.mem, a.1, transposeA ? m : k, b.0.mem, b.1, transposeB ? k : n, 0, c.0.mem, c.1, n,
+            m, n, k, 1, a.0.mem, a.1, transposeA ? m : k, b.0.mem, b.1, transposeB ? k : n, beta, c.0.mem, c.1, n,
             &commandQueue, &event)
         guard status == CLBlastSuccess else {
             throw OpenCLError("CLBlastSgemm", status.rawValue, "GEMM \(m)×\(n)×\(k) failed (CLBlast status \(status.rawValue))")

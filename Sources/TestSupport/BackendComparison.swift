@@ -12,18 +12,22 @@ public let testDeviceIndex = Int(ProcessInfo.processInfo.environment["GENOCL_DEV
 /// Whether OpenCL tests can run here. Under CI they always run (and fail without a device).
 public let openCLTestsEnabled: Bool = ProcessInfo.processInfo.environment["CI"] == "true" || ((try? listDevices().isEmpty == false) ?? false)
 
-/// A fresh OpenCL backend that poisons every output with NaN before writing it.
-public func makeTestBackend() throws -> OpenCLBackend {
+/// A fresh OpenCL backend that poisons every output with NaN before writing it,
+/// optionally with one convolution algorithm forced.
+public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil) throws -> OpenCLBackend {
     let backend = try OpenCLBackend(device: testDeviceIndex)
     backend.poisonOutputs = true
+    backend.convolutionAlgorithm = convolution
     return backend
 }
 
 /// Runs `fetches` on the CPU reference and on OpenCL with the same feeds; nil when
 /// every value agrees within `tolerance`, else the first disagreement.
-public func backendMismatch(_ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String) throws -> String? {
+public func backendMismatch(
+    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil
+) throws -> String? {
     let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
-    let device = try makeTestBackend()
+    let device = try makeTestBackend(convolution: convolution)
     let got = try Session(backend: device).plan(fetches: fetches).run(feeds)
     for (i, (g, r)) in zip(got, reference).enumerated() {
         if let message = mismatch(g, r, tolerance, "\(context), output \(i) \(fetches[i].shape) on \(device.deviceDescription)") { return message }
@@ -34,17 +38,20 @@ public func backendMismatch(_ fetches: [Tensor], feeds: [String: [Float]], toler
 /// Forward and backward of `f` on OpenCL vs the CPU reference. `gradientTolerance`
 /// defaults to ten times the forward tolerance (backward sums are longer).
 public func opMismatch(
-    _ inputs: [CheckInput], tolerance: Tolerance, gradientTolerance: Tolerance? = nil, context: String, _ f: ([Tensor]) -> Tensor
+    _ inputs: [CheckInput], tolerance: Tolerance, gradientTolerance: Tolerance? = nil, context: String,
+    convolution: ConvolutionAlgorithm? = nil, _ f: ([Tensor]) -> Tensor
 ) throws -> String? {
     let graph = Graph()
     let xs = inputs.map { graph.placeholder($0.name, $0.shape) }
     let y = f(xs)
     let feeds = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.values) })
-    if let message = try backendMismatch([y], feeds: feeds, tolerance: tolerance, context: context + " forward") { return message }
+    if let message = try backendMismatch([y], feeds: feeds, tolerance: tolerance, context: context + " forward", convolution: convolution) {
+        return message
+    }
     let differentiable = zip(inputs, xs).filter { !$0.0.isConstant }.map(\.1)
     guard !differentiable.isEmpty else { return nil }
     let weights = graph.constant(randomValues(y.shape.count, seed: testSeed &+ 17), y.shape)
     let grads = gradients(of: (y * weights).sum(), wrt: differentiable)
     let gTolerance = gradientTolerance ?? Tolerance(atol: tolerance.atol * 10, rtol: tolerance.rtol * 10)
-    return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward")
+    return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward", convolution: convolution)
 }

@@ -1,3 +1,4 @@
+import OpenCLBackend
 import TensorGraph
 import TestSupport
 import Testing
@@ -5,9 +6,9 @@ import Testing
 /// OpenCL forward and backward of `f` match the CPU reference.
 func expectOpenCLMatches(
     _ inputs: [CheckInput], tolerance: Tolerance = .transcendental, gradient: Tolerance? = nil, _ context: String,
-    sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor
+    convolution: ConvolutionAlgorithm? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor
 ) throws {
-    let message = try opMismatch(inputs, tolerance: tolerance, gradientTolerance: gradient, context: context, f)
+    let message = try opMismatch(inputs, tolerance: tolerance, gradientTolerance: gradient, context: context, convolution: convolution, f)
     #expect(message == nil, Comment(rawValue: message ?? ""), sourceLocation: sourceLocation)
 }
 

@@ -1,4 +1,5 @@
 import CPUReference
+import OpenCLBackend
 import TensorGraph
 import TestSupport
 import Testing
@@ -30,6 +31,7 @@ struct OpenCLModelStepTests {
         return bn.output
     }
 
+    /// With the tuner's choices (the path users get).
     @Test func dcgan64TrainingStepMatchesTheReference() throws {
         let (batch, nz, ngf, ndf, nc) = (2, 100, 64, 64, 3)
         let graph = Graph()
@@ -76,7 +78,8 @@ struct OpenCLModelStepTests {
         #expect(message == nil, Comment(rawValue: message ?? ""))
     }
 
-    @Test func wganGPCriticStepMatchesTheReference() throws {
+    @Test(arguments: [ConvolutionAlgorithm.direct, .gemm])
+    func wganGPCriticStepMatchesTheReference(_ algorithm: ConvolutionAlgorithm) throws {
         let (batch, channels) = (3, 3)
         let graph = Graph()
         let w = Weights()
@@ -97,7 +100,7 @@ struct OpenCLModelStepTests {
         let message = try backendMismatch(
             [loss, penalty] + grads,
             feeds: ["real": randomValues(batch * channels * 256, seed: seed(502)), "fake": randomValues(batch * channels * 256, seed: seed(503))],
-            tolerance: Tolerance(atol: 1e-5, rtol: 1e-3), context: "WGAN-GP critic step")
+            tolerance: Tolerance(atol: 1e-5, rtol: 1e-3), context: "WGAN-GP critic step, \(algorithm.rawValue) convolutions", convolution: algorithm)
         #expect(message == nil, Comment(rawValue: message ?? ""))
     }
 }

@@ -80,16 +80,18 @@ struct OpenCLOpTests {
         ([2, 17, 9, 9], 4, Size2(1), Size2(3), Size2(0), Size2(1), Size2(2)),
     ]
 
-    @Test(arguments: 0..<convCases.count)
-    func convolutions(_ i: Int) throws {
+    /// Each convolution algorithm (forward, input and weight gradients), and the tuner's choice.
+    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, nil])
+    func convolutions(_ i: Int, _ algorithm: ConvolutionAlgorithm?) throws {
         let c = Self.convCases[i]
         let x = input("x", c.x, 40 + UInt64(i)), b = input("b", [c.o], 50 + UInt64(i))
         let w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
-        try expectOpenCLMatches([x, w, b], tolerance: .sums, "conv2d case \(i)") {
+        let name = algorithm?.rawValue ?? "tuned"
+        try expectOpenCLMatches([x, w, b], tolerance: .sums, "conv2d case \(i) \(name)", convolution: algorithm) {
             conv2d($0[0], $0[1], bias: $0[2], stride: c.stride, padding: c.padding, dilation: c.dilation)
         }
         let wt = input("w", [c.x[1], c.o, c.k.h, c.k.w], 70 + UInt64(i))
-        try expectOpenCLMatches([x, wt, b], tolerance: .sums, "convTranspose2d case \(i)") {
+        try expectOpenCLMatches([x, wt, b], tolerance: .sums, "convTranspose2d case \(i) \(name)", convolution: algorithm) {
             convTranspose2d($0[0], $0[1], bias: $0[2], stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation)
         }
     }

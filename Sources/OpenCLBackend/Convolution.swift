@@ -1,0 +1,149 @@
+// Convolutions (conv2d, its adjoint convTranspose2d, conv2dBackwardWeight) have
+// two algorithms on every device: direct gather kernels, and im2col/col2im +
+// CLBlast GEMM. Which is faster depends on the shape and the device, so the
+// first time a shape is seen both are run and timed, and the winner is kept for
+// the process and on disk beside the program cache.
+import Foundation
+import OpenCLRuntime
+import TensorGraph
+
+/// How a convolution runs: direct kernels, or im2col/col2im + CLBlast GEMM.
+public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
+    case direct
+    case gemm
+}
+
+/// One convolution op in the `conv_t` frame of Kernels/linear.cl: the large side
+/// [N, C, H, W], the small side [N, O, P, Q], the kernel and its configuration.
+struct Convolution {
+    enum Kind: String { case forward = "conv2d", transpose = "convTranspose2d", weight = "conv2dBackwardWeight" }
+    let kind: Kind
+    let large: Shape, small: Shape
+    let kernel: Size2
+    let config: ConvConfig
+
+    init?(_ op: Op, _ xs: [Shape], _ ys: Shape) {
+        switch op {
+        case .conv2d(let c): (kind, large, small, kernel, config) = (.forward, xs[0], ys, Size2(xs[1][2], xs[1][3]), c)
+        case .convTranspose2d(let c, _): (kind, large, small, kernel, config) = (.transpose, ys, xs[0], Size2(xs[1][2], xs[1][3]), c)
+        case .conv2dBackwardWeight(let c, let k): (kind, large, small, kernel, config) = (.weight, xs[0], xs[1], k, c)
+        default: return nil
+        }
+    }
+
+    /// Identifies the problem for the tuner.
+    var key: String {
+        let c = config
+        return "\(kind.rawValue) \(large.dims) \(small.dims) k\(kernel.h)x\(kernel.w) s\(c.stride.h),\(c.stride.w) p\(c.padding.h),\(c.padding.w) d\(c.dilation.h),\(c.dilation.w)"
+    }
+
+    private var words: [Int32] {
+        [large[0], large[1], large[2], large[3], small[1], small[2], small[3], kernel.h, kernel.w,
+         config.stride.h, config.stride.w, config.padding.h, config.padding.w, config.dilation.h, config.dilation.w].map { Int32($0) }
+    }
+
+    /// Multiply-adds × 2: every (n, o, p, q, c, kh, kw) tap once.
+    var flops: Double { 2 * Double(small[0] * small[1] * small[2] * small[3] * large[1] * kernel.h * kernel.w) }
+
+    /// The im2col matrix of one image: [C·KH·KW, P·Q].
+    private var columnElements: Int { large[1] * kernel.h * kernel.w * small[2] * small[3] }
+
+    func scratchElements(_ algorithm: ConvolutionAlgorithm) -> Int { algorithm == .gemm ? columnElements : 0 }
+
+    /// The device work for `algorithm`. Inputs follow the op: conv2d (x, w), convTranspose2d (x, w),
+    /// conv2dBackwardWeight (x, dy).
+    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?) -> [Work] {
+        let (n, c, o) = (large[0], large[1], small[1])
+        let kk = kernel.h * kernel.w, pq = small[2] * small[3], hw = large[2] * large[3]
+        switch (algorithm, kind) {
+        case (.direct, .forward):
+            return [.kernel("conv2d_forward", count: small.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
+        case (.direct, .transpose):
+            return [.kernel("conv_transpose2d_forward", count: large.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
+        case (.direct, .weight):
+            return [.kernel("conv2d_backward_weight", count: o * c * kk, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
+        case (.gemm, .forward):
+            // y[n] [O, PQ] = w [O, C·KK] · col [C·KK, PQ]
+            return (0..<n).flatMap { i -> [Work] in
+                [.kernel("im2col", count: columnElements, [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
+                 .gemm(transposeA: false, transposeB: false, m: o, n: pq, k: c * kk, a: (x[1], 0), b: (scratch!, 0), c: (y, i * o * pq))]
+            }
+        case (.gemm, .transpose):
+            // col [C·KK, PQ] = w[O, C·KK]ᵀ · x[n] [O, PQ]; then y[n] = col2im(col)
+            return (0..<n).flatMap { i -> [Work] in
+                [.gemm(transposeA: true, transposeB: false, m: c * kk, n: pq, k: o, a: (x[1], 0), b: (x[0], i * o * pq), c: (scratch!, 0)),
+                 .kernel("col2im", count: c * hw, [.buffer(scratch!), .int(Int32(i)), .buffer(y), .words(words)])]
+            }
+        case (.gemm, .weight):
+            // dW [O, C·KK] = Σ_n dy[n] [O, PQ] · col[n]ᵀ
+            return (0..<n).flatMap { i -> [Work] in
+                [.kernel("im2col", count: columnElements, [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
+                 .gemm(transposeA: false, transposeB: true, m: o, n: c * kk, k: pq, a: (x[1], i * o * pq), b: (scratch!, 0), c: (y, 0), beta: i == 0 ? 0 : 1)]
+            }
+        }
+    }
+}
+
+/// Chooses a convolution algorithm per (device, shape) by timing each once.
+final class ConvolutionTuner: @unchecked Sendable {
+    private var choices: [String: ConvolutionAlgorithm] = [:]
+    private let path: String
+    private let lock = NSLock()
+
+    private nonisolated(unsafe) static var instances: [String: ConvolutionTuner] = [:]
+    private static let instancesLock = NSLock()
+
+    /// One tuner per cache directory, shared by the backends of the process.
+    static func shared(directory: String) -> ConvolutionTuner {
+        instancesLock.lock()
+        defer { instancesLock.unlock() }
+        if let tuner = instances[directory] { return tuner }
+        let tuner = ConvolutionTuner(path: directory + "/convolution-algorithms.tsv")
+        instances[directory] = tuner
+        return tuner
+    }
+
+    private init(path: String) {
+        self.path = path
+        // Lines: device, problem, algorithm (tab-separated); unknown or malformed lines are ignored.
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: "\t").map(String.init)
+            if fields.count == 3, let algorithm = ConvolutionAlgorithm(rawValue: fields[2]) { choices[fields[0] + "\t" + fields[1]] = algorithm }
+        }
+    }
+
+    /// The recorded choice for `convolution` on `device`, else the faster of the
+    /// candidates as timed by `measure` (which returns seconds).
+    func algorithm(for convolution: Convolution, device: DeviceInfo, measure: (ConvolutionAlgorithm) throws -> Double) throws -> ConvolutionAlgorithm {
+        let deviceKey = "\(device.name) | \(device.driverVersion)"
+        let key = deviceKey + "\t" + convolution.key
+        lock.lock()
+        let known = choices[key]
+        lock.unlock()
+        if let known { return known }
+        var best = (ConvolutionAlgorithm.direct, Double.infinity)
+        for candidate in ConvolutionAlgorithm.allCases {
+            // The first run of a kernel includes its compilation on some drivers: time the second.
+            _ = try measure(candidate)
+            let seconds = try measure(candidate)
+            if seconds < best.1 { best = (candidate, seconds) }
+        }
+        lock.lock()
+        choices[key] = best.0
+        lock.unlock()
+        append(key + "\t" + best.0.rawValue + "\n")
+        return best.0
+    }
+
+    /// Best effort: a choice that cannot be saved is measured again next time.
+    private func append(_ line: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // O_APPEND writes of one short line are atomic, so concurrent processes do not interleave.
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+}
