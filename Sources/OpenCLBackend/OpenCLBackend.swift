@@ -25,7 +25,11 @@ enum Work {
 
 /// The `Backend` for any OpenCL device: each op becomes kernels of `Kernels/*.cl`
 /// (embedded in the binary) or CLBlast GEMM calls on one in-order queue. Nothing
-/// waits for the device except reads.
+/// waits for the device except reads (and the one-time timing of a new convolution shape).
+///
+/// `GENOCL_PROFILE=1` records kernel times (`profileReport`); `GENOCL_DEBUG`: 1 device and
+/// program origin, 2 every op, 3 every op with its time (waiting after each), 4 also the
+/// kernel source.
 public final class OpenCLBackend: Backend {
     public let queue: CommandQueue
     /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
@@ -50,6 +54,7 @@ public final class OpenCLBackend: Backend {
         let device = try OpenCLDevice.open(index)
         let start = Date()
         queue = try CommandQueue(device: device, source: source ?? kernelSource(), options: "-cl-std=CL1.2", profiling: profile, cache: cache)
+        if debugLevel >= 4 { log(try source ?? kernelSource()) }
         if debugLevel >= 1 {
             let seconds = String(format: "%.2f", Date().timeIntervalSince(start))
             log("genocl: \(device.info.name) (\(device.info.platformName)): kernels \(queue.programOrigin.rawValue) in \(seconds) s")
@@ -85,7 +90,14 @@ public final class OpenCLBackend: Backend {
         let x = inputs.map { ($0.buffer as! OpenCLBuffer).buffer }
         let y = (output.buffer as! OpenCLBuffer).buffer
         if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count), op: "poison") }
-        if debugLevel >= 2 { log("genocl: \(op.name) \(inputs.map(\.shape)) → \(output.shape)") }
+        let start = debugLevel >= 3 ? try finishedNow() : Date()
+        defer {
+            if debugLevel >= 3, let elapsed = try? finishedNow().timeIntervalSince(start) {
+                log(String(format: "genocl: %@ %@ → %@ %.3f ms", op.name, "\(inputs.map(\.shape))", "\(output.shape)", elapsed * 1e3))
+            } else if debugLevel == 2 {
+                log("genocl: \(op.name) \(inputs.map(\.shape)) → \(output.shape)")
+            }
+        }
         let shapes = inputs.map(\.shape)
         if let convolution = Convolution(op, shapes, output.shape) {
             let algorithm = try convolutionAlgorithm ?? tuner.algorithm(for: convolution, device: queue.device.info) { candidate in
@@ -125,6 +137,12 @@ public final class OpenCLBackend: Backend {
 
     private func run(_ work: [Work], _ op: Op) throws {
         for item in work { try perform(item, op: op.name) }
+    }
+
+    /// Waits for the queue (GENOCL_DEBUG ≥ 3 times each op this way) and returns the time.
+    private func finishedNow() throws -> Date {
+        try queue.finish()
+        return Date()
     }
 
     /// Seconds that `body`'s device work takes (it waits for the queue before and after).

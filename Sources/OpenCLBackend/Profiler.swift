@@ -23,10 +23,15 @@ final class Profiler {
             let old = totals[entry.name] ?? (0, 0, 0)
             totals[entry.name] = (old.count + 1, old.seconds + seconds, old.flops + entry.flops)
         }
-        var lines = [String(format: "%-32@ %8@ %12@ %12@ %10@", "kernel" as NSString, "count" as NSString, "total ms" as NSString, "mean µs" as NSString, "GFLOP/s" as NSString)]
+        func column(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(width - text.count, 0)) + text }
+        let all = totals.values.reduce(0) { $0 + $1.seconds }
+        var lines = ["kernel".padding(toLength: 28, withPad: " ", startingAt: 0) + column("count", 8) + column("total ms", 12) + column("share", 8) + column("mean µs", 11) + column("GFLOP/s", 10)]
         for (name, t) in totals.sorted(by: { $0.value.seconds > $1.value.seconds }) {
-            let rate = t.flops > 0 && t.seconds > 0 ? String(format: "%10.2f", t.flops / t.seconds * 1e-9) : String(repeating: " ", count: 9) + "-"
-            lines.append(String(format: "%-32@ %8d %12.3f %12.1f ", name as NSString, t.count, t.seconds * 1e3, t.seconds / Double(t.count) * 1e6) + rate)
+            let rate = t.flops > 0 && t.seconds > 0 ? String(format: "%.2f", t.flops / t.seconds * 1e-9) : "-"
+            lines.append(
+                name.padding(toLength: 28, withPad: " ", startingAt: 0) + column("\(t.count)", 8) + column(String(format: "%.3f", t.seconds * 1e3), 12)
+                    + column(String(format: "%.1f%%", 100 * t.seconds / max(all, 1e-12)), 8) + column(String(format: "%.1f", t.seconds / Double(t.count) * 1e6), 11)
+                    + column(rate, 10))
         }
         return lines.joined(separator: "\n")
     }
