@@ -11,7 +11,7 @@ import TensorGraph
 
 public struct EngineDemoOptions: Sendable {
     public var dataDirectory = defaultFashionMNISTDirectory
-    public var steps = 300
+    public var steps = 1000
     public var batchSize = 64
     public var seed: UInt64 = 1
     public var outputDirectory = "runs/engine-demo"

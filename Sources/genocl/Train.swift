@@ -12,7 +12,7 @@ extension Genocl {
         @Option(help: "A directory of MNIST-layout IDX files.")
         var data = "/usr/share/datasets/fashion-mnist"
         @Option(help: "Training steps (one discriminator and one generator update each).")
-        var steps = 300
+        var steps = 1000
         @Option(help: "Images per batch.")
         var batchSize = 64
         @Option(help: "Seed of weights, noise and shuffling.")
