@@ -104,11 +104,30 @@ public enum ProgramOrigin: String, Sendable {
 public final class CLBuffer: @unchecked Sendable {
     public let mem: cl_mem
     public let byteCount: Int
-    init(mem: cl_mem, byteCount: Int) {
+    private let ledger: MemoryLedger
+    init(mem: cl_mem, byteCount: Int, ledger: MemoryLedger) {
         self.mem = mem
         self.byteCount = byteCount
+        self.ledger = ledger
     }
-    deinit { clReleaseMemObject(mem) }
+    deinit {
+        clReleaseMemObject(mem)
+        ledger.add(-byteCount)
+    }
+}
+
+/// Bytes held in live buffers of one queue.
+final class MemoryLedger: @unchecked Sendable {
+    private var bytes = 0
+    private let lock = NSLock()
+    /// Adds `delta` and returns the new total.
+    @discardableResult
+    func add(_ delta: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        bytes += delta
+        return bytes
+    }
 }
 
 /// An in-order command queue with the kernels of one program. Not thread-safe:
@@ -120,6 +139,7 @@ public final class CommandQueue: @unchecked Sendable {
     /// Where the program came from: this process, the disk cache, or the compiler.
     public let programOrigin: ProgramOrigin
     private let program: cl_program
+    private let ledger = MemoryLedger()
     private var kernels: [String: cl_kernel] = [:]
 
     public init(device: OpenCLDevice, source: String, options: String = "", profiling: Bool = false, cache: ProgramCache = .shared) throws {
@@ -141,22 +161,35 @@ public final class CommandQueue: @unchecked Sendable {
         clReleaseCommandQueue(queue)
     }
 
+    /// Bytes held in this queue's live buffers.
+    public var allocatedBytes: Int { ledger.add(0) }
+
     /// A buffer of `byteCount` bytes; `label` names the tensor if the device refuses.
+    /// Requests beyond the device's largest allocation or its global memory (GPU drivers
+    /// allocate lazily and would fail later, at a launch that names no tensor) are refused here.
     public func allocate(byteCount: Int, label: String) throws -> CLBuffer {
-        let limit = device.info.maxAllocation
+        let limit = device.info.maxAllocation, memory = device.info.globalMemory
         if limit > 0 && byteCount > limit {
             throw OpenCLError(
                 "clCreateBuffer", CL_INVALID_BUFFER_SIZE,
                 "\(label) needs \(formatBytes(byteCount)), more than \(device.info.name)'s largest allocation of \(formatBytes(limit)); use a smaller batch or image size")
         }
+        let total = ledger.add(byteCount)
+        if memory > 0 && total > memory {
+            ledger.add(-byteCount)
+            throw OpenCLError(
+                "clCreateBuffer", CL_MEM_OBJECT_ALLOCATION_FAILURE,
+                "\(label) needs \(formatBytes(byteCount)) with \(formatBytes(total - byteCount)) already in use, more than \(device.info.name)'s \(formatBytes(memory)) of global memory; use a smaller batch or image size")
+        }
         var status: cl_int = 0
         let mem = clCreateBuffer(device.context, cl_mem_flags(CL_MEM_READ_WRITE), max(byteCount, 4), nil, &status)
         guard let mem, status == CL_SUCCESS else {
+            ledger.add(-byteCount)
             throw OpenCLError(
                 "clCreateBuffer", status,
                 "\(label) needs \(formatBytes(byteCount)) on \(device.info.name) (\(formatBytes(device.info.globalMemory)) global memory); use a smaller batch or image size")
         }
-        return CLBuffer(mem: mem, byteCount: byteCount)
+        return CLBuffer(mem: mem, byteCount: byteCount, ledger: ledger)
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, to buffer: CLBuffer, offset: Int = 0) throws {

@@ -73,6 +73,16 @@ struct OpenCLRuntimeTests {
         let g = Graph()
         let huge = g.placeholder("images", [limit / 4 / 1024 + 1, 1024])
         #expect { try Session(backend: backend).plan(fetches: [huge * 2]) } throws: { "\($0)".contains("feed 'images'") }
+        // Many allowed allocations that together exceed global memory: refused at the one that overflows.
+        let memory = backend.queue.device.info.globalMemory
+        let chunk = min(limit, memory / 3) / 4
+        let before = backend.queue.allocatedBytes
+        var held: [any DeviceBuffer] = []
+        #expect {
+            for i in 0..<8 { held.append(try backend.allocate(elements: chunk, label: "activation \(i)")) }
+        } throws: { "\($0)".contains("already in use") && "\($0)".contains("global memory") }
+        held.removeAll()
+        #expect(backend.queue.allocatedBytes == before)
     }
 
     @Test func missingDeviceIsAClearError() {
