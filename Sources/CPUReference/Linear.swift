@@ -1,6 +1,6 @@
-// Linear family: matmul and the three direct convolutions. Each output element
-// is one Double-accumulated dot product (gather form), so every op is easy to
-// check against its definition. Letters: N batch, C in channels, O out
+// Linear family: matmul, and the three convolutions as one sum over the taps of
+// the convolution, accumulated in Double into whichever operand the op produces —
+// each op is its definition, read off directly. Letters: N batch, C in channels, O out
 // channels, H W input size, P Q output size, K kernel, S stride, D dilation.
 import TensorGraph
 
@@ -28,65 +28,62 @@ func matmulForward(
     }
 }
 
-/// `y[n, o, p, q] = Σ_{c, kh, kw} x[n, c, pS − P + kh·D, qS − P + kw·D] · w[o, c, kh, kw]`.
-func conv2dForward(
-    _ x: UnsafePointer<Float>, _ xs: Shape, _ w: UnsafePointer<Float>, _ ws: Shape,
-    _ y: UnsafeMutablePointer<Float>, _ ys: Shape, _ cfg: ConvConfig
-) {
-    let (N, C, H, W) = (xs[0], xs[1], xs[2], xs[3])
-    let (O, KH, KW, P, Q) = (ws[0], ws[2], ws[3], ys[2], ys[3])
+/// Calls `body(large, weight, small)` with the element indices of every tap of a
+/// convolution: large side `[N, C, H, W]`, small side `[N, O, P, Q]`, weight
+/// `[O, C, KH, KW]`, where `h = pS − P + kh·D` and `w = qS − P + kw·D` fall inside the image.
+/// conv2d, its adjoint and its weight gradient are the same sum over these taps,
+/// accumulated into a different operand.
+private func forEachConvTap(large: Shape, small: Shape, kernel: (Int, Int), _ cfg: ConvConfig, _ body: (Int, Int, Int) -> Void) {
+    let (N, C, H, W) = (large[0], large[1], large[2], large[3])
+    let (O, P, Q) = (small[1], small[2], small[3])
+    let (KH, KW) = kernel
     for n in 0..<N {
         for o in 0..<O {
             for p in 0..<P {
                 for q in 0..<Q {
-                    var sum = 0.0
+                    let s = ((n * O + o) * P + p) * Q + q
                     for c in 0..<C {
                         for kh in 0..<KH {
                             let h = p * cfg.stride.h - cfg.padding.h + kh * cfg.dilation.h
                             guard h >= 0 && h < H else { continue }
                             for kw in 0..<KW {
-                                let wi = q * cfg.stride.w - cfg.padding.w + kw * cfg.dilation.w
-                                guard wi >= 0 && wi < W else { continue }
-                                sum += Double(x[((n * C + c) * H + h) * W + wi]) * Double(w[((o * C + c) * KH + kh) * KW + kw])
+                                let w = q * cfg.stride.w - cfg.padding.w + kw * cfg.dilation.w
+                                guard w >= 0 && w < W else { continue }
+                                body(((n * C + c) * H + h) * W + w, ((o * C + c) * KH + kh) * KW + kw, s)
                             }
                         }
                     }
-                    y[((n * O + o) * P + p) * Q + q] = Float(sum)
                 }
             }
         }
     }
 }
 
-/// The adjoint of conv2d: `y[n, o, h, w] = Σ x[n, c, p, q] · w[c, o, kh, kw]` over
-/// all `(c, kh, kw)` with `h = pS − P + kh·D` (and likewise for w).
+/// Sums in Double, then stores as Float.
+private func accumulate(into y: UnsafeMutablePointer<Float>, count: Int, _ fill: (inout [Double]) -> Void) {
+    var sums = [Double](repeating: 0, count: count)
+    fill(&sums)
+    for i in 0..<count { y[i] = Float(sums[i]) }
+}
+
+/// `y[n, o, p, q] = Σ_{c, kh, kw} x[n, c, pS − P + kh·D, qS − P + kw·D] · w[o, c, kh, kw]`.
+func conv2dForward(
+    _ x: UnsafePointer<Float>, _ xs: Shape, _ w: UnsafePointer<Float>, _ ws: Shape,
+    _ y: UnsafeMutablePointer<Float>, _ ys: Shape, _ cfg: ConvConfig
+) {
+    accumulate(into: y, count: ys.count) { sums in
+        forEachConvTap(large: xs, small: ys, kernel: (ws[2], ws[3]), cfg) { l, k, s in sums[s] += Double(x[l]) * Double(w[k]) }
+    }
+}
+
+/// The adjoint of conv2d: x is the small side `[N, C_in, P, Q]`, w is `[C_in, C_out, KH, KW]`
+/// (PyTorch's layout, the conv2d weight with O = C_in), y the large side `[N, C_out, H, W]`.
 func convTranspose2dForward(
     _ x: UnsafePointer<Float>, _ xs: Shape, _ w: UnsafePointer<Float>, _ ws: Shape,
     _ y: UnsafeMutablePointer<Float>, _ ys: Shape, _ cfg: ConvConfig
 ) {
-    let (N, C, P, Q) = (xs[0], xs[1], xs[2], xs[3])
-    let (O, KH, KW, H, W) = (ws[1], ws[2], ws[3], ys[2], ys[3])
-    for n in 0..<N {
-        for o in 0..<O {
-            for h in 0..<H {
-                for wo in 0..<W {
-                    var sum = 0.0
-                    for kh in 0..<KH {
-                        let ph = h + cfg.padding.h - kh * cfg.dilation.h
-                        guard ph >= 0, ph % cfg.stride.h == 0, ph / cfg.stride.h < P else { continue }
-                        for kw in 0..<KW {
-                            let qw = wo + cfg.padding.w - kw * cfg.dilation.w
-                            guard qw >= 0, qw % cfg.stride.w == 0, qw / cfg.stride.w < Q else { continue }
-                            for c in 0..<C {
-                                sum += Double(x[((n * C + c) * P + ph / cfg.stride.h) * Q + qw / cfg.stride.w])
-                                    * Double(w[((c * O + o) * KH + kh) * KW + kw])
-                            }
-                        }
-                    }
-                    y[((n * O + o) * H + h) * W + wo] = Float(sum)
-                }
-            }
-        }
+    accumulate(into: y, count: ys.count) { sums in
+        forEachConvTap(large: ys, small: xs, kernel: (ws[2], ws[3]), cfg) { l, k, s in sums[l] += Double(x[s]) * Double(w[k]) }
     }
 }
 
@@ -95,27 +92,7 @@ func conv2dBackwardWeight(
     _ x: UnsafePointer<Float>, _ xs: Shape, _ dy: UnsafePointer<Float>, _ dys: Shape,
     _ dw: UnsafeMutablePointer<Float>, _ dws: Shape, _ cfg: ConvConfig
 ) {
-    let (N, C, H, W) = (xs[0], xs[1], xs[2], xs[3])
-    let (O, P, Q, KH, KW) = (dys[1], dys[2], dys[3], dws[2], dws[3])
-    for o in 0..<O {
-        for c in 0..<C {
-            for kh in 0..<KH {
-                for kw in 0..<KW {
-                    var sum = 0.0
-                    for n in 0..<N {
-                        for p in 0..<P {
-                            let h = p * cfg.stride.h - cfg.padding.h + kh * cfg.dilation.h
-                            guard h >= 0 && h < H else { continue }
-                            for q in 0..<Q {
-                                let wi = q * cfg.stride.w - cfg.padding.w + kw * cfg.dilation.w
-                                guard wi >= 0 && wi < W else { continue }
-                                sum += Double(dy[((n * O + o) * P + p) * Q + q]) * Double(x[((n * C + c) * H + h) * W + wi])
-                            }
-                        }
-                    }
-                    dw[((o * C + c) * KH + kh) * KW + kw] = Float(sum)
-                }
-            }
-        }
+    accumulate(into: dw, count: dws.count) { sums in
+        forEachConvTap(large: xs, small: dys, kernel: (dws[2], dws[3]), cfg) { l, k, s in sums[k] += Double(dy[s]) * Double(x[l]) }
     }
 }
