@@ -1,39 +1,90 @@
-// Optimizers as graph transforms: each returns the assignments that one step
-// applies to its parameters (and to its own state, kept in parameters too so it
-// lives on the device and goes into checkpoints).
+// Optimizers as graph transforms with PyTorch's semantics and defaults: each
+// returns the assignments that one step applies to its parameters and to its own
+// state, which lives in parameters too (on the device, and in checkpoints).
 import TensorGraph
 
-/// Adam (Kingma & Ba) with PyTorch's semantics and defaults:
-/// `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
-/// `p ← p − lr·m̂ / (√v̂ + ε)` with bias-corrected `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`.
-public final class Adam {
-    public let learningRate: Float
-    public let beta1: Float
-    public let beta2: Float
-    public let epsilon: Float
+/// A first-order optimizer over a fixed list of parameters.
+public protocol Optimizer: AnyObject {
+    var parameters: [Parameter] { get }
+    /// The optimizer's state tensors (moments, step counters), named as in checkpoints.
+    var state: [Parameter] { get }
+    /// The assignments of one step minimizing `loss`.
+    func updates(minimizing loss: Tensor) -> [Assignment]
+}
+
+/// State of one kind per parameter, named `"<prefix>.<parameter>.<kind>"`.
+private func perParameter(_ parameters: [Parameter], _ prefix: String, _ kind: String) -> [Parameter] {
+    parameters.map { Parameter("\(prefix).\($0.name).\(kind)", shape: $0.shape) }
+}
+
+/// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`).
+private func decayedGradients(_ loss: Tensor, _ weights: [Tensor], weightDecay: Float) -> [Tensor] {
+    let grads = gradients(of: loss, wrt: weights)
+    guard weightDecay != 0 else { return grads }
+    return zip(grads, weights).map { $0 + $1 * weightDecay }
+}
+
+/// SGD with momentum: `b ← μb + (1 − dampening)g` (`b = g` at the first step), `p ← p − lr·b`
+/// (Nesterov: `p ← p − lr·(g + μb)`).
+public final class SGD: Optimizer {
     public let parameters: [Parameter]
+    public let learningRate: Float, momentum: Float, dampening: Float, weightDecay: Float, nesterov: Bool
+    public let buffers: [Parameter]
+    public let stepCount: Parameter
+
+    public init(_ parameters: [Parameter], learningRate: Float, momentum: Float = 0, dampening: Float = 0, weightDecay: Float = 0, nesterov: Bool = false, name: String = "sgd") {
+        (self.parameters, self.learningRate, self.momentum, self.dampening, self.weightDecay, self.nesterov) =
+            (parameters, learningRate, momentum, dampening, weightDecay, nesterov)
+        buffers = perParameter(parameters, name, "momentum_buffer")
+        stepCount = Parameter("\(name).step", shape: [1])
+    }
+
+    public var state: [Parameter] { buffers + [stepCount] }
+
+    public func updates(minimizing loss: Tensor) -> [Assignment] {
+        let g = loss.graph
+        let weights = parameters.map { g.variable($0) }
+        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
+        let t = g.variable(stepCount) + 1
+        var result = [Assignment(stepCount, t)]
+        for ((parameter, weight), (grad, buffer)) in zip(zip(parameters, weights), zip(grads, buffers)) {
+            guard momentum != 0 else {
+                result.append(Assignment(parameter, weight - grad * learningRate))
+                continue
+            }
+            // PyTorch starts the buffer at g itself (not (1 − dampening)·g).
+            let isFirstStep = equal(t, g.fill(1, [1]))
+            let b = select(isFirstStep, grad.reshaped([-1]), (g.variable(buffer) * momentum + grad * (1 - dampening)).reshaped([-1]))
+                .reshaped(parameter.shape)
+            let direction = nesterov ? grad + b * momentum : b
+            result += [Assignment(buffer, b), Assignment(parameter, weight - direction * learningRate)]
+        }
+        return result
+    }
+}
+
+/// Adam (Kingma & Ba): `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
+/// `p ← p − lr·m̂ / (√v̂ + ε)` with `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`.
+public final class Adam: Optimizer {
+    public let parameters: [Parameter]
+    public let learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     /// First and second moments, one pair per parameter.
     public let moments: [(m: Parameter, v: Parameter)]
     /// The number of steps taken, `t`.
     public let stepCount: Parameter
 
-    public init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, name: String = "adam") {
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        moments = parameters.map {
-            (Parameter("\(name).\($0.name).exp_avg", shape: $0.shape), Parameter("\(name).\($0.name).exp_avg_sq", shape: $0.shape))
-        }
+    public init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0, name: String = "adam") {
+        (self.parameters, self.learningRate, self.beta1, self.beta2, self.epsilon, self.weightDecay) = (parameters, learningRate, beta1, beta2, epsilon, weightDecay)
+        moments = Array(zip(perParameter(parameters, name, "exp_avg"), perParameter(parameters, name, "exp_avg_sq")))
         stepCount = Parameter("\(name).step", shape: [1])
     }
 
-    /// The updates of one step, given the loss to minimize.
+    public var state: [Parameter] { moments.flatMap { [$0.m, $0.v] } + [stepCount] }
+
     public func updates(minimizing loss: Tensor) -> [Assignment] {
         let graph = loss.graph
         let weights = parameters.map { graph.variable($0) }
-        let grads = gradients(of: loss, wrt: weights)
+        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
         let t = graph.variable(stepCount) + 1
         let correction1 = 1 - pow(graph.fill(beta1, [1]), t)
         let correction2 = 1 - pow(graph.fill(beta2, [1]), t)
@@ -43,6 +94,74 @@ public final class Adam {
             let v = graph.variable(moment.v) * beta2 + square(grad) * (1 - beta2)
             let step = (m / correction1) / (sqrt(v / correction2) + epsilon) * learningRate
             result += [Assignment(moment.m, m), Assignment(moment.v, v), Assignment(parameter, weight - step)]
+        }
+        return result
+    }
+}
+
+/// NAdam (Dozat), as PyTorch's `NAdam`: Adam with Nesterov momentum and the momentum
+/// schedule `μₜ = β₁(1 − ½·0.96^(t·ψ))` (ψ = `momentumDecay`).
+public final class NAdam: Optimizer {
+    public let parameters: [Parameter]
+    public let learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, momentumDecay: Float
+    public let moments: [(m: Parameter, v: Parameter)]
+    public let stepCount: Parameter
+    /// Π μᵢ over the steps taken.
+    public let muProduct: Parameter
+
+    public init(_ parameters: [Parameter], learningRate: Float = 2e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0, momentumDecay: Float = 4e-3, name: String = "nadam") {
+        (self.parameters, self.learningRate, self.beta1, self.beta2, self.epsilon, self.weightDecay, self.momentumDecay) =
+            (parameters, learningRate, beta1, beta2, epsilon, weightDecay, momentumDecay)
+        moments = Array(zip(perParameter(parameters, name, "exp_avg"), perParameter(parameters, name, "exp_avg_sq")))
+        stepCount = Parameter("\(name).step", shape: [1])
+        muProduct = Parameter("\(name).mu_product", shape: [1], fill: 1)
+    }
+
+    public var state: [Parameter] { moments.flatMap { [$0.m, $0.v] } + [stepCount, muProduct] }
+
+    public func updates(minimizing loss: Tensor) -> [Assignment] {
+        let g = loss.graph
+        let weights = parameters.map { g.variable($0) }
+        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
+        let t = g.variable(stepCount) + 1
+        let decay = g.fill(0.96, [1])
+        let mu = (1 - pow(decay, t * momentumDecay) * 0.5) * beta1
+        let muNext = (1 - pow(decay, (t + 1) * momentumDecay) * 0.5) * beta1
+        let product = g.variable(muProduct) * mu
+        let correction2 = 1 - pow(g.fill(beta2, [1]), t)
+        var result = [Assignment(stepCount, t), Assignment(muProduct, product)]
+        for ((parameter, weight), (grad, moment)) in zip(zip(parameters, weights), zip(grads, moments)) {
+            let m = g.variable(moment.m) * beta1 + grad * (1 - beta1)
+            let v = g.variable(moment.v) * beta2 + square(grad) * (1 - beta2)
+            let denominator = sqrt(v / correction2) + epsilon
+            let step = grad * ((1 - mu) / (1 - product)) / denominator + m * (muNext / (1 - product * muNext)) / denominator
+            result += [Assignment(moment.m, m), Assignment(moment.v, v), Assignment(parameter, weight - step * learningRate)]
+        }
+        return result
+    }
+}
+
+/// RMSprop, as PyTorch's (uncentered, no momentum): `v ← αv + (1 − α)g²`, `p ← p − lr·g / (√v + ε)`.
+public final class RMSprop: Optimizer {
+    public let parameters: [Parameter]
+    public let learningRate: Float, alpha: Float, epsilon: Float, weightDecay: Float
+    public let squareAverages: [Parameter]
+
+    public init(_ parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8, weightDecay: Float = 0, name: String = "rmsprop") {
+        (self.parameters, self.learningRate, self.alpha, self.epsilon, self.weightDecay) = (parameters, learningRate, alpha, epsilon, weightDecay)
+        squareAverages = perParameter(parameters, name, "square_avg")
+    }
+
+    public var state: [Parameter] { squareAverages }
+
+    public func updates(minimizing loss: Tensor) -> [Assignment] {
+        let g = loss.graph
+        let weights = parameters.map { g.variable($0) }
+        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
+        var result: [Assignment] = []
+        for ((parameter, weight), (grad, average)) in zip(zip(parameters, weights), zip(grads, squareAverages)) {
+            let v = g.variable(average) * alpha + square(grad) * (1 - alpha)
+            result += [Assignment(average, v), Assignment(parameter, weight - grad / (sqrt(v) + epsilon) * learningRate)]
         }
         return result
     }

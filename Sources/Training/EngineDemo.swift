@@ -28,12 +28,6 @@ public struct EngineDemoRecord: Sendable {
     public let dFake: Float
 }
 
-/// Dense layer parameters `[in, out]` and `[out]`, initialized as PyTorch's `nn.Linear`.
-private func dense(_ name: String, _ inputs: Int, _ outputs: Int, _ rng: inout SplitMix64) -> (Parameter, Parameter) {
-    (Parameter("\(name).weight", shape: [inputs, outputs], value: linearInit(fanIn: inputs, count: inputs * outputs, using: &rng)),
-     Parameter("\(name).bias", shape: [outputs], value: linearInit(fanIn: inputs, count: outputs, using: &rng)))
-}
-
 public func runEngineDemo(_ options: EngineDemoOptions, backend: any Backend, log: (String) -> Void) throws -> [EngineDemoRecord] {
     let data = try loadMNISTLayout(directory: options.dataDirectory)
     let pixels = data.height * data.width
@@ -41,33 +35,25 @@ public func runEngineDemo(_ options: EngineDemoOptions, backend: any Backend, lo
     log("data: \(data.count) images of \(data.height)×\(data.width) from \(options.dataDirectory)")
 
     var rng = SplitMix64(seed: options.seed)
-    let (g1, g1b) = dense("G.0", nz, hidden, &rng), (g2, g2b) = dense("G.2", hidden, pixels, &rng)
-    let (d1, d1b) = dense("D.0", pixels, hidden, &rng), (d2, d2b) = dense("D.2", hidden, 1, &rng)
-
+    let generator = Sequential([Linear(nz, hidden, rng: &rng), Activation.relu(), Linear(hidden, pixels, rng: &rng), Activation.tanh()])
+    let discriminator = Sequential([Linear(pixels, hidden, rng: &rng), Activation.leakyReLU(0.2), Linear(hidden, 1, rng: &rng)])
     let graph = Graph()
-    func generator(_ z: Tensor) -> Tensor {
-        let h = relu(matmul(z, graph.variable(g1)) + graph.variable(g1b))
-        return tanh(matmul(h, graph.variable(g2)) + graph.variable(g2b))
-    }
-    func discriminator(_ x: Tensor) -> Tensor {
-        let h = leakyReLU(matmul(x, graph.variable(d1)) + graph.variable(d1b), slope: 0.2)
-        return matmul(h, graph.variable(d2)) + graph.variable(d2b)
-    }
+    let context = ForwardContext(training: true)
     let real = graph.placeholder("real", [batch, pixels])
-    let fake = generator(graph.randomNormal([batch, nz], seed: options.seed &+ 1))
-    let realLogits = discriminator(real), fakeLogits = discriminator(stopGradient(fake))
+    let fake = generator(graph.randomNormal([batch, nz], seed: options.seed &+ 1), context)
+    let realLogits = discriminator(real, context), fakeLogits = discriminator(stopGradient(fake), context)
     let ones = graph.ones([batch, 1]), zeros = graph.zeros([batch, 1])
     let lossD = binaryCrossEntropyWithLogits(realLogits, ones) + binaryCrossEntropyWithLogits(fakeLogits, zeros)
-    let lossG = binaryCrossEntropyWithLogits(discriminator(fake), ones)
-    let adamD = Adam([d1, d1b, d2, d2b], learningRate: 2e-4, beta1: 0.5, name: "optD")
-    let adamG = Adam([g1, g1b, g2, g2b], learningRate: 2e-4, beta1: 0.5, name: "optG")
+    let lossG = binaryCrossEntropyWithLogits(discriminator(fake, context), ones)
+    let adamD = Adam(discriminator.parameters, learningRate: 2e-4, beta1: 0.5, name: "optD")
+    let adamG = Adam(generator.parameters, learningRate: 2e-4, beta1: 0.5, name: "optG")
 
     let session = Session(backend: backend)
     let stepD = try session.plan(
         fetches: [lossD, sigmoid(realLogits).mean(), sigmoid(fakeLogits).mean()], updates: adamD.updates(minimizing: lossD))
     let stepG = try session.plan(fetches: [lossG], updates: adamG.updates(minimizing: lossG))
     let fixedNoise = graph.constant((0..<64 * nz).map { _ in rng.normal() }, [64, nz])
-    let sample = try session.plan(fetches: [generator(fixedNoise)])
+    let sample = try session.plan(fetches: [generator(fixedNoise, ForwardContext(training: false))])
 
     var order = Array(0..<data.count)
     order.shuffle(using: &rng)

@@ -1,0 +1,157 @@
+// The layers of the source studies, with PyTorch's parameter layouts and default
+// initialization (`reset_parameters`), given a seeded generator.
+import TensorGraph
+
+/// `y = x·Wᵀ + b` on `[N, in]`; `weight [out, in]`, `bias [out]`.
+public final class Linear: Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, rng: inout SplitMix64) {
+        weight = Parameter("weight", shape: [outputs, inputs], value: Initializer.pytorchDefault.values([outputs, inputs], fanIn: inputs, fanOut: outputs, &rng))
+        self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: inputs, fanOut: outputs, &rng)) : nil
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let g = x.graph
+        let y = matmul(x, g.variable(weight), transposeB: true)
+        return bias.map { y + g.variable($0) } ?? y
+    }
+}
+
+/// 2-D convolution; `weight [O, C, K, K]`, `bias [O]`.
+public final class Conv2D: Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Size2, padding: Size2, dilation: Size2
+
+    public init(_ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias: Bool = true, rng: inout SplitMix64) {
+        let shape: Shape = [outputs, inputs, kernel, kernel]
+        let fanIn = inputs * kernel * kernel, fanOut = outputs * kernel * kernel
+        weight = Parameter("weight", shape: shape, value: Initializer.pytorchDefault.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
+        self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
+        (self.stride, self.padding, self.dilation) = (Size2(stride), Size2(padding), Size2(dilation))
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let g = x.graph
+        return conv2d(x, g.variable(weight), bias: bias.map { g.variable($0) }, stride: stride, padding: padding, dilation: dilation)
+    }
+}
+
+/// Transposed 2-D convolution; `weight [C_in, C_out, K, K]` (PyTorch's layout), `bias [C_out]`.
+public final class ConvTranspose2D: Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Size2, padding: Size2, outputPadding: Size2
+
+    public init(_ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0, bias: Bool = true, rng: inout SplitMix64) {
+        let shape: Shape = [inputs, outputs, kernel, kernel]
+        // PyTorch computes the fan of a transposed convolution from its weight's dim 1.
+        let fanIn = outputs * kernel * kernel, fanOut = inputs * kernel * kernel
+        weight = Parameter("weight", shape: shape, value: Initializer.pytorchDefault.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
+        self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
+        (self.stride, self.padding, self.outputPadding) = (Size2(stride), Size2(padding), Size2(outputPadding))
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let g = x.graph
+        return convTranspose2d(x, g.variable(weight), bias: bias.map { g.variable($0) }, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+}
+
+/// Batch normalization over channels (`BatchNorm1d/2d`): affine `weight`/`bias`,
+/// running statistics and `num_batches_tracked` (saved as int64).
+public final class BatchNorm: Layer {
+    public let weight: Parameter, bias: Parameter
+    public let runningMean: Parameter, runningVariance: Parameter, batchesTracked: Parameter
+    public let momentum: Float, epsilon: Float
+
+    public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        weight = Parameter("weight", shape: [channels], fill: 1)
+        bias = Parameter("bias", shape: [channels], fill: 0)
+        runningMean = Parameter("running_mean", shape: [channels], fill: 0)
+        runningVariance = Parameter("running_var", shape: [channels], fill: 1)
+        batchesTracked = Parameter("num_batches_tracked", shape: [], fill: 0)
+        (self.momentum, self.epsilon) = (momentum, epsilon)
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    public var namedBuffers: [(name: String, parameter: Parameter)] {
+        [("running_mean", runningMean), ("running_var", runningVariance), ("num_batches_tracked", batchesTracked)]
+    }
+
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let g = x.graph
+        let result = batchNorm(
+            x, scale: g.variable(weight), offset: g.variable(bias), runningMean: runningMean, runningVariance: runningVariance,
+            momentum: momentum, epsilon: epsilon, training: context.training)
+        context.record(result.updates)
+        if context.training { context.record([Assignment(batchesTracked, g.variable(batchesTracked) + 1)]) }
+        return result.output
+    }
+}
+
+/// Layer normalization over (C, H, W) with elementwise affine `weight`/`bias` of that shape.
+public final class LayerNorm: Layer {
+    public let weight: Parameter, bias: Parameter
+    public let epsilon: Float
+
+    public init(_ shape: Shape, epsilon: Float = 1e-5) {
+        weight = Parameter("weight", shape: shape, fill: 1)
+        bias = Parameter("bias", shape: shape, fill: 0)
+        self.epsilon = epsilon
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        layerNorm(x, scale: x.graph.variable(weight), offset: x.graph.variable(bias), epsilon: epsilon)
+    }
+}
+
+/// Rows of `weight [count, dimension]` picked by float class indices `[N]` (initialized N(0, 1), as PyTorch).
+public final class Embedding: Layer {
+    public let weight: Parameter
+
+    public init(_ count: Int, _ dimension: Int, rng: inout SplitMix64) {
+        weight = Parameter("weight", shape: [count, dimension], value: Initializer.normal(std: 1).values([count, dimension], fanIn: 1, fanOut: 1, &rng))
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }
+
+    public func callAsFunction(_ labels: Tensor, _ context: ForwardContext) -> Tensor {
+        let g = labels.graph
+        return matmul(g.apply(.oneHot(depth: weight.shape[0]), [labels]), g.variable(weight))
+    }
+}
+
+/// Inverted dropout in training, identity in evaluation.
+public final class Dropout: Layer {
+    public let rate: Float
+    public init(_ rate: Float) { self.rate = rate }
+    public var namedParameters: [(name: String, parameter: Parameter)] { [] }
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        dropout(x, rate: rate, seed: context.nextSeed(), training: context.training)
+    }
+}
+
+/// Upsampling ×`factor`: nearest neighbour, or bilinear (×2, align_corners = false).
+public final class Upsample: Layer {
+    public enum Mode: Sendable { case nearest, bilinear }
+    public let factor: Int, mode: Mode
+    public init(factor: Int = 2, mode: Mode = .nearest) {
+        precondition(mode == .nearest || factor == 2, "bilinear upsampling is ×2")
+        (self.factor, self.mode) = (factor, mode)
+    }
+    public var namedParameters: [(name: String, parameter: Parameter)] { [] }
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        mode == .nearest ? upsampleNearest(x, factor: factor) : upsampleBilinear2x(x)
+    }
+}
