@@ -31,17 +31,18 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Datasets", dependencies: ["CZlib", "CPNG"]),
         .target(name: "NeuralNet", dependencies: ["TensorGraph"]),
+        .target(name: "GenerativeModels", dependencies: ["TensorGraph", "NeuralNet"]),
         .target(name: "OpenCLRuntime", dependencies: ["COpenCL", "CZlib"]),
         .executableTarget(name: "EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
         .target(
             name: "OpenCLBackend", dependencies: ["TensorGraph", "OpenCLRuntime", "CCLBlast", "COpenCL"],
             plugins: ["EmbedKernels"]),
-        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "Datasets"]),
+        .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "GenerativeModels", "Datasets"]),
         .executableTarget(
             name: "genocl",
             dependencies: [
-                "Training",
+                "Training", "GenerativeModels", "OpenCLBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

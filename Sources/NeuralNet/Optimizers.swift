@@ -12,9 +12,10 @@ public protocol Optimizer: AnyObject {
     func updates(minimizing loss: Tensor) -> [Assignment]
 }
 
-/// State of one kind per parameter, named `"<prefix>.<parameter>.<kind>"`.
+/// State of one kind per parameter, named `"<prefix>.<index>.<kind>"` by the parameter's
+/// position (as PyTorch's optimizer `state_dict` numbers parameters).
 private func perParameter(_ parameters: [Parameter], _ prefix: String, _ kind: String) -> [Parameter] {
-    parameters.map { Parameter("\(prefix).\($0.name).\(kind)", shape: $0.shape) }
+    parameters.enumerated().map { Parameter("\(prefix).\($0.offset).\(kind)", shape: $0.element.shape) }
 }
 
 /// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`).

@@ -88,9 +88,11 @@ import Testing
     }
 
     @Test func stateIsNamedForCheckpoints() {
-        let p = Parameter("main.0.weight", shape: [2])
-        #expect(Adam([p], name: "optimizerD").state.map(\.name) == ["optimizerD.main.0.weight.exp_avg", "optimizerD.main.0.weight.exp_avg_sq", "optimizerD.step"])
-        #expect(RMSprop([p]).state.map(\.name) == ["rmsprop.main.0.weight.square_avg"])
+        let p = Parameter("weight", shape: [2]), q = Parameter("weight", shape: [3])
+        #expect(Adam([p, q], name: "optimizerD").state.map(\.name) == [
+            "optimizerD.0.exp_avg", "optimizerD.0.exp_avg_sq", "optimizerD.1.exp_avg", "optimizerD.1.exp_avg_sq", "optimizerD.step",
+        ])
+        #expect(RMSprop([p]).state.map(\.name) == ["rmsprop.0.square_avg"])
     }
 }
 

@@ -1,0 +1,96 @@
+// Image transforms on `[C, H, W]` floats: resize (area when shrinking, bilinear
+// when growing), center crop, horizontal flip, grayscale ↔ RGB. Values stay in
+// whatever range they came in ([−1, 1] after loading).
+
+/// One image, `[channels, height, width]` row-major.
+public struct Image: Equatable, Sendable {
+    public var channels: Int, height: Int, width: Int
+    public var pixels: [Float]
+
+    public init(channels: Int, height: Int, width: Int, pixels: [Float]) {
+        precondition(pixels.count == channels * height * width, "image of \(channels)×\(height)×\(width) with \(pixels.count) values")
+        (self.channels, self.height, self.width, self.pixels) = (channels, height, width, pixels)
+    }
+
+    public subscript(c: Int, y: Int, x: Int) -> Float { pixels[(c * height + y) * width + x] }
+
+    /// Resized to `height`×`width`: area averaging when shrinking an axis, bilinear
+    /// (align_corners = false) when growing it.
+    public func resized(height newHeight: Int, width newWidth: Int) -> Image {
+        if newHeight == height && newWidth == width { return self }
+        var out = [Float](repeating: 0, count: channels * newHeight * newWidth)
+        let rows = weights(from: height, to: newHeight), columns = weights(from: width, to: newWidth)
+        for c in 0..<channels {
+            for (y, rowTaps) in rows.enumerated() {
+                for (x, columnTaps) in columns.enumerated() {
+                    var sum: Float = 0
+                    for (sy, wy) in rowTaps {
+                        for (sx, wx) in columnTaps { sum += wy * wx * self[c, sy, sx] }
+                    }
+                    out[(c * newHeight + y) * newWidth + x] = sum
+                }
+            }
+        }
+        return Image(channels: channels, height: newHeight, width: newWidth, pixels: out)
+    }
+
+    /// The central `height`×`width` region.
+    public func centerCropped(height newHeight: Int, width newWidth: Int) -> Image {
+        let top = max((height - newHeight) / 2, 0), left = max((width - newWidth) / 2, 0)
+        let h = min(newHeight, height), w = min(newWidth, width)
+        var out: [Float] = []
+        out.reserveCapacity(channels * h * w)
+        for c in 0..<channels {
+            for y in top..<(top + h) {
+                let start: Int = (c * height + y) * width + left
+                out += pixels[start..<(start + w)]
+            }
+        }
+        return Image(channels: channels, height: h, width: w, pixels: out)
+    }
+
+    /// Mirrored left–right.
+    public func flippedHorizontally() -> Image {
+        var out = pixels
+        for row in 0..<(channels * height) {
+            for x in 0..<width { out[row * width + x] = pixels[row * width + (width - 1 - x)] }
+        }
+        return Image(channels: channels, height: height, width: width, pixels: out)
+    }
+
+    /// With `count` channels: gray is repeated to RGB; RGB becomes luma (ITU-R 601) for gray.
+    public func withChannels(_ count: Int) -> Image {
+        if count == channels { return self }
+        let plane = height * width
+        if channels == 1 { return Image(channels: count, height: height, width: width, pixels: Array([[Float]](repeating: pixels, count: count).joined())) }
+        precondition(channels >= 3 && count == 1, "channel conversion \(channels) → \(count) is not supported")
+        let luma = (0..<plane).map { 0.299 * pixels[$0] + 0.587 * pixels[plane + $0] + 0.114 * pixels[2 * plane + $0] }
+        return Image(channels: 1, height: height, width: width, pixels: luma)
+    }
+}
+
+/// For each output index, its source indices and weights along one axis.
+private func weights(from size: Int, to newSize: Int) -> [[(Int, Float)]] {
+    let scale = Float(size) / Float(newSize)
+    if newSize < size {
+        // Area: the output covers [i·scale, (i + 1)·scale) of the input.
+        return (0..<newSize).map { i in
+            let start = Float(i) * scale, end = Float(i + 1) * scale
+            var taps: [(Int, Float)] = []
+            var s = Int(start)
+            while Float(s) < end && s < size {
+                let overlap = min(end, Float(s + 1)) - max(start, Float(s))
+                if overlap > 0 { taps.append((s, overlap / scale)) }
+                s += 1
+            }
+            return taps
+        }
+    }
+    return (0..<newSize).map { i in
+        let source = max((Float(i) + 0.5) * scale - 0.5, 0)
+        let i0 = min(Int(source), size - 1), i1 = min(i0 + 1, size - 1)
+        let l = source - Float(i0)
+        if i0 == i1 { return [(i0, Float(1))] }
+        return [(i0, 1 - l), (i1, l)]
+    }
+}

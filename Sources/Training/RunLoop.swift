@@ -1,0 +1,114 @@
+// The training loop around a run: run folder, config.json, metrics.csv, progress,
+// samples, checkpoints, and a clean stop on Ctrl-C.
+import Foundation
+import TensorGraph
+
+public let genoclVersion = "0.1.0"
+
+/// Set by SIGINT; the loop checks it between steps.
+nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
+
+private func installInterruptHandler() {
+    signal(SIGINT) { _ in interruptRequested = 1 }
+}
+
+/// What `genocl train` needs beyond the options.
+public struct RunSettings: Sendable {
+    public var folder: String
+    public var resume = false
+    public var dryRun = false
+    /// Progress on one rewritten line (a terminal) or log lines.
+    public var interactive = isatty(STDOUT_FILENO) != 0
+    public init(folder: String) { self.folder = folder }
+}
+
+/// Trains a DCGAN; returns the metrics of the steps run.
+@discardableResult
+public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: any Backend, log: @escaping (String) -> Void) throws -> [StepMetrics] {
+    var options = options
+    if settings.resume {
+        let path = settings.folder + "/config.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PlanError("--resume \(settings.folder): no config.json there (expected a run folder written by genocl train)")
+        }
+        let saved = try JSONDecoder().decode(RunConfig.self, from: data).options
+        // Continue with the saved settings; only the length may be extended.
+        let (steps, epochs) = (options.steps, options.epochs)
+        options = saved
+        if let steps { options.steps = steps } else if epochs > saved.epochs { options.epochs = epochs }
+    }
+    try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true)
+    let run = try DCGANRun(options, folder: settings.folder, backend: backend, resume: settings.resume, log: log)
+    let config = RunConfig(options: options, device: backend.deviceDescription, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json")
+    log("DCGAN \(options.model.imageSize)×\(options.model.imageSize)×\(options.model.channels) on \(backend.deviceDescription): \(run.totalSteps) steps of \(options.batchSize) (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)")
+    if settings.dryRun {
+        log("dry run: data, model and plans are ready; nothing trained")
+        return []
+    }
+
+    let metricsPath = settings.folder + "/metrics.csv"
+    if !FileManager.default.fileExists(atPath: metricsPath) || !settings.resume {
+        FileManager.default.createFile(atPath: metricsPath, contents: Data("step,epoch,loss_d,loss_g,d_x,d_g_z,images_per_second,seconds\n".utf8))
+    }
+    let metricsFile = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
+    defer { try? metricsFile.close() }
+    metricsFile.seekToEndOfFile()
+
+    installInterruptHandler()
+    let start = Date()
+    let firstStep = run.step
+    var history: [StepMetrics] = []
+    var lastLog = Date()
+    while run.step < run.totalSteps {
+        let metrics = try run.trainStep()
+        history.append(metrics)
+        let seconds = Date().timeIntervalSince(start)
+        let rate = Double((metrics.step - firstStep) * options.batchSize) / max(seconds, 1e-9)
+        metricsFile.write(Data(String(format: "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f\n", metrics.step, metrics.epoch, metrics.lossD, metrics.lossG, metrics.dReal, metrics.dFake, rate, seconds).utf8))
+        let eta = Double(run.totalSteps - metrics.step) * options.batchSize.asDouble / max(rate, 1e-9)
+        let line = String(format: "epoch %d step %d/%d  %.0f img/s  ETA %@  Loss_D %.4f  Loss_G %.4f  D(x) %.3f  D(G(z)) %.3f",
+                          metrics.epoch, metrics.step, run.totalSteps, rate, formatDuration(eta), metrics.lossD, metrics.lossG, metrics.dReal, metrics.dFake)
+        if settings.interactive {
+            if Date().timeIntervalSince(lastLog) > 0.2 || metrics.step == run.totalSteps {
+                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
+                lastLog = Date()
+            }
+        } else if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
+            log(line)
+        }
+        if metrics.step % options.sampleEvery == 0 { _ = try run.writeSamples() }
+        if metrics.step % options.checkpointEvery == 0 { try run.saveCheckpoint() }
+        if interruptRequested != 0 {
+            if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            try run.saveCheckpoint()
+            log("interrupted at step \(metrics.step): checkpoint saved; continue with --resume \(settings.folder)")
+            return history
+        }
+    }
+    if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    let samples = try run.writeSamples()
+    try run.saveCheckpoint()
+    log("done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start))); samples \(samples); checkpoint \(settings.folder)/checkpoints")
+    return history
+}
+
+/// config.json: everything needed to reproduce the run.
+public struct RunConfig: Codable {
+    public var options: DCGANOptions
+    public var device: String
+    public var genoclVersion: String
+    public var images: Int
+}
+
+private extension Int {
+    var asDouble: Double { Double(self) }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}
