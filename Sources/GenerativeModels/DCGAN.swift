@@ -44,32 +44,29 @@ public final class DCGAN {
         var rng = SplitMix64(seed: seed)
         let m = config.multipliers, ngf = config.generatorWidth, ndf = config.discriminatorWidth, nc = config.channels
         let first = config.imageSize == 28 ? 7 : 4
+        // weights_init of the example: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0.
+        let conv = Initializer.normal(std: 0.02)
 
         var g: [any Layer] = [
-            ConvTranspose2D(config.latentSize, ngf * m[0], kernel: first, bias: false, rng: &rng), BatchNorm(ngf * m[0]), Activation.relu(),
+            ConvTranspose2D(config.latentSize, ngf * m[0], kernel: first, bias: false, initializer: conv, rng: &rng), BatchNorm(ngf * m[0]), Activation.relu(),
         ]
         for (a, b) in zip(m, m.dropFirst()) {
-            g += [ConvTranspose2D(ngf * a, ngf * b, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng), BatchNorm(ngf * b), Activation.relu()]
+            g += [ConvTranspose2D(ngf * a, ngf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), BatchNorm(ngf * b), Activation.relu()]
         }
-        g += [ConvTranspose2D(ngf * m.last!, nc, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng), Activation.tanh()]
+        g += [ConvTranspose2D(ngf * m.last!, nc, kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), Activation.tanh()]
         generator = Sequential(g)
 
         let dm = Array(m.reversed())  // 1, 2, 4, 8
         let dropout: [any Layer] = config.discriminatorDropout > 0 ? [Dropout(config.discriminatorDropout)] : []
-        var d: [any Layer] = [Conv2D(nc, ndf * dm[0], kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng), Activation.leakyReLU(0.2)] + dropout
+        var d: [any Layer] = [Conv2D(nc, ndf * dm[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), Activation.leakyReLU(0.2)] + dropout
         for (a, b) in zip(dm, dm.dropFirst()) {
-            d += [Conv2D(ndf * a, ndf * b, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng), BatchNorm(ndf * b), Activation.leakyReLU(0.2)] + dropout
+            d += [Conv2D(ndf * a, ndf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), BatchNorm(ndf * b), Activation.leakyReLU(0.2)] + dropout
         }
-        d += [Conv2D(ndf * dm.last!, 1, kernel: first, bias: false, rng: &rng), Activation.sigmoid()]
+        d += [Conv2D(ndf * dm.last!, 1, kernel: first, bias: false, initializer: conv, rng: &rng), Activation.sigmoid()]
         discriminator = Sequential(d)
 
-        // weights_init of the example: conv N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0.
-        for network in [generator, discriminator] {
-            for layer in network.layers {
-                if let conv = layer as? Conv2D { initialize(conv.weight, .normal(std: 0.02), rng: &rng) }
-                if let conv = layer as? ConvTranspose2D { initialize(conv.weight, .normal(std: 0.02), rng: &rng) }
-                if let bn = layer as? BatchNorm { initialize(bn.weight, .normal(mean: 1, std: 0.02), rng: &rng) }
-            }
+        for case let bn as BatchNorm in generator.layers + discriminator.layers {
+            initialize(bn.weight, .normal(mean: 1, std: 0.02), rng: &rng)
         }
     }
 

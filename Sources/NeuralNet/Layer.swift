@@ -30,17 +30,21 @@ public protocol Layer: AnyObject {
     var namedParameters: [(name: String, parameter: Parameter)] { get }
     /// Non-trainable state saved with the model (running statistics).
     var namedBuffers: [(name: String, parameter: Parameter)] { get }
+    /// Parameters and buffers in `state_dict` order: module by module, each module's
+    /// parameters, then its buffers.
+    var namedState: [(name: String, parameter: Parameter)] { get }
     /// Applies the layer to `x` in `graph` mode `context`.
     func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor
 }
 
 extension Layer {
     public var namedBuffers: [(name: String, parameter: Parameter)] { [] }
+    public var namedState: [(name: String, parameter: Parameter)] { namedParameters + namedBuffers }
     public var parameters: [Parameter] { namedParameters.map(\.parameter) }
-    /// Parameters then buffers, as `state_dict()` lists them, with `prefix.` before each name.
+    /// The tensors of `state_dict()`, in its order, with `prefix.` before each name.
     public func stateDict(prefix: String = "") -> [(name: String, parameter: Parameter)] {
         let dot = prefix.isEmpty ? "" : prefix + "."
-        return (namedParameters + namedBuffers).map { (dot + $0.name, $0.parameter) }
+        return namedState.map { (dot + $0.name, $0.parameter) }
     }
 }
 
@@ -54,6 +58,7 @@ public final class Sequential: Layer {
     }
     public var namedParameters: [(name: String, parameter: Parameter)] { prefixed(\.namedParameters) }
     public var namedBuffers: [(name: String, parameter: Parameter)] { prefixed(\.namedBuffers) }
+    public var namedState: [(name: String, parameter: Parameter)] { prefixed(\.namedState) }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         layers.reduce(x) { $1($0, context) }

@@ -27,10 +27,13 @@ public final class Conv2D: Layer {
     public let bias: Parameter?
     public let stride: Size2, padding: Size2, dilation: Size2
 
-    public init(_ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias: Bool = true, rng: inout SplitMix64) {
+    public init(
+        _ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias: Bool = true,
+        initializer: Initializer = .pytorchDefault, rng: inout SplitMix64
+    ) {
         let shape: Shape = [outputs, inputs, kernel, kernel]
         let fanIn = inputs * kernel * kernel, fanOut = outputs * kernel * kernel
-        weight = Parameter("weight", shape: shape, value: Initializer.pytorchDefault.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
+        weight = Parameter("weight", shape: shape, value: initializer.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
         self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
         (self.stride, self.padding, self.dilation) = (Size2(stride), Size2(padding), Size2(dilation))
     }
@@ -49,11 +52,14 @@ public final class ConvTranspose2D: Layer {
     public let bias: Parameter?
     public let stride: Size2, padding: Size2, outputPadding: Size2
 
-    public init(_ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0, bias: Bool = true, rng: inout SplitMix64) {
+    public init(
+        _ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0, bias: Bool = true,
+        initializer: Initializer = .pytorchDefault, rng: inout SplitMix64
+    ) {
         let shape: Shape = [inputs, outputs, kernel, kernel]
         // PyTorch computes the fan of a transposed convolution from its weight's dim 1.
         let fanIn = outputs * kernel * kernel, fanOut = inputs * kernel * kernel
-        weight = Parameter("weight", shape: shape, value: Initializer.pytorchDefault.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
+        weight = Parameter("weight", shape: shape, value: initializer.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
         self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
         (self.stride, self.padding, self.outputPadding) = (Size2(stride), Size2(padding), Size2(outputPadding))
     }

@@ -1,0 +1,140 @@
+import CPUReference
+import CZlib
+import Foundation
+import GenerativeModels
+import NeuralNet
+import TensorGraph
+import TestSupport
+import Testing
+import Training
+
+/// A tiny MNIST-layout dataset: 96 images of 16×16 with a bright square at one of four places.
+func writeTinyDataset() throws -> String {
+    let dir = NSTemporaryDirectory() + "genocl-tiny-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let (count, size) = (96, 16)
+    var pixels = [UInt8](repeating: 0, count: count * size * size)
+    for i in 0..<count {
+        let (top, left) = ((i % 2) * 8, (i / 2 % 2) * 8)
+        for y in top..<(top + 6) { for x in left..<(left + 6) { pixels[(i * size + y + 1) * size + x + 1] = 255 } }
+    }
+    func idx(_ shape: [Int], _ values: [UInt8]) -> [UInt8] {
+        [0, 0, 8, UInt8(shape.count)] + shape.flatMap { d in [24, 16, 8, 0].map { UInt8(d >> $0 & 255) } } + values
+    }
+    for (name, bytes) in [("train-images-idx3-ubyte.gz", idx([count, size, size], pixels)), ("train-labels-idx1-ubyte.gz", idx([count], (0..<count).map { UInt8($0 % 4) }))] {
+        let file = gzopen(dir + "/" + name, "wb")
+        _ = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+        gzclose(file)
+    }
+    return dir
+}
+
+func tinyOptions(_ data: String) -> DCGANOptions {
+    var o = DCGANOptions()
+    o.data = data
+    o.model = DCGANConfig(imageSize: 16, channels: 1, latentSize: 8, generatorWidth: 8, discriminatorWidth: 8)
+    (o.batchSize, o.steps, o.sampleEvery, o.checkpointEvery, o.logEvery) = (8, 12, 6, 6, 6)
+    return o
+}
+
+func testBackend() throws -> any Backend {
+    openCLTestsEnabled ? try makeTestBackend() : CPUBackend()
+}
+
+@Suite struct DCGANTrainingTests {
+    let quiet: (String) -> Void = { _ in }
+
+    @Test func aTinyDCGANTrainsAndWritesItsRunFolder() throws {
+        let data = try writeTinyDataset()
+        let folder = data + "/run"
+        var settings = RunSettings(folder: folder)
+        settings.interactive = false
+        let history = try trainDCGAN(tinyOptions(data), settings: settings, backend: testBackend(), log: quiet)
+        #expect(history.count == 12)
+        #expect(history.allSatisfy { $0.lossD.isFinite && $0.lossG.isFinite })
+        // The losses move: the discriminator learns the squares quickly.
+        #expect(Set(history.map(\.lossD)).count > 6 && Set(history.map(\.lossG)).count > 6)
+        #expect(history.last!.lossD < history.first!.lossD)
+        for file in ["config.json", "metrics.csv", "samples/step_000006.png", "samples/step_000012.png", "checkpoints/latest", "checkpoints/step_000012/netG.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file)")
+        }
+        let csv = try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 13 && csv[0] == "step,epoch,loss_d,loss_g,d_x,d_g_z,images_per_second,seconds")
+        #expect(try String(contentsOfFile: folder + "/checkpoints/latest", encoding: .utf8) == "step_000012\n")
+    }
+
+    @Test func resumingContinuesExactly() throws {
+        let data = try writeTinyDataset()
+        var straight = RunSettings(folder: data + "/straight")
+        straight.interactive = false
+        let full = try trainDCGAN(tinyOptions(data), settings: straight, backend: testBackend(), log: quiet)
+
+        var halfOptions = tinyOptions(data)
+        halfOptions.steps = 6
+        var first = RunSettings(folder: data + "/resumed")
+        first.interactive = false
+        _ = try trainDCGAN(halfOptions, settings: first, backend: testBackend(), log: quiet)
+        var second = first
+        second.resume = true
+        var more = tinyOptions(data)
+        more.steps = 12
+        let rest = try trainDCGAN(more, settings: second, backend: testBackend(), log: quiet)
+        #expect(rest.map(\.step) == Array(7...12))
+        #expect(rest.map(\.lossD) == full.suffix(6).map(\.lossD))
+        #expect(rest.map(\.lossG) == full.suffix(6).map(\.lossG))
+    }
+
+    @Test func aHalfWrittenCheckpointIsIgnored() throws {
+        let data = try writeTinyDataset()
+        var options = tinyOptions(data)
+        options.steps = 6
+        var settings = RunSettings(folder: data + "/run")
+        settings.interactive = false
+        _ = try trainDCGAN(options, settings: settings, backend: testBackend(), log: quiet)
+        // A writer killed while writing step 9 left a partial folder; latest still names step 6.
+        let partial = data + "/run/checkpoints/step_000009"
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: partial + "/netG.safetensors", contents: Data([1, 2, 3]))
+        let (_, folder) = try Checkpoint.load(data + "/run/checkpoints")
+        #expect(folder.hasSuffix("step_000006"))
+        settings.resume = true
+        options.steps = 7
+        #expect(try trainDCGAN(options, settings: settings, backend: testBackend(), log: quiet).map(\.step) == [7])
+    }
+
+    @Test func checkpointsUsePyTorchDCGANNamesAndShapes() {
+        let model = DCGAN(DCGANConfig(imageSize: 64, channels: 3), seed: 1)
+        let g = model.generator.stateDict(prefix: "main"), d = model.discriminator.stateDict(prefix: "main")
+        func bn(_ i: Int, _ c: Int) -> [(String, [Int])] {
+            ["weight", "bias", "running_mean", "running_var"].map { ("main.\(i).\($0)", [c]) } + [("main.\(i).num_batches_tracked", [])]
+        }
+        let expectedG: [(String, [Int])] = [("main.0.weight", [100, 512, 4, 4])] + bn(1, 512) + [("main.3.weight", [512, 256, 4, 4])] + bn(4, 256)
+            + [("main.6.weight", [256, 128, 4, 4])] + bn(7, 128) + [("main.9.weight", [128, 64, 4, 4])] + bn(10, 64) + [("main.12.weight", [64, 3, 4, 4])]
+        let expectedD: [(String, [Int])] = [("main.0.weight", [64, 3, 4, 4]), ("main.2.weight", [128, 64, 4, 4])] + bn(3, 128)
+            + [("main.5.weight", [256, 128, 4, 4])] + bn(6, 256) + [("main.8.weight", [512, 256, 4, 4])] + bn(9, 512) + [("main.11.weight", [1, 512, 4, 4])]
+        #expect(g.map(\.name) == expectedG.map(\.0))
+        #expect(g.map(\.parameter.shape.dims) == expectedG.map(\.1))
+        #expect(d.map(\.name) == expectedD.map(\.0))
+        #expect(d.map(\.parameter.shape.dims) == expectedD.map(\.1))
+        // num_batches_tracked is stored as int64, the rest as float32.
+        let stored = storedTensors(g)
+        #expect(stored["main.1.num_batches_tracked"] == .int64([0], shape: []))
+        if case .float32(let values, let shape) = stored["main.0.weight"] {
+            #expect(shape == [100, 512, 4, 4] && values.count == 819_200)
+        } else {
+            Issue.record("main.0.weight is not float32")
+        }
+    }
+
+    @Test func dcgan28And32ProduceTheirImageSizes() throws {
+        for (size, first) in [(28, 7), (32, 4), (16, 4)] {
+            let model = DCGAN(DCGANConfig(imageSize: size, channels: 1, latentSize: 4, generatorWidth: 2, discriminatorWidth: 2), seed: 1)
+            let graph = Graph()
+            let images = model.generate(graph.placeholder("z", [2, 4, 1, 1]), ForwardContext(training: false))
+            #expect(images.shape == [2, 1, size, size])
+            #expect(model.discriminate(images, ForwardContext(training: false)).shape == [2])
+            #expect((model.generator.layers[0] as? ConvTranspose2D)?.weight.shape[2] == first)
+            #expect(graph.error == nil)
+        }
+    }
+}
