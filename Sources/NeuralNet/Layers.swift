@@ -2,17 +2,33 @@
 // initialization (`reset_parameters`), given a seeded generator.
 import TensorGraph
 
+/// A layer made of a `weight` and an optional `bias` (Linear and the convolutions).
+public protocol WeightAndBias: Layer {
+    var weight: Parameter { get }
+    var bias: Parameter? { get }
+}
+
+extension WeightAndBias {
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+}
+
+/// A weight drawn by `initializer` and, when asked for, a bias drawn as PyTorch does (±1/√fanIn).
+private func weightAndBias(
+    _ shape: Shape, outputs: Int, fanIn: Int, fanOut: Int, bias: Bool, _ initializer: Initializer, _ rng: inout SplitMix64
+) -> (Parameter, Parameter?) {
+    let weight = Parameter("weight", shape: shape, value: initializer.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
+    let b = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
+    return (weight, b)
+}
+
 /// `y = x·Wᵀ + b` on `[N, in]`; `weight [out, in]`, `bias [out]`.
-public final class Linear: Layer {
+public final class Linear: WeightAndBias {
     public let weight: Parameter
     public let bias: Parameter?
 
-    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, rng: inout SplitMix64) {
-        weight = Parameter("weight", shape: [outputs, inputs], value: Initializer.pytorchDefault.values([outputs, inputs], fanIn: inputs, fanOut: outputs, &rng))
-        self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: inputs, fanOut: outputs, &rng)) : nil
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, initializer: Initializer = .pytorchDefault, rng: inout SplitMix64) {
+        (weight, self.bias) = weightAndBias([outputs, inputs], outputs: outputs, fanIn: inputs, fanOut: outputs, bias: bias, initializer, &rng)
     }
-
-    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
@@ -22,7 +38,7 @@ public final class Linear: Layer {
 }
 
 /// 2-D convolution; `weight [O, C, K, K]`, `bias [O]`.
-public final class Conv2D: Layer {
+public final class Conv2D: WeightAndBias {
     public let weight: Parameter
     public let bias: Parameter?
     public let stride: Size2, padding: Size2, dilation: Size2
@@ -31,14 +47,10 @@ public final class Conv2D: Layer {
         _ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias: Bool = true,
         initializer: Initializer = .pytorchDefault, rng: inout SplitMix64
     ) {
-        let shape: Shape = [outputs, inputs, kernel, kernel]
-        let fanIn = inputs * kernel * kernel, fanOut = outputs * kernel * kernel
-        weight = Parameter("weight", shape: shape, value: initializer.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
-        self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
+        let k = kernel * kernel
+        (weight, self.bias) = weightAndBias([outputs, inputs, kernel, kernel], outputs: outputs, fanIn: inputs * k, fanOut: outputs * k, bias: bias, initializer, &rng)
         (self.stride, self.padding, self.dilation) = (Size2(stride), Size2(padding), Size2(dilation))
     }
-
-    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
@@ -47,7 +59,7 @@ public final class Conv2D: Layer {
 }
 
 /// Transposed 2-D convolution; `weight [C_in, C_out, K, K]` (PyTorch's layout), `bias [C_out]`.
-public final class ConvTranspose2D: Layer {
+public final class ConvTranspose2D: WeightAndBias {
     public let weight: Parameter
     public let bias: Parameter?
     public let stride: Size2, padding: Size2, outputPadding: Size2
@@ -56,15 +68,11 @@ public final class ConvTranspose2D: Layer {
         _ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0, bias: Bool = true,
         initializer: Initializer = .pytorchDefault, rng: inout SplitMix64
     ) {
-        let shape: Shape = [inputs, outputs, kernel, kernel]
         // PyTorch computes the fan of a transposed convolution from its weight's dim 1.
-        let fanIn = outputs * kernel * kernel, fanOut = inputs * kernel * kernel
-        weight = Parameter("weight", shape: shape, value: initializer.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
-        self.bias = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
+        let k = kernel * kernel
+        (weight, self.bias) = weightAndBias([inputs, outputs, kernel, kernel], outputs: outputs, fanIn: outputs * k, fanOut: inputs * k, bias: bias, initializer, &rng)
         (self.stride, self.padding, self.outputPadding) = (Size2(stride), Size2(padding), Size2(outputPadding))
     }
-
-    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
