@@ -7,6 +7,7 @@ import TensorGraph
 /// the updates they make (BatchNorm running statistics) and draw dropout seeds from.
 public final class ForwardContext {
     public let training: Bool
+    /// The pending updates, one per parameter (a later update of the same parameter replaces it).
     public private(set) var updates: [Assignment] = []
     private var seed: UInt64
 
@@ -15,7 +16,21 @@ public final class ForwardContext {
         self.seed = seed
     }
 
-    public func record(_ assignments: [Assignment]) { updates += assignments }
+    /// Records updates; one that builds on `current(_:)` chains after the earlier one.
+    public func record(_ assignments: [Assignment]) {
+        for assignment in assignments {
+            if let i = updates.firstIndex(where: { $0.parameter === assignment.parameter }) {
+                updates[i] = assignment
+            } else {
+                updates.append(assignment)
+            }
+        }
+    }
+
+    /// The parameter's value after the updates recorded so far in this pass.
+    public func current(_ parameter: Parameter, in graph: Graph) -> Tensor {
+        updates.last { $0.parameter === parameter }?.value ?? graph.variable(parameter)
+    }
 
     /// A fresh seed for one random op of the graph.
     public func nextSeed() -> UInt64 {

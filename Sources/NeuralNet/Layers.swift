@@ -103,11 +103,17 @@ public final class BatchNorm: Layer {
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
+        // Each training forward pass updates the statistics, chained on earlier passes of
+        // the same step (PyTorch's D sees a real and a fake batch, each moving them).
         let result = batchNorm(
-            x, scale: g.variable(weight), offset: g.variable(bias), runningMean: runningMean, runningVariance: runningVariance,
-            momentum: momentum, epsilon: epsilon, training: context.training)
-        context.record(result.updates)
-        if context.training { context.record([Assignment(batchesTracked, g.variable(batchesTracked) + 1)]) }
+            x, scale: g.variable(weight), offset: g.variable(bias), runningMean: context.current(runningMean, in: g),
+            runningVariance: context.current(runningVariance, in: g), momentum: momentum, epsilon: epsilon, training: context.training)
+        if context.training {
+            context.record([
+                Assignment(runningMean, result.runningMean), Assignment(runningVariance, result.runningVariance),
+                Assignment(batchesTracked, context.current(batchesTracked, in: g) + 1),
+            ])
+        }
         return result.output
     }
 }

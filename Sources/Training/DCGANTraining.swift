@@ -54,6 +54,9 @@ public final class DCGANRun {
     private let stepD: Plan, stepG: Plan, sampler: Plan
     private let optimizerD: Adam, optimizerG: Adam
     private let log: (String) -> Void
+    /// The image order of epoch `orderEpoch`.
+    private var order: [Int] = []
+    private var orderEpoch = -1
 
     /// Builds the run in `folder` (created), resuming from its latest checkpoint when `resume` is set.
     public init(_ options: DCGANOptions, folder: String, backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void) throws {
@@ -86,23 +89,23 @@ public final class DCGANRun {
         let real = graph.placeholder("real", [batch, m.channels, size, size])
         let noise = graph.randomNormal([batch, m.latentSize, 1, 1], seed: options.seed &+ 1)
         let fake = model.generate(noise, train)
-        let generatorUpdates = train.updates
         func noisy(_ x: Tensor, _ salt: UInt64) -> Tensor {
             options.instanceNoise > 0 ? x + graph.randomNormal(x.shape, std: options.instanceNoise, seed: options.seed &+ salt) : x
         }
         let dReal = model.discriminate(noisy(real, 2), train)
         let dFake = model.discriminate(noisy(stopGradient(fake), 3), train)
-        let discriminatorUpdates = Array(train.updates.dropFirst(generatorUpdates.count))
         let lossD = binaryCrossEntropy(dReal, graph.fill(options.realLabel, [batch])) + binaryCrossEntropy(dFake, graph.zeros([batch]))
-        let lossG = binaryCrossEntropy(model.discriminate(noisy(fake, 4), ForwardContext(training: true, seed: options.seed &+ 12)), graph.ones([batch]))
+        // The generator step runs D once more (PyTorch's third D forward, which moves D's BatchNorm statistics again).
+        let trainG = ForwardContext(training: true, seed: options.seed &+ 12)
+        let lossG = binaryCrossEntropy(model.discriminate(noisy(fake, 4), trainG), graph.ones([batch]))
         optimizerD = Adam(model.discriminator.parameters, learningRate: options.learningRateD, beta1: options.beta1, beta2: options.beta2, name: "optimizerD")
         optimizerG = Adam(model.generator.parameters, learningRate: options.learningRateG, beta1: options.beta1, beta2: options.beta2, name: "optimizerG")
 
         let resumedStep = resume ? try Self.restore(folder + "/checkpoints", model, optimizerD, optimizerG, log) : 0
         session = Session(backend: backend)
         stepD = try session.plan(
-            fetches: [lossD, dReal.mean(), dFake.mean()], updates: optimizerD.updates(minimizing: lossD) + discriminatorUpdates + generatorUpdates)
-        stepG = try session.plan(fetches: [lossG], updates: optimizerG.updates(minimizing: lossG))
+            fetches: [lossD, dReal.mean(), dFake.mean()], updates: optimizerD.updates(minimizing: lossD) + train.updates)
+        stepG = try session.plan(fetches: [lossG], updates: optimizerG.updates(minimizing: lossG) + trainG.updates)
         // Samples: a fixed noise batch of 64, the generator with batch statistics as in the example.
         var noiseRNG = SplitMix64(seed: options.seed &+ 99)
         let fixedNoise = graph.constant((0..<64 * m.latentSize).map { _ in noiseRNG.normal() }, [64, m.latentSize, 1, 1])
@@ -149,9 +152,12 @@ public final class DCGANRun {
     /// permutation drawn from (seed, e), so any step's batch is known without history.
     private func batch(at step: Int) -> [Float] {
         let epoch = step / stepsPerEpoch, index = step % stepsPerEpoch
-        var rng = SplitMix64(seed: options.seed &+ 0x5EED &* UInt64(epoch + 1))
-        var order = Array(0..<imageCount)
-        order.shuffle(using: &rng)
+        if epoch != orderEpoch {
+            var rng = SplitMix64(seed: options.seed &+ 0x5EED &* UInt64(epoch + 1))
+            order = Array(0..<imageCount)
+            order.shuffle(using: &rng)
+            orderEpoch = epoch
+        }
         let imageSize = data.count / imageCount
         var feed: [Float] = []
         feed.reserveCapacity(options.batchSize * imageSize)

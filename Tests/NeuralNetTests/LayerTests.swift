@@ -46,14 +46,18 @@ import Testing
         let g = Graph()
         let context = ForwardContext(training: true)
         let y = bn(g.constant((0..<8).map(Float.init), [2, 2, 1, 2]), context)
+        // A second forward pass in the same step chains its update on the first, as in PyTorch.
+        let y2 = bn(g.constant((0..<8).map { Float($0) + 10 }, [2, 2, 1, 2]), context)
+        #expect(context.updates.count == 3)
         let session = Session(backend: CPUBackend())
-        let plan = try session.plan(fetches: [y], updates: context.updates)
+        let plan = try session.plan(fetches: [y, y2], updates: context.updates)
         try plan.run()
         try plan.run()
         try session.download([bn.batchesTracked, bn.runningMean])
-        #expect(bn.batchesTracked.value == [2])
-        // Channel 0 holds 0, 1, 4, 5 (mean 2.5): two momentum-0.1 updates from 0.
-        #expect(Swift.abs(bn.runningMean.value[0] - (0.1 * 2.5 + 0.9 * 0.1 * 2.5)) < 1e-6)
+        #expect(bn.batchesTracked.value == [4])
+        // Channel 0 sees means 2.5 then 12.5, twice: r ← 0.9r + 0.1·mean, four times from 0.
+        let expected = [2.5, 12.5, 2.5, 12.5].reduce(0.0) { 0.9 * $0 + 0.1 * $1 }
+        #expect(Swift.abs(Double(bn.runningMean.value[0]) - expected) < 1e-5)
     }
 
     @Test func initializersHaveTheirStatistics() {

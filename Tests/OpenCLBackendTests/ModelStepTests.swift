@@ -23,11 +23,11 @@ struct OpenCLModelStepTests {
     /// conv / convTranspose → BatchNorm (training) → activation, collecting running-statistics updates.
     static func bnBlock(_ x: Tensor, _ w: Weights, _ name: String, _ channels: Int, _ updates: inout [Assignment]) -> Tensor {
         let g = x.graph
+        let mean = Parameter("\(name).running_mean", shape: [channels]), variance = Parameter("\(name).running_var", shape: [channels], fill: 1)
         let bn = batchNorm(
             x, scale: g.variable(w.make("\(name).weight", [channels], mean: 1)), offset: g.variable(w.make("\(name).bias", [channels], std: 0)),
-            runningMean: Parameter("\(name).running_mean", shape: [channels]), runningVariance: Parameter("\(name).running_var", shape: [channels], fill: 1),
-            training: true)
-        updates += bn.updates
+            runningMean: g.variable(mean), runningVariance: g.variable(variance), training: true)
+        updates += [Assignment(mean, bn.runningMean), Assignment(variance, bn.runningVariance)]
         return bn.output
     }
 

@@ -2,50 +2,45 @@
 // their gradients) come from autodiff: batch normalization with running
 // statistics, and layer normalization over all axes but the batch.
 
-/// The result of a normalization that also updates running statistics.
-public struct NormalizationOutput {
+/// Batch normalization's output and the running statistics after it.
+public struct BatchNormOutput {
     public let output: Tensor
-    /// Running-statistics updates to apply after the step (empty in inference).
-    public let updates: [Assignment]
+    /// `(1 − momentum)·r + momentum·batch` in training (variance unbiased); the inputs in inference.
+    public let runningMean: Tensor
+    public let runningVariance: Tensor
 }
 
 /// Batch normalization over every axis but 1 (channels), as PyTorch's
-/// `BatchNorm1d/2d`. Training uses batch statistics and returns running-statistics
-/// updates `r ← (1 − momentum)·r + momentum·batch` (variance unbiased); inference
-/// uses the running statistics. `scale`, `offset` and the statistics are `[C]`.
+/// `BatchNorm1d/2d`. Training normalizes with batch statistics and returns the
+/// updated running statistics (to be assigned by the caller, so that several
+/// forward passes in one step chain their updates as PyTorch's do); inference uses
+/// the running statistics. `scale`, `offset` and the statistics are `[C]`.
 public func batchNorm(
-    _ x: Tensor, scale: Tensor?, offset: Tensor?, runningMean: Parameter, runningVariance: Parameter,
+    _ x: Tensor, scale: Tensor?, offset: Tensor?, runningMean: Tensor, runningVariance: Tensor,
     momentum: Float = 0.1, epsilon: Float = 1e-5, training: Bool
-) -> NormalizationOutput {
-    let g = x.graph
+) -> BatchNormOutput {
     let channels = x.shape.rank >= 2 ? x.shape[1] : 0
     guard runningMean.shape == Shape([channels]), runningVariance.shape == Shape([channels]) else {
-        g.record(GraphError("batchNorm", "running statistics must be [\(channels)] for input \(x.shape)"))
-        return NormalizationOutput(output: x, updates: [])
+        x.graph.record(GraphError("batchNorm", "running statistics must be [\(channels)] for input \(x.shape)"))
+        return BatchNormOutput(output: x, runningMean: runningMean, runningVariance: runningVariance)
     }
     let axes = [0] + Array(2..<x.shape.rank)
     var statShape = [Int](repeating: 1, count: x.shape.rank)
     statShape[1] = channels
-    let output: Tensor
-    var updates: [Assignment] = []
-    if training {
-        let mean = x.mean(axes: axes, keepDims: true)
-        let centered = x - mean
-        let variance = square(centered).mean(axes: axes, keepDims: true)
-        output = centered * rsqrt(variance + epsilon)
-        let n = Float(x.shape.count / max(channels, 1))
-        let unbiased = variance.reshaped([channels]) * (n / max(n - 1, 1))
-        let oldMean = g.variable(runningMean), oldVariance = g.variable(runningVariance)
-        updates = [
-            Assignment(runningMean, stopGradient(oldMean * (1 - momentum) + mean.reshaped([channels]) * momentum)),
-            Assignment(runningVariance, stopGradient(oldVariance * (1 - momentum) + unbiased * momentum)),
-        ]
-    } else {
-        let mean = g.variable(runningMean).reshaped(statShape)
-        let variance = g.variable(runningVariance).reshaped(statShape)
-        output = (x - mean) * rsqrt(variance + epsilon)
+    guard training else {
+        let normalized = (x - runningMean.reshaped(statShape)) * rsqrt(runningVariance.reshaped(statShape) + epsilon)
+        return BatchNormOutput(output: affine(normalized, scale: scale, offset: offset, shape: Shape(statShape)), runningMean: runningMean, runningVariance: runningVariance)
     }
-    return NormalizationOutput(output: affine(output, scale: scale, offset: offset, shape: Shape(statShape)), updates: updates)
+    let mean = x.mean(axes: axes, keepDims: true)
+    let centered = x - mean
+    let variance = square(centered).mean(axes: axes, keepDims: true)
+    let normalized = centered * rsqrt(variance + epsilon)
+    let n = Float(x.shape.count / max(channels, 1))
+    let unbiased = variance.reshaped([channels]) * (n / max(n - 1, 1))
+    return BatchNormOutput(
+        output: affine(normalized, scale: scale, offset: offset, shape: Shape(statShape)),
+        runningMean: stopGradient(runningMean * (1 - momentum) + mean.reshaped([channels]) * momentum),
+        runningVariance: stopGradient(runningVariance * (1 - momentum) + unbiased * momentum))
 }
 
 /// Layer normalization over every axis but the batch (PyTorch's
