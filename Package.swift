@@ -29,7 +29,7 @@ let package = Package(
             name: "CPUReference", dependencies: ["TensorGraph"],
             // The oracle runs in every test: optimize it in debug builds too (the DCGAN step test: 115 s → 27 s).
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Datasets", dependencies: ["CZlib", "CPNG"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "CPNG", "CTurboJPEG"]),
         .target(name: "NeuralNet", dependencies: ["TensorGraph"]),
         .target(name: "GenerativeModels", dependencies: ["TensorGraph", "NeuralNet"]),
         .target(name: "OpenCLRuntime", dependencies: ["COpenCL", "CZlib"]),
@@ -49,8 +49,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "GenerativeModels", "NeuralNet", "TensorGraph", "CPUReference", "OpenCLBackend", "CZlib", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG", "CTurboJPEG"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "GenerativeModels", "NeuralNet", "TensorGraph", "CPUReference", "OpenCLBackend", "CZlib", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorGraph", "CPUReference", "TestSupport"]),
     ]
 )

@@ -26,6 +26,8 @@ public struct DCGANOptions: Codable, Equatable, Sendable {
     public var realLabel: Float = 1
     /// Standard deviation of Gaussian noise added to the discriminator's inputs.
     public var instanceNoise: Float = 0
+    /// Random horizontal flips of the real images.
+    public var flip = false
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50
@@ -50,6 +52,8 @@ public final class DCGANRun {
     public private(set) var step = 0
     private let data: [Float]
     private let imageCount: Int
+    /// Files of the data folder that could not be decoded (logged and counted in config.json).
+    public let skippedFiles: Int
     private let session: Session
     private let stepD: Plan, stepG: Plan, sampler: Plan
     private let optimizerD: Adam, optimizerG: Adam
@@ -64,18 +68,14 @@ public final class DCGANRun {
         self.folder = folder
         self.log = log
         let m = options.model
-        let loaded = try loadMNISTLayout(directory: options.data)
-        // Resize and convert channels once, up front (the data set is small).
         let size = m.imageSize
-        var pixels: [Float] = []
-        pixels.reserveCapacity(loaded.count * m.channels * size * size)
-        let plane = loaded.height * loaded.width
-        for i in 0..<loaded.count {
-            let image = Image(channels: 1, height: loaded.height, width: loaded.width, pixels: Array(loaded.images[(i * plane)..<((i + 1) * plane)]))
-            pixels += image.resized(height: size, width: size).withChannels(m.channels).pixels
+        let set = try TrainingSet(options.data, size: size, channels: m.channels)
+        if !set.skipped.isEmpty {
+            log("warning: skipped \(set.skipped.count) file(s) that could not be decoded, e.g. \(set.skipped[0])")
         }
-        data = pixels
-        imageCount = loaded.count
+        data = set.pixels
+        imageCount = set.count
+        skippedFiles = set.skipped.count
         stepsPerEpoch = imageCount / options.batchSize
         guard stepsPerEpoch > 0 else {
             throw DatasetError("\(options.data): \(imageCount) images are fewer than one batch of \(options.batchSize)")
@@ -161,8 +161,16 @@ public final class DCGANRun {
         let imageSize = data.count / imageCount
         var feed: [Float] = []
         feed.reserveCapacity(options.batchSize * imageSize)
-        for i in order[(index * options.batchSize)..<((index + 1) * options.batchSize)] {
-            feed += data[(i * imageSize)..<((i + 1) * imageSize)]
+        for (k, i) in order[(index * options.batchSize)..<((index + 1) * options.batchSize)].enumerated() {
+            let pixels = data[(i * imageSize)..<((i + 1) * imageSize)]
+            // Random horizontal flips, a function of (seed, step, slot) so that resuming repeats them.
+            var coin = SplitMix64(seed: options.seed ^ UInt64(step) &* 0x9E37_79B9 ^ UInt64(k))
+            if options.flip && Bool.random(using: &coin) {
+                let m = options.model
+                feed += Image(channels: m.channels, height: m.imageSize, width: m.imageSize, pixels: Array(pixels)).flippedHorizontally().pixels
+            } else {
+                feed += pixels
+            }
         }
         return feed
     }

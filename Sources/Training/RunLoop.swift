@@ -39,7 +39,9 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
     }
     try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true)
     let run = try DCGANRun(options, folder: settings.folder, backend: backend, resume: settings.resume, log: log)
-    let config = RunConfig(options: options, device: backend.deviceDescription, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize)
+    let config = RunConfig(
+        options: options, device: backend.deviceDescription, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize,
+        skippedFiles: run.skippedFiles)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json")
@@ -101,6 +103,7 @@ public struct RunConfig: Codable {
     public var device: String
     public var genoclVersion: String
     public var images: Int
+    public var skippedFiles: Int
 }
 
 private extension Int {

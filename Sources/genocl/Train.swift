@@ -12,7 +12,7 @@ extension Genocl {
 
         @OptionGroup var deviceOptions: DeviceOptions
         @Option(help: "The model to train.") var model = "dcgan"
-        @Option(help: "A directory of MNIST-layout IDX files.") var data = "/usr/share/datasets/fashion-mnist"
+        @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data = "/usr/share/datasets/fashion-mnist"
         @Option(help: "Image size: 28, or 16, 32, 64, 128, 256.") var imageSize = 28
         @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels = 1
         @Option(help: "Images per batch.") var batchSize = 64
@@ -33,6 +33,7 @@ extension Genocl {
         @Option(help: "Continue the run in this folder from its latest checkpoint.") var resume: String?
         @Option(help: "Write a sample grid every N steps.") var sampleEvery = 500
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
+        @Flag(help: "Flip real images left–right at random.") var flip = false
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
 
         func validate() throws {
@@ -59,7 +60,7 @@ extension Genocl {
             o.model = DCGANConfig(imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: ngf, discriminatorWidth: ndf, discriminatorDropout: dropoutD)
             (o.batchSize, o.epochs, o.steps, o.seed) = (batchSize, epochs, steps, seed)
             (o.learningRateG, o.learningRateD, o.beta1, o.beta2) = (learningRateG, learningRateD, beta1, beta2)
-            (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery) = (1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery)
+            (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip)
             return o
         }
 

@@ -1,4 +1,5 @@
 import CPUReference
+import Datasets
 import CZlib
 import Foundation
 import GenerativeModels
@@ -136,5 +137,30 @@ func testBackend() throws -> any Backend {
             #expect((model.generator.layers[0] as? ConvTranspose2D)?.weight.shape[2] == first)
             #expect(graph.error == nil)
         }
+    }
+}
+
+@Suite struct ImageFolderTrainingTests {
+    @Test func trainsOnAFolderOfPNGsSkippingABrokenOne() throws {
+        let dir = NSTemporaryDirectory() + "genocl-folder-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir + "/bikes", withIntermediateDirectories: true)
+        for i in 0..<20 {
+            // 20×20 RGB images with a coloured bar at a varying row.
+            var pixels = [UInt8](repeating: 30, count: 20 * 20 * 3)
+            for x in 0..<20 { for c in 0..<3 { pixels[((i % 16) * 20 + x) * 3 + c] = c == i % 3 ? 250 : 80 } }
+            try writePNG(dir + "/bikes/\(i).png", width: 20, height: 20, channels: 3, pixels: pixels)
+        }
+        FileManager.default.createFile(atPath: dir + "/bikes/broken.png", contents: Data([0x89, 0x50, 0x4E, 0x47, 0, 0]))
+        var options = tinyOptions(dir)
+        options.model.channels = 3
+        (options.batchSize, options.steps, options.flip) = (4, 6, true)
+        var settings = RunSettings(folder: dir + "/run")
+        settings.interactive = false
+        var lines: [String] = []
+        let history = try trainDCGAN(options, settings: settings, backend: testBackend()) { lines.append($0) }
+        #expect(history.count == 6 && history.allSatisfy { $0.lossD.isFinite && $0.lossG.isFinite })
+        #expect(lines.contains { $0.contains("skipped 1 file(s)") && $0.contains("broken.png") })
+        let config = try String(contentsOfFile: dir + "/run/config.json", encoding: .utf8)
+        #expect(config.contains("\"skippedFiles\" : 1"))
     }
 }
