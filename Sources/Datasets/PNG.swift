@@ -4,24 +4,37 @@
 import CPNG
 import Foundation
 
-/// Writes 8-bit grayscale (`channels` 1) or RGB (3) pixels, row-major, to `path`.
-public func writePNG(_ path: String, width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
-    precondition(channels == 1 || channels == 3, "PNG writer takes 1 or 3 channels")
-    guard pixels.count == width * height * channels else {
-        throw DatasetError("\(path): \(pixels.count) bytes for a \(width)×\(height)×\(channels) image")
+/// Encodes 8-bit grayscale (`channels` 1) or RGB (3) pixels, row-major, as PNG.
+public func encodePNG(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws -> [UInt8] {
+    precondition(channels == 1 || channels == 3, "PNG encoder takes 1 or 3 channels")
+    guard pixels.count == width * height * channels, width > 0, height > 0 else {
+        throw DatasetError("PNG: \(pixels.count) bytes for a \(width)×\(height)×\(channels) image")
     }
     var image = png_image()
     image.version = png_uint_32(PNG_IMAGE_VERSION)
     image.width = png_uint_32(width)
     image.height = png_uint_32(height)
     image.format = channels == 3 ? png_uint_32(PNG_FORMAT_FLAG_COLOR) : 0
-    let ok = pixels.withUnsafeBytes {
-        png_image_write_to_file(&image, path, 0, $0.baseAddress, png_int_32(width * channels), nil)
-    }
-    guard ok != 0 else {
+    var size = 0
+    // First ask for the size, then write into a buffer of that size.
+    let sized = pixels.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, png_int_32(width * channels), nil) }
+    var bytes = [UInt8](repeating: 0, count: size)
+    let ok = sized != 0 && bytes.withUnsafeMutableBytes { out in
+        pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, png_int_32(width * channels), nil) }
+    } != 0
+    guard ok else {
         let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         png_image_free(&image)
-        throw DatasetError("\(path): cannot write PNG: \(message)")
+        throw DatasetError("PNG: cannot encode: \(message)")
+    }
+    return Array(bytes.prefix(size))
+}
+
+/// Writes 8-bit grayscale (`channels` 1) or RGB (3) pixels, row-major, to `path`.
+public func writePNG(_ path: String, width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
+    let bytes = try encodePNG(width: width, height: height, channels: channels, pixels: pixels)
+    guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+        throw DatasetError("\(path): cannot write PNG (does the folder exist and is it writable?)")
     }
 }
 

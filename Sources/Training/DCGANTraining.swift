@@ -187,14 +187,15 @@ public final class DCGANRun {
         return metrics
     }
 
-    /// Writes samples/step_NNNNNN.png: an 8×8 grid from the fixed noise.
-    public func writeSamples() throws -> String {
+    /// Writes samples/step_NNNNNN.png, an 8×8 grid from the fixed noise; returns its path and PNG.
+    public func writeSamples() throws -> (path: String, png: [UInt8], width: Int, height: Int) {
         let images = try sampler.run()[0]
         let m = options.model
         let grid = imageGrid(images, count: 64, channels: m.channels, height: m.imageSize, width: m.imageSize, columns: 8)
         try FileManager.default.createDirectory(atPath: folder + "/samples", withIntermediateDirectories: true)
         let path = folder + String(format: "/samples/step_%06d.png", step)
-        try writePNG(path, width: grid.width, height: grid.height, channels: m.channels, pixels: grid.pixels)
-        return path
+        let png = try encodePNG(width: grid.width, height: grid.height, channels: m.channels, pixels: grid.pixels)
+        try writeAtomically(png, to: path)
+        return (path, png, grid.width, grid.height)
     }
 }

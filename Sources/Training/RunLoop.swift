@@ -59,6 +59,15 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
     defer { try? metricsFile.close() }
     metricsFile.seekToEndOfFile()
 
+    let events = try EventWriter(folder: settings.folder)
+    func sample() throws -> String {
+        let samples = try run.writeSamples()
+        events.image("samples", png: samples.png, width: samples.width, height: samples.height, channels: options.model.channels, step: run.step)
+        try writeAtomically(try lossPlotPNG(readLossHistory(metricsPath)), to: settings.folder + "/loss.png")
+        events.flush()
+        return samples.path
+    }
+
     installInterruptHandler()
     let start = Date()
     let firstStep = run.step
@@ -81,7 +90,10 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
         } else if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
             log(line)
         }
-        if metrics.step % options.sampleEvery == 0 { _ = try run.writeSamples() }
+        if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
+            events.scalars([("loss/D", metrics.lossD), ("loss/G", metrics.lossG), ("D(x)", metrics.dReal), ("D(G(z))", metrics.dFake), ("images_per_second", Float(rate))], step: metrics.step)
+        }
+        if metrics.step % options.sampleEvery == 0 { _ = try sample() }
         if metrics.step % options.checkpointEvery == 0 { try run.saveCheckpoint() }
         if interruptRequested != 0 {
             if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
@@ -91,10 +103,21 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
         }
     }
     if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
-    let samples = try run.writeSamples()
-    try run.saveCheckpoint()
+    // The last step's samples and checkpoint, unless the loop just wrote them.
+    let samples = run.step % options.sampleEvery == 0 ? settings.folder + String(format: "/samples/step_%06d.png", run.step) : try sample()
+    if run.step % options.checkpointEvery != 0 { try run.saveCheckpoint() }
     log("done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start))); samples \(samples); checkpoint \(settings.folder)/checkpoints")
     return history
+}
+
+/// (step, Loss_D, Loss_G) of every row of metrics.csv, this run's earlier sessions included.
+func readLossHistory(_ path: String) -> [(step: Int, lossD: Float, lossG: Float)] {
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").dropFirst().compactMap { line in
+        let fields = line.split(separator: ",")
+        guard fields.count >= 4, let step = Int(fields[0]), let d = Float(fields[2]), let g = Float(fields[3]) else { return nil }
+        return (step, d, g)
+    }
 }
 
 /// config.json: everything needed to reproduce the run.

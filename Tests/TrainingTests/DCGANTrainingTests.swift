@@ -56,12 +56,16 @@ func testBackend() throws -> any Backend {
         // The losses move: the discriminator learns the squares quickly.
         #expect(Set(history.map(\.lossD)).count > 6 && Set(history.map(\.lossG)).count > 6)
         #expect(history.last!.lossD < history.first!.lossD)
-        for file in ["config.json", "metrics.csv", "samples/step_000006.png", "samples/step_000012.png", "checkpoints/latest", "checkpoints/step_000012/netG.safetensors"] {
+        for file in ["config.json", "metrics.csv", "loss.png", "samples/step_000006.png", "samples/step_000012.png", "checkpoints/latest", "checkpoints/step_000012/netG.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file)")
         }
         let csv = try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 13 && csv[0] == "step,epoch,loss_d,loss_g,d_x,d_g_z,images_per_second,seconds")
         #expect(try String(contentsOfFile: folder + "/checkpoints/latest", encoding: .utf8) == "step_000012\n")
+        // TensorBoard: the file-version event, scalars at steps 6 and 12, and two sample images.
+        let events = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("events.out.tfevents.") }
+        #expect(events.count == 1)
+        #expect(try readRecords(folder + "/" + events[0]).count == 5)
     }
 
     @Test func resumingContinuesExactly() throws {

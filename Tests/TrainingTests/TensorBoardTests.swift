@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import Training
+
+/// Reads TFRecord framing back, checking both CRCs of every record.
+func readRecords(_ path: String) throws -> [[UInt8]] {
+    let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+    var records: [[UInt8]] = [], offset = 0
+    func u32(_ at: Int) -> UInt32 { bytes[at..<(at + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+    while offset < bytes.count {
+        let lengthBytes = Array(bytes[offset..<(offset + 8)])
+        let length = Int(lengthBytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        #expect(u32(offset + 8) == maskedCRC32C(lengthBytes))
+        let data = Array(bytes[(offset + 12)..<(offset + 12 + length)])
+        #expect(u32(offset + 12 + length) == maskedCRC32C(data))
+        records.append(data)
+        offset += 16 + length
+    }
+    return records
+}
+
+@Suite struct TensorBoardTests {
+    @Test func crc32cMatchesTheStandardCheckValue() {
+        #expect(crc32c(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(crc32c([]) == 0)
+    }
+
+    @Test func eventsAreFramedAndCarryTheirValues() throws {
+        let dir = NSTemporaryDirectory() + "genocl-tb-" + UUID().uuidString
+        let writer = try EventWriter(folder: dir)
+        writer.scalars([("loss/D", 0.5)], step: 7)
+        writer.image("samples", png: [1, 2, 3], width: 1, height: 1, channels: 1, step: 8)
+        writer.flush()
+        let records = try readRecords(writer.path)
+        #expect(records.count == 3)
+        #expect(String(decoding: records[0], as: UTF8.self).contains("brain.Event:2"))
+        // Event.step = 7 (field 2, varint) and the Value: tag "loss/D", simple_value 0.5 (field 2, fixed32).
+        #expect(records[1].contains(0x10) && records[1].firstIndex(of: 0x10).map { records[1][$0 + 1] } == 7)
+        let scalar: [UInt8] = [0x0A, 6] + Array("loss/D".utf8) + [0x15, 0, 0, 0, 0x3F]
+        #expect(records[1].windows(scalar.count).contains(scalar))
+        let image: [UInt8] = [0x08, 1, 0x10, 1, 0x18, 1, 0x22, 3, 1, 2, 3]
+        #expect(records[2].windows(image.count).contains(image))
+    }
+
+    @Test func lossPlotIsAPNG() throws {
+        let png = try lossPlotPNG([(1, 1.4, 0.7), (2, 1.2, 0.9), (3, 0.9, 1.5)])
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 100)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func windows(_ size: Int) -> [[UInt8]] { count >= size ? (0...(count - size)).map { Array(self[$0..<($0 + size)]) } : [] }
+}
