@@ -7,7 +7,7 @@ struct Genocl: ParsableCommand {
         commandName: "genocl",
         abstract: "Train generative image models on any OpenCL device.",
         version: "0.1.0",
-        subcommands: [Train.self, Devices.self])
+        subcommands: [Train.self, Sample.self, Devices.self])
 }
 
 /// `--device`, shared by every command that computes.

@@ -33,6 +33,7 @@ extension Genocl {
         @Option(help: "Continue the run in this folder from its latest checkpoint.") var resume: String?
         @Option(help: "Write a sample grid every N steps.") var sampleEvery = 500
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
+        @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
         @Flag(help: "Flip real images left–right at random.") var flip = false
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
 
@@ -42,7 +43,7 @@ extension Genocl {
                 throw ValidationError("--image-size \(imageSize): DCGAN supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))")
             }
             guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
-            for (name, value) in [("--batch-size", batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery), ("--latent-size", latentSize), ("--ngf", ngf), ("--ndf", ndf)] {
+            for (name, value) in [("--batch-size", batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", latentSize), ("--ngf", ngf), ("--ndf", ndf)] {
                 guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
             }
             if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
@@ -61,6 +62,7 @@ extension Genocl {
             (o.batchSize, o.epochs, o.steps, o.seed) = (batchSize, epochs, steps, seed)
             (o.learningRateG, o.learningRateD, o.beta1, o.beta2) = (learningRateG, learningRateD, beta1, beta2)
             (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip)
+            o.logEvery = logEvery
             return o
         }
 
