@@ -39,17 +39,21 @@ let package = Package(
             name: "OpenCLBackend", dependencies: ["TensorGraph", "OpenCLRuntime", "CCLBlast", "COpenCL"],
             plugins: ["EmbedKernels"]),
         .target(name: "Training", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "GenerativeModels", "Datasets"]),
-        .executableTarget(
-            name: "genocl",
+        .target(
+            name: "GenoclCommands",
             dependencies: [
                 "Training", "GenerativeModels", "OpenCLBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(name: "genocl", dependencies: ["GenoclCommands"]),
 
         .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG", "CTurboJPEG"]),
+        .testTarget(
+            name: "GenoclCommandsTests",
+            dependencies: ["GenoclCommands", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "GenerativeModels", "NeuralNet", "TensorGraph", "CPUReference", "OpenCLBackend", "CZlib", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorGraph", "CPUReference", "TestSupport"]),
     ]

@@ -28,6 +28,9 @@ public struct DCGANOptions: Codable, Equatable, Sendable {
     public var instanceNoise: Float = 0
     /// Random horizontal flips of the real images.
     public var flip = false
+    /// Start from these weights: a folder with netG.safetensors (and netD.safetensors, if
+    /// present) or a netG.safetensors file — genocl's or PyTorch's `state_dict`.
+    public var initFrom: String?
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50
@@ -41,8 +44,10 @@ public struct StepMetrics: Sendable {
     public let lossD: Float, lossG: Float, dReal: Float, dFake: Float
 }
 
-/// A DCGAN training run: model, plans, data and run folder.
-public final class DCGANRun {
+/// A DCGAN training run: model, plans, data and run folder. Used from one thread; the
+/// only other is the prefetch queue, which runs `batch(at:)` while the caller waits
+/// on the device, and `trainStep` synchronizes with it before touching the batch state.
+public final class DCGANRun: @unchecked Sendable {
     public let options: DCGANOptions
     public let folder: String
     public let model: DCGAN
@@ -58,6 +63,7 @@ public final class DCGANRun {
     private let stepD: Plan, stepG: Plan, sampler: Plan
     private let optimizerD: Adam, optimizerG: Adam
     private let log: (String) -> Void
+    private let prefetched = Prefetcher()
     /// The image order of epoch `orderEpoch`.
     private var order: [Int] = []
     private var orderEpoch = -1
@@ -102,6 +108,7 @@ public final class DCGANRun {
         optimizerG = Adam(model.generator.parameters, learningRate: options.learningRateG, beta1: options.beta1, beta2: options.beta2, name: "optimizerG")
 
         let resumedStep = resume ? try Self.restore(folder + "/checkpoints", model, optimizerD, optimizerG, log) : 0
+        if !resume, let initFrom = options.initFrom { try Self.initialize(model, from: initFrom, log) }
         session = Session(backend: backend)
         stepD = try session.plan(
             fetches: [lossD, dReal.mean(), dFake.mean()], updates: optimizerD.updates(minimizing: lossD) + train.updates)
@@ -133,6 +140,20 @@ public final class DCGANRun {
         }
         log("resumed from \(path) at step \(saved)")
         return saved
+    }
+
+    /// Loads netG (and netD when it is there) from `path`, a folder or a netG file.
+    private static func initialize(_ model: DCGAN, from path: String, _ log: (String) -> Void) throws {
+        let folder = path.hasSuffix(".safetensors") ? (path as NSString).deletingLastPathComponent : path
+        let generator = path.hasSuffix(".safetensors") ? path : folder + "/netG.safetensors"
+        try load(try readSafetensors(generator), into: model.generator.stateDict(prefix: "main"), path: generator)
+        var loaded = [generator]
+        let discriminator = folder + "/netD.safetensors"
+        if FileManager.default.fileExists(atPath: discriminator) {
+            try load(try readSafetensors(discriminator), into: model.discriminator.stateDict(prefix: "main"), path: discriminator)
+            loaded.append(discriminator)
+        }
+        log("initialized from \(loaded.joined(separator: " and "))")
     }
 
     /// Saves a checkpoint of the current step.
@@ -176,8 +197,14 @@ public final class DCGANRun {
     }
 
     /// Runs one step and returns its metrics; a non-finite loss is an error (nothing is saved).
+    /// The next step's batch is assembled on a background thread while this one runs.
     public func trainStep() throws -> StepMetrics {
-        let d = try stepD.run(["real": batch(at: step)])
+        let real = prefetched.take(step) ?? batch(at: step)
+        if step + 1 < totalSteps {
+            let next = step + 1
+            prefetched.fill(next) { [self] in batch(at: next) }
+        }
+        let d = try stepD.run(["real": real])
         let g = try stepG.run()
         let metrics = StepMetrics(step: step + 1, epoch: step / stepsPerEpoch + 1, lossD: d[0][0], lossG: g[0][0], dReal: d[1][0], dFake: d[2][0])
         guard metrics.lossD.isFinite, metrics.lossG.isFinite else {
@@ -197,5 +224,24 @@ public final class DCGANRun {
         let png = try encodePNG(width: grid.width, height: grid.height, channels: m.channels, pixels: grid.pixels)
         try writeAtomically(png, to: path)
         return (path, png, grid.width, grid.height)
+    }
+}
+
+/// One batch prepared ahead on a background queue.
+final class Prefetcher: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "genocl.prefetch")
+    private var pending: (step: Int, batch: [Float])?
+
+    /// Starts preparing the batch of `step`.
+    func fill(_ step: Int, _ make: @escaping @Sendable () -> [Float]) {
+        queue.async { self.pending = (step, make()) }
+    }
+
+    /// The prepared batch of `step`, waiting for it if it is still being made; nil if another step was prepared.
+    func take(_ step: Int) -> [Float]? {
+        queue.sync {
+            defer { pending = nil }
+            return pending?.step == step ? pending?.batch : nil
+        }
     }
 }

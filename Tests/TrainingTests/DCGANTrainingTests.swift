@@ -107,6 +107,36 @@ func testBackend() throws -> any Backend {
         #expect(try trainDCGAN(options, settings: settings, backend: testBackend(), log: quiet).map(\.step) == [7])
     }
 
+    @Test func aNonFiniteLossStopsWithoutSaving() throws {
+        let data = try writeTinyDataset()
+        var options = tinyOptions(data)
+        options.instanceNoise = .greatestFiniteMagnitude  // the discriminator sees ±inf: the loss is NaN at once
+        var settings = RunSettings(folder: data + "/run")
+        settings.interactive = false
+        #expect { try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("step 1: the loss is not finite") && "\($0)".contains("stopped without saving")
+        }
+        #expect(!FileManager.default.fileExists(atPath: data + "/run/checkpoints/latest"))
+    }
+
+    @Test func initFromLoadsGeneratorAndDiscriminatorWeights() throws {
+        let data = try writeTinyDataset()
+        var options = tinyOptions(data)
+        options.steps = 6
+        var settings = RunSettings(folder: data + "/first")
+        settings.interactive = false
+        try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in })
+        options.initFrom = data + "/first/checkpoints/step_000006"
+        options.steps = 1
+        var lines: [String] = []
+        settings.folder = data + "/second"
+        try trainDCGAN(options, settings: settings, backend: testBackend()) { lines.append($0) }
+        #expect(lines.contains { $0.contains("initialized from") && $0.contains("netD.safetensors") })
+        options.initFrom = data + "/missing"
+        settings.folder = data + "/third"
+        #expect { try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: { "\($0)".contains("no such readable file") }
+    }
+
     @Test func checkpointsUsePyTorchDCGANNamesAndShapes() {
         let model = DCGAN(DCGANConfig(imageSize: 64, channels: 3), seed: 1)
         let g = model.generator.stateDict(prefix: "main"), d = model.discriminator.stateDict(prefix: "main")

@@ -2,11 +2,13 @@ import ArgumentParser
 import Training
 
 extension Genocl {
-    struct Devices: ParsableCommand {
-        static let configuration = CommandConfiguration(
+    public struct Devices: ParsableCommand {
+        public init() {}
+
+        public static let configuration = CommandConfiguration(
             abstract: "List OpenCL platforms and devices; --device N selects one by its index.")
 
-        func run() throws {
+        public func run() throws {
             print(try describeDevices())
         }
     }

@@ -5,13 +5,15 @@ import OpenCLBackend
 import Training
 
 extension Genocl {
-    struct Train: ParsableCommand {
-        static let configuration = CommandConfiguration(
+    public struct Train: ParsableCommand {
+        public init() {}
+
+        public static let configuration = CommandConfiguration(
             abstract: "Train a model. With no flags: DCGAN on Fashion-MNIST on OpenCL device 0.",
             discussion: "Models: dcgan (pytorch/examples DCGAN; 28×28 for MNIST-like data, 32/64/128/256 otherwise).")
 
         @OptionGroup var deviceOptions: DeviceOptions
-        @Option(help: "The model to train.") var model = "dcgan"
+        @Option(help: "The model to train.") public var model = "dcgan"
         @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data = "/usr/share/datasets/fashion-mnist"
         @Option(help: "Image size: 28, or 16, 32, 64, 128, 256.") var imageSize = 28
         @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels = 1
@@ -31,13 +33,14 @@ extension Genocl {
         @Option(help: "Seed of weights, noise and data order.") var seed: UInt64 = 1
         @Option(help: "Run folder (default: runs/<model>-<dataset>-<time>).") var out: String?
         @Option(help: "Continue the run in this folder from its latest checkpoint.") var resume: String?
+        @Option(help: "Start from weights: a folder with netG.safetensors (and netD.safetensors), e.g. saved from PyTorch.") var initFrom: String?
         @Option(help: "Write a sample grid every N steps.") var sampleEvery = 500
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
         @Flag(help: "Flip real images left–right at random.") var flip = false
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
 
-        func validate() throws {
+        public func validate() throws {
             guard model == "dcgan" else { throw ValidationError("--model \(model): available models are: dcgan") }
             guard DCGANConfig.imageSizes.contains(imageSize) else {
                 throw ValidationError("--image-size \(imageSize): DCGAN supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))")
@@ -47,7 +50,7 @@ extension Genocl {
                 guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
             }
             if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
-            guard (0..<1).contains(labelSmoothing), (0..<1).contains(dropoutD), instanceNoise >= 0 else {
+            guard (0..<1).contains(labelSmoothing), (0..<1).contains(dropoutD), instanceNoise >= 0, instanceNoise.isFinite else {
                 throw ValidationError("--label-smoothing and --dropout-d must be in [0, 1), --instance-noise ≥ 0")
             }
             guard learningRateG > 0, learningRateD > 0, (0..<1).contains(beta1), (0..<1).contains(beta2) else {
@@ -55,18 +58,18 @@ extension Genocl {
             }
         }
 
-        var options: DCGANOptions {
+        public var options: DCGANOptions {
             var o = DCGANOptions()
             o.data = data
             o.model = DCGANConfig(imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: ngf, discriminatorWidth: ndf, discriminatorDropout: dropoutD)
             (o.batchSize, o.epochs, o.steps, o.seed) = (batchSize, epochs, steps, seed)
             (o.learningRateG, o.learningRateD, o.beta1, o.beta2) = (learningRateG, learningRateD, beta1, beta2)
             (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip)
-            o.logEvery = logEvery
+            (o.logEvery, o.initFrom) = (logEvery, initFrom)
             return o
         }
 
-        var folder: String {
+        public var folder: String {
             if let resume { return resume }
             if let out { return out }
             let dataset = URL(fileURLWithPath: data).lastPathComponent
@@ -75,7 +78,7 @@ extension Genocl {
             return "runs/\(model)-\(dataset)-\(formatter.string(from: Date()))"
         }
 
-        func run() throws {
+        public func run() throws {
             // Unbuffered, so that progress shows up at once in logs and pipes too.
             let log = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
             let backend = try makeBackend(deviceOptions.device)

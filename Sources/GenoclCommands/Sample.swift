@@ -3,8 +3,10 @@ import Foundation
 import Training
 
 extension Genocl {
-    struct Sample: ParsableCommand {
-        static let configuration = CommandConfiguration(
+    public struct Sample: ParsableCommand {
+        public init() {}
+
+        public static let configuration = CommandConfiguration(
             abstract: "Generate images from a trained generator (a genocl run folder, checkpoint, or a PyTorch netG .safetensors).")
 
         @OptionGroup var deviceOptions: DeviceOptions
@@ -18,13 +20,13 @@ extension Genocl {
         @Flag(help: "One PNG per image instead of grids.") var single = false
         @Option(help: "Seed of the latent vectors.") var seed: UInt64 = 1
 
-        func validate() throws {
+        public func validate() throws {
             guard count > 0 else { throw ValidationError("--count must be positive") }
             if let truncation, truncation <= 0 { throw ValidationError("--truncation must be positive") }
             guard interpolate == 0 || interpolate >= 2 else { throw ValidationError("--interpolate needs at least 2 steps") }
         }
 
-        func run() throws {
+        public func run() throws {
             var options = SampleOptions(checkpoint: checkpoint)
             (options.count, options.output, options.truncation, options.latents) = (count, out, truncation, latents)
             (options.saveNpy, options.interpolate, options.single, options.seed) = (saveNpy, interpolate, single, seed)

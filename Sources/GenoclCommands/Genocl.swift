@@ -1,12 +1,14 @@
 import ArgumentParser
 import Training
 
-@main
-struct Genocl: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `genocl` command line: one file per subcommand. The executable target only calls `Genocl.main()`.
+public struct Genocl: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "genocl",
         abstract: "Train generative image models on any OpenCL device.",
-        version: "0.1.0",
+        version: genoclVersion,
         subcommands: [Train.self, Sample.self, Devices.self])
 }
 

@@ -1,0 +1,6 @@
+import GenoclCommands
+
+@main
+enum Entry {
+    static func main() { Genocl.main() }
+}
