@@ -91,6 +91,8 @@ public final class CPUBackend: Backend {
             avgPool2dForward(x[0], xs[0], y, ys, config)
         case .avgPool2dBackward(let config, _):
             avgPool2dBackward(x[0], xs[0], y, ys, config)
+        case .optimizerUpdate(let rule, let index):
+            optimizerUpdate(rule, output: index, x, y, count: ys.count)
         case .oneHot(let depth):
             if let error = oneHotForward(x[0], y, rows: xs[0].count, depth: depth) { throw error }
         }

@@ -1,6 +1,8 @@
 // Optimizers as graph transforms with PyTorch's semantics and defaults: each
 // returns the assignments that one step applies to its parameters and to its own
-// state, which lives in parameters too (on the device, and in checkpoints).
+// state, which lives in parameters too (on the device, and in checkpoints). Each
+// updated tensor is one fused kernel (`Op.optimizerUpdate`) reading p, g, the
+// state and the step counter on the device.
 import TensorGraph
 
 /// A first-order optimizer over a fixed list of parameters.
@@ -16,6 +18,11 @@ public protocol Optimizer: AnyObject {
 /// position (as PyTorch's optimizer `state_dict` numbers parameters).
 private func perParameter(_ parameters: [Parameter], _ prefix: String, _ kind: String) -> [Parameter] {
     parameters.enumerated().map { Parameter("\(prefix).\($0.offset).\(kind)", shape: $0.element.shape) }
+}
+
+/// The outputs `0..<count` of one fused update rule applied to `inputs`.
+private func fusedUpdate(_ rule: OptimizerRule, _ inputs: [Tensor], outputs count: Int) -> [Tensor] {
+    (0..<count).map { inputs[0].graph.apply(.optimizerUpdate(rule, output: $0), inputs) }
 }
 
 /// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`).
@@ -48,17 +55,10 @@ public final class SGD: Optimizer {
         let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
         let t = g.variable(stepCount) + 1
         var result = [Assignment(stepCount, t)]
+        let rule = OptimizerRule.sgd(learningRate: learningRate, momentum: momentum, dampening: dampening, nesterov: nesterov)
         for ((parameter, weight), (grad, buffer)) in zip(zip(parameters, weights), zip(grads, buffers)) {
-            guard momentum != 0 else {
-                result.append(Assignment(parameter, weight - grad * learningRate))
-                continue
-            }
-            // PyTorch starts the buffer at g itself (not (1 − dampening)·g).
-            let isFirstStep = equal(t, g.fill(1, [1]))
-            let b = select(isFirstStep, grad.reshaped([-1]), (g.variable(buffer) * momentum + grad * (1 - dampening)).reshaped([-1]))
-                .reshaped(parameter.shape)
-            let direction = nesterov ? grad + b * momentum : b
-            result += [Assignment(buffer, b), Assignment(parameter, weight - direction * learningRate)]
+            let out = fusedUpdate(rule, [weight, grad, g.variable(buffer), t], outputs: 2)
+            result += momentum == 0 ? [Assignment(parameter, out[1])] : [Assignment(buffer, out[0]), Assignment(parameter, out[1])]
         }
         return result
     }
@@ -87,14 +87,11 @@ public final class Adam: Optimizer {
         let weights = parameters.map { graph.variable($0) }
         let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
         let t = graph.variable(stepCount) + 1
-        let correction1 = 1 - pow(graph.fill(beta1, [1]), t)
-        let correction2 = 1 - pow(graph.fill(beta2, [1]), t)
         var result = [Assignment(stepCount, t)]
+        let rule = OptimizerRule.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
         for ((parameter, weight), (grad, moment)) in zip(zip(parameters, weights), zip(grads, moments)) {
-            let m = graph.variable(moment.m) * beta1 + grad * (1 - beta1)
-            let v = graph.variable(moment.v) * beta2 + square(grad) * (1 - beta2)
-            let step = (m / correction1) / (sqrt(v / correction2) + epsilon) * learningRate
-            result += [Assignment(moment.m, m), Assignment(moment.v, v), Assignment(parameter, weight - step)]
+            let out = fusedUpdate(rule, [weight, grad, graph.variable(moment.m), graph.variable(moment.v), t], outputs: 3)
+            result += [Assignment(moment.m, out[0]), Assignment(moment.v, out[1]), Assignment(parameter, out[2])]
         }
         return result
     }
@@ -125,18 +122,13 @@ public final class NAdam: Optimizer {
         let weights = parameters.map { g.variable($0) }
         let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
         let t = g.variable(stepCount) + 1
-        let decay = g.fill(0.96, [1])
-        let mu = (1 - pow(decay, t * momentumDecay) * 0.5) * beta1
-        let muNext = (1 - pow(decay, (t + 1) * momentumDecay) * 0.5) * beta1
+        let mu = (1 - pow(g.fill(0.96, [1]), t * momentumDecay) * 0.5) * beta1
         let product = g.variable(muProduct) * mu
-        let correction2 = 1 - pow(g.fill(beta2, [1]), t)
         var result = [Assignment(stepCount, t), Assignment(muProduct, product)]
+        let rule = OptimizerRule.nadam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: momentumDecay)
         for ((parameter, weight), (grad, moment)) in zip(zip(parameters, weights), zip(grads, moments)) {
-            let m = g.variable(moment.m) * beta1 + grad * (1 - beta1)
-            let v = g.variable(moment.v) * beta2 + square(grad) * (1 - beta2)
-            let denominator = sqrt(v / correction2) + epsilon
-            let step = grad * ((1 - mu) / (1 - product)) / denominator + m * (muNext / (1 - product * muNext)) / denominator
-            result += [Assignment(moment.m, m), Assignment(moment.v, v), Assignment(parameter, weight - step * learningRate)]
+            let out = fusedUpdate(rule, [weight, grad, g.variable(moment.m), g.variable(moment.v), t, product], outputs: 3)
+            result += [Assignment(moment.m, out[0]), Assignment(moment.v, out[1]), Assignment(parameter, out[2])]
         }
         return result
     }
@@ -160,9 +152,10 @@ public final class RMSprop: Optimizer {
         let weights = parameters.map { g.variable($0) }
         let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
         var result: [Assignment] = []
+        let rule = OptimizerRule.rmsprop(learningRate: learningRate, alpha: alpha, epsilon: epsilon)
         for ((parameter, weight), (grad, average)) in zip(zip(parameters, weights), zip(grads, squareAverages)) {
-            let v = g.variable(average) * alpha + square(grad) * (1 - alpha)
-            result += [Assignment(average, v), Assignment(parameter, weight - grad / (sqrt(v) + epsilon) * learningRate)]
+            let out = fusedUpdate(rule, [weight, grad, g.variable(average)], outputs: 2)
+            result += [Assignment(average, out[0]), Assignment(parameter, out[1])]
         }
         return result
     }

@@ -132,6 +132,8 @@ public final class OpenCLBackend: Backend {
             preconditionFailure("convolutions are dispatched by the tuner")
         case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
             return [resampleWork(op, x[0], xs[0], y, ys)]
+        case .optimizerUpdate(let rule, let output):
+            return [optimizerWork(rule, output: output, x, y, count: ys.count)]
         }
     }
 

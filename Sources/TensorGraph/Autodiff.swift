@@ -35,7 +35,7 @@ public func gradients(of y: Tensor, wrt xs: [Tensor]) -> [Tensor] {
 /// gets none). The rules live beside each op family in `Ops/`.
 private func gradient(of op: Op, _ x: [Tensor], _ y: Tensor, _ dy: Tensor) -> [Tensor?] {
     switch op {
-    case .placeholder, .variable, .constant, .fill, .random, .oneHot, .stopGradient:
+    case .placeholder, .variable, .constant, .fill, .random, .oneHot, .stopGradient, .optimizerUpdate:
         return x.map { _ in nil }
     case .unary, .binary, .select:
         return elementwiseGradient(op, x, y, dy)

@@ -107,6 +107,28 @@ struct OpenCLOpTests {
         try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2/1/1 \(shape)") { avgPool2d($0[0], kernel: Size2(2), stride: Size2(1), padding: Size2(1)) }
     }
 
+    @Test(arguments: [
+        OptimizerRule.sgd(learningRate: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false), .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0, nesterov: true),
+        .sgd(learningRate: 0.1, momentum: 0, dampening: 0, nesterov: false), .adam(learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8),
+        .nadam(learningRate: 2e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: 4e-3), .rmsprop(learningRate: 5e-5, alpha: 0.99, epsilon: 1e-8),
+    ])
+    func fusedOptimizerUpdates(_ rule: OptimizerRule) throws {
+        let n = 65
+        let graph = Graph()
+        let p = graph.constant(randomValues(n, seed: seed(90)), [n]), g = graph.constant(randomValues(n, seed: seed(91)), [n])
+        let m = graph.constant(randomValues(n, seed: seed(92)), [n]), v = graph.constant(randomValues(n, in: 0...0.1, seed: seed(93)), [n])
+        let inputs: [Tensor]
+        switch rule {
+        case .sgd: inputs = [p, g, m, graph.constant([3], [1])]
+        case .adam: inputs = [p, g, m, v, graph.constant([3], [1])]
+        case .nadam: inputs = [p, g, m, v, graph.constant([3], [1]), graph.constant([0.6], [1])]
+        case .rmsprop: inputs = [p, g, v]
+        }
+        let outputs = (0..<(inputs.count >= 5 ? 3 : 2)).map { graph.apply(.optimizerUpdate(rule, output: $0), inputs) }
+        let message = try backendMismatch(outputs, feeds: [:], tolerance: Tolerance(atol: 1e-6, rtol: 1e-5), context: "\(rule)")
+        #expect(message == nil, Comment(rawValue: message ?? ""))
+    }
+
     @Test func randomStreamsMatchTheReference() throws {
         // Same Philox stream; the transforms use float built-ins on both sides.
         let graph = Graph()
