@@ -1,5 +1,6 @@
 // OpenCL platforms and devices: enumeration and the facts `genocl devices` shows.
 import COpenCL
+import Foundation
 
 /// One OpenCL device, with its global index across all platforms (what `--device N` selects).
 public struct DeviceInfo: Sendable {
@@ -50,9 +51,22 @@ func deviceValue<T: BitwiseCopyable>(_ device: cl_device_id, _ param: Int32, _ z
     return value
 }
 
-/// Every device of every platform, in platform order. No platform at all is an
-/// error that says how to get one.
+private nonisolated(unsafe) var cachedDevices: [DeviceInfo]?
+private let enumerationLock = NSLock()
+
+/// Every device of every platform, in platform order, enumerated once per process
+/// (serialized: concurrent first enumerations through the ICD loader were seen to
+/// return no device on PoCL). No platform at all is an error that says how to get one.
 public func listDevices() throws -> [DeviceInfo] {
+    enumerationLock.lock()
+    defer { enumerationLock.unlock() }
+    if let cachedDevices { return cachedDevices }
+    let devices = try enumerateDevices()
+    if !devices.isEmpty { cachedDevices = devices }
+    return devices
+}
+
+private func enumerateDevices() throws -> [DeviceInfo] {
     var platformCount: cl_uint = 0
     let status = clGetPlatformIDs(0, nil, &platformCount)
     if status == CL_PLATFORM_NOT_FOUND_KHR_VALUE || platformCount == 0 {

@@ -8,8 +8,15 @@ public let genoclVersion = "0.1.0"
 /// Set by SIGINT; the loop checks it between steps.
 nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
 
+/// Ctrl-C (SIGINT) and SIGTERM ask the loop to save and stop. Both are unblocked first:
+/// a parent may have started us with them blocked (Foundation's `Process` does).
 private func installInterruptHandler() {
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signal in [SIGINT, SIGTERM] { sigaddset(&signals, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     signal(SIGINT) { _ in interruptRequested = 1 }
+    signal(SIGTERM) { _ in interruptRequested = 1 }
 }
 
 /// What `genocl train` needs beyond the options.
@@ -99,6 +106,7 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
             if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
             try run.saveCheckpoint()
             log("interrupted at step \(metrics.step): checkpoint saved; continue with --resume \(settings.folder)")
+            interruptRequested = 0
             return history
         }
     }
