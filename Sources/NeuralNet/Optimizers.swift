@@ -25,6 +25,20 @@ private func fusedUpdate(_ rule: OptimizerRule, _ inputs: [Tensor], outputs coun
     (0..<count).map { inputs[0].graph.apply(.optimizerUpdate(rule, output: $0), inputs) }
 }
 
+/// One step of a fused rule: for each parameter, the rule applied to `[p, g] + its state +
+/// extra` and its outputs assigned to `its state + [p]`.
+private func fusedStep(
+    _ loss: Tensor, _ parameters: [Parameter], weightDecay: Float, _ rule: OptimizerRule, state: [[Parameter]], extra: [Tensor]
+) -> [Assignment] {
+    let g = loss.graph
+    let weights = parameters.map { g.variable($0) }
+    let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
+    return parameters.indices.flatMap { i -> [Assignment] in
+        let outputs = fusedUpdate(rule, [weights[i], grads[i]] + state[i].map { g.variable($0) } + extra, outputs: state[i].count + 1)
+        return zip(state[i] + [parameters[i]], outputs).map { Assignment($0, $1) }
+    }
+}
+
 /// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`).
 private func decayedGradients(_ loss: Tensor, _ weights: [Tensor], weightDecay: Float) -> [Tensor] {
     let grads = gradients(of: loss, wrt: weights)
@@ -50,17 +64,9 @@ public final class SGD: Optimizer {
     public var state: [Parameter] { buffers + [stepCount] }
 
     public func updates(minimizing loss: Tensor) -> [Assignment] {
-        let g = loss.graph
-        let weights = parameters.map { g.variable($0) }
-        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
-        let t = g.variable(stepCount) + 1
-        var result = [Assignment(stepCount, t)]
+        let t = loss.graph.variable(stepCount) + 1
         let rule = OptimizerRule.sgd(learningRate: learningRate, momentum: momentum, dampening: dampening, nesterov: nesterov)
-        for ((parameter, weight), (grad, buffer)) in zip(zip(parameters, weights), zip(grads, buffers)) {
-            let out = fusedUpdate(rule, [weight, grad, g.variable(buffer), t], outputs: 2)
-            result += momentum == 0 ? [Assignment(parameter, out[1])] : [Assignment(buffer, out[0]), Assignment(parameter, out[1])]
-        }
-        return result
+        return [Assignment(stepCount, t)] + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: buffers.map { [$0] }, extra: [t])
     }
 }
 
@@ -83,17 +89,9 @@ public final class Adam: Optimizer {
     public var state: [Parameter] { moments.flatMap { [$0.m, $0.v] } + [stepCount] }
 
     public func updates(minimizing loss: Tensor) -> [Assignment] {
-        let graph = loss.graph
-        let weights = parameters.map { graph.variable($0) }
-        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
-        let t = graph.variable(stepCount) + 1
-        var result = [Assignment(stepCount, t)]
+        let t = loss.graph.variable(stepCount) + 1
         let rule = OptimizerRule.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
-        for ((parameter, weight), (grad, moment)) in zip(zip(parameters, weights), zip(grads, moments)) {
-            let out = fusedUpdate(rule, [weight, grad, graph.variable(moment.m), graph.variable(moment.v), t], outputs: 3)
-            result += [Assignment(moment.m, out[0]), Assignment(moment.v, out[1]), Assignment(parameter, out[2])]
-        }
-        return result
+        return [Assignment(stepCount, t)] + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: moments.map { [$0.m, $0.v] }, extra: [t])
     }
 }
 
@@ -119,18 +117,12 @@ public final class NAdam: Optimizer {
 
     public func updates(minimizing loss: Tensor) -> [Assignment] {
         let g = loss.graph
-        let weights = parameters.map { g.variable($0) }
-        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
         let t = g.variable(stepCount) + 1
         let mu = (1 - pow(g.fill(0.96, [1]), t * momentumDecay) * 0.5) * beta1
         let product = g.variable(muProduct) * mu
-        var result = [Assignment(stepCount, t), Assignment(muProduct, product)]
         let rule = OptimizerRule.nadam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: momentumDecay)
-        for ((parameter, weight), (grad, moment)) in zip(zip(parameters, weights), zip(grads, moments)) {
-            let out = fusedUpdate(rule, [weight, grad, g.variable(moment.m), g.variable(moment.v), t, product], outputs: 3)
-            result += [Assignment(moment.m, out[0]), Assignment(moment.v, out[1]), Assignment(parameter, out[2])]
-        }
-        return result
+        return [Assignment(stepCount, t), Assignment(muProduct, product)]
+            + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: moments.map { [$0.m, $0.v] }, extra: [t, product])
     }
 }
 
@@ -148,15 +140,7 @@ public final class RMSprop: Optimizer {
     public var state: [Parameter] { squareAverages }
 
     public func updates(minimizing loss: Tensor) -> [Assignment] {
-        let g = loss.graph
-        let weights = parameters.map { g.variable($0) }
-        let grads = decayedGradients(loss, weights, weightDecay: weightDecay)
-        var result: [Assignment] = []
         let rule = OptimizerRule.rmsprop(learningRate: learningRate, alpha: alpha, epsilon: epsilon)
-        for ((parameter, weight), (grad, average)) in zip(zip(parameters, weights), zip(grads, squareAverages)) {
-            let out = fusedUpdate(rule, [weight, grad, g.variable(average)], outputs: 2)
-            result += [Assignment(average, out[0]), Assignment(parameter, out[1])]
-        }
-        return result
+        return fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: squareAverages.map { [$0] }, extra: [])
     }
 }
