@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Training
 
@@ -46,9 +47,12 @@ import Training
         (direct.latents, direct.output, direct.saveNpy) = (data + "/z.npy", data + "/direct", true)
         try sampleDCGAN(direct, backend: testBackend())
         let directValues = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/direct/samples.npy")!), path: "d.npy").values
-        let per = 256
-        #expect(Array(stripValues.values[0..<per]) == Array(directValues[0..<per]))
-        #expect(Array(stripValues.values[(3 * per)..<(4 * per)]) == Array(directValues[per..<(2 * per)]))
+        // Equal up to float rounding: batches of 8 and of 3 may get different convolution algorithms.
+        let per = 256, close = Tolerance(atol: 1e-6, rtol: 1e-4)
+        let first = mismatch(Array(stripValues.values[0..<per]), Array(directValues[0..<per]), close, "strip start")
+        let last = mismatch(Array(stripValues.values[(3 * per)..<(4 * per)]), Array(directValues[per..<(2 * per)]), close, "strip end")
+        #expect(first == nil, Comment(rawValue: first ?? ""))
+        #expect(last == nil, Comment(rawValue: last ?? ""))
 
         // A bare netG.safetensors (as PyTorch would save it), truncated noise, one file per image.
         try FileManager.default.createDirectory(atPath: data + "/bare", withIntermediateDirectories: true)
