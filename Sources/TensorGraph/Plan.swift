@@ -92,9 +92,6 @@ public final class Plan {
         }
     }
 
-    /// The placeholders this plan reads, by name.
-    public var feedShapes: [String: Shape] { feeds.mapValues(\.shape) }
-
     /// Runs one step: writes `feeds` (by placeholder name), executes the schedule,
     /// applies the updates, and returns the fetched values in order.
     @discardableResult

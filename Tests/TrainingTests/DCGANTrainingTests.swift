@@ -38,6 +38,21 @@ func tinyOptions(_ data: String) -> DCGANOptions {
     return o
 }
 
+/// Settings for a run in `folder` that logs plain lines (tests are not terminals).
+func plainSettings(_ folder: String) -> RunSettings {
+    var settings = RunSettings(folder: folder)
+    settings.interactive = false
+    return settings
+}
+
+/// Trains the tiny DCGAN of `data` for `steps` steps in `folder`, quietly.
+@discardableResult
+func trainTiny(_ data: String, folder: String, steps: Int) throws -> [StepMetrics] {
+    var options = tinyOptions(data)
+    options.steps = steps
+    return try trainDCGAN(options, settings: plainSettings(folder), backend: testBackend(), log: { _ in })
+}
+
 func testBackend() throws -> any Backend {
     openCLTestsEnabled ? try makeTestBackend() : CPUBackend()
 }
@@ -48,8 +63,7 @@ func testBackend() throws -> any Backend {
     @Test func aTinyDCGANTrainsAndWritesItsRunFolder() throws {
         let data = try writeTinyDataset()
         let folder = data + "/run"
-        var settings = RunSettings(folder: folder)
-        settings.interactive = false
+        let settings = plainSettings(folder)
         let history = try trainDCGAN(tinyOptions(data), settings: settings, backend: testBackend(), log: quiet)
         #expect(history.count == 12)
         #expect(history.allSatisfy { $0.lossD.isFinite && $0.lossG.isFinite })
@@ -70,14 +84,12 @@ func testBackend() throws -> any Backend {
 
     @Test func resumingContinuesExactly() throws {
         let data = try writeTinyDataset()
-        var straight = RunSettings(folder: data + "/straight")
-        straight.interactive = false
+        let straight = plainSettings(data + "/straight")
         let full = try trainDCGAN(tinyOptions(data), settings: straight, backend: testBackend(), log: quiet)
 
         var halfOptions = tinyOptions(data)
         halfOptions.steps = 6
-        var first = RunSettings(folder: data + "/resumed")
-        first.interactive = false
+        let first = plainSettings(data + "/resumed")
         _ = try trainDCGAN(halfOptions, settings: first, backend: testBackend(), log: quiet)
         var second = first
         second.resume = true
@@ -91,11 +103,9 @@ func testBackend() throws -> any Backend {
 
     @Test func aHalfWrittenCheckpointIsIgnored() throws {
         let data = try writeTinyDataset()
+        try trainTiny(data, folder: data + "/run", steps: 6)
         var options = tinyOptions(data)
-        options.steps = 6
-        var settings = RunSettings(folder: data + "/run")
-        settings.interactive = false
-        _ = try trainDCGAN(options, settings: settings, backend: testBackend(), log: quiet)
+        var settings = plainSettings(data + "/run")
         // A writer killed while writing step 9 left a partial folder; latest still names step 6.
         let partial = data + "/run/checkpoints/step_000009"
         try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
@@ -111,8 +121,7 @@ func testBackend() throws -> any Backend {
         let data = try writeTinyDataset()
         var options = tinyOptions(data)
         options.instanceNoise = .greatestFiniteMagnitude  // the discriminator sees ±inf: the loss is NaN at once
-        var settings = RunSettings(folder: data + "/run")
-        settings.interactive = false
+        let settings = plainSettings(data + "/run")
         #expect { try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: {
             "\($0)".contains("step 1: the loss is not finite") && "\($0)".contains("stopped without saving")
         }
@@ -121,11 +130,9 @@ func testBackend() throws -> any Backend {
 
     @Test func initFromLoadsGeneratorAndDiscriminatorWeights() throws {
         let data = try writeTinyDataset()
+        try trainTiny(data, folder: data + "/first", steps: 6)
         var options = tinyOptions(data)
-        options.steps = 6
-        var settings = RunSettings(folder: data + "/first")
-        settings.interactive = false
-        try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in })
+        var settings = plainSettings(data + "/first")
         options.initFrom = data + "/first/checkpoints/step_000006"
         options.steps = 1
         var lines: [String] = []
@@ -188,8 +195,7 @@ func testBackend() throws -> any Backend {
         var options = tinyOptions(dir)
         options.model.channels = 3
         (options.batchSize, options.steps, options.flip) = (4, 6, true)
-        var settings = RunSettings(folder: dir + "/run")
-        settings.interactive = false
+        let settings = plainSettings(dir + "/run")
         var lines: [String] = []
         let history = try trainDCGAN(options, settings: settings, backend: testBackend()) { lines.append($0) }
         #expect(history.count == 6 && history.allSatisfy { $0.lossD.isFinite && $0.lossG.isFinite })

@@ -21,11 +21,7 @@ import Training
 
     @Test func samplesFromATrainedRun() throws {
         let data = try writeTinyDataset()
-        var options = tinyOptions(data)
-        options.steps = 6
-        var settings = RunSettings(folder: data + "/run")
-        settings.interactive = false
-        try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in })
+        try trainTiny(data, folder: data + "/run", steps: 6)
 
         var sample = SampleOptions(checkpoint: data + "/run")
         (sample.count, sample.output, sample.saveNpy) = (10, data + "/out", true)
