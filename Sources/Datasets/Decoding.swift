@@ -96,6 +96,16 @@ public struct ImageFolder: Sendable {
 /// `size`×`size` with `channels`, in parallel. Files that fail to decode are skipped
 /// and returned with their errors, so the caller can warn and count them.
 public func loadImages(_ folder: ImageFolder, size: Int, channels: Int) -> (images: [Image], labels: [Int], skipped: [String]) {
+    loadImages(folder.files, labels: folder.labels, channels: channels) { image in
+        let side = min(image.height, image.width)
+        return image.centerCropped(height: side, width: side).resized(height: size, width: size)
+    }
+}
+
+/// Decodes `files` in parallel and applies `prepare` to each; undecodable files are skipped.
+public func loadImages(
+    _ files: [String], labels: [Int], channels: Int, prepare: @escaping @Sendable (Image) throws -> Image
+) -> (images: [Image], labels: [Int], skipped: [String]) {
     /// Each slot is written by exactly one iteration, through a raw pointer (no shared
     /// array mutation, which Swift's exclusivity checks would reject).
     final class Slots: @unchecked Sendable {
@@ -109,24 +119,20 @@ public func loadImages(_ folder: ImageFolder, size: Int, channels: Int) -> (imag
             results.deallocate()
         }
     }
-    let slots = Slots(folder.files.count)
-    DispatchQueue.concurrentPerform(iterations: folder.files.count) { i in
-        let result = Result<Image, Error> {
-            let image = try decodeImage(folder.files[i], channels: channels)
-            let side = min(image.height, image.width)
-            return image.centerCropped(height: side, width: side).resized(height: size, width: size)
-        }
+    let slots = Slots(files.count)
+    DispatchQueue.concurrentPerform(iterations: files.count) { i in
+        let result = Result<Image, Error> { try prepare(try decodeImage(files[i], channels: channels)) }
         slots.results[i] = result
     }
-    var images: [Image] = [], labels: [Int] = [], skipped: [String] = []
+    var images: [Image] = [], kept: [Int] = [], skipped: [String] = []
     for (i, result) in slots.results.enumerated() {
         switch result! {
         case .success(let image):
             images.append(image)
-            labels.append(folder.labels[i])
+            kept.append(labels[i])
         case .failure(let error):
             skipped.append("\(error)")
         }
     }
-    return (images, labels, skipped)
+    return (images, kept, skipped)
 }

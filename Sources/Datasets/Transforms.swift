@@ -36,8 +36,12 @@ public struct Image: Equatable, Sendable {
 
     /// The central `height`×`width` region.
     public func centerCropped(height newHeight: Int, width newWidth: Int) -> Image {
-        let top = max((height - newHeight) / 2, 0), left = max((width - newWidth) / 2, 0)
-        let h = min(newHeight, height), w = min(newWidth, width)
+        cropped(top: max((height - newHeight) / 2, 0), left: max((width - newWidth) / 2, 0), height: newHeight, width: newWidth)
+    }
+
+    /// The `height`×`width` region at (`top`, `left`), clipped to the image.
+    public func cropped(top: Int, left: Int, height newHeight: Int, width newWidth: Int) -> Image {
+        let h = min(newHeight, height - top), w = min(newWidth, width - left)
         var out: [Float] = []
         out.reserveCapacity(channels * h * w)
         for c in 0..<channels {

@@ -3,6 +3,8 @@
 // discriminator with BatchNorm and LeakyReLU(0.2) ending in Sigmoid, N(0, 0.02)
 // conv weights and N(1, 0.02) BatchNorm scales. 64×64 (and 32×32) follow the
 // example exactly; 28×28 (MNIST, Fashion-MNIST) starts the generator at 7×7.
+// The two stacks are also the building blocks of WGAN, ACGAN and the
+// convolutional VAEs (`dcganGenerator`, `dcganDiscriminatorBody`).
 import NeuralNet
 import TensorGraph
 
@@ -23,57 +25,81 @@ public struct DCGANConfig: Codable, Equatable, Sendable {
     /// The supported sizes: 28 (starts at 7×7) and 4·2ᵏ from 16 to 256.
     public static let imageSizes = [28, 16, 32, 64, 128, 256]
 
+    /// The side of the first generator feature map and of the discriminator's last (7 for 28×28, else 4).
+    public var firstSize: Int { imageSize == 28 ? 7 : 4 }
+
     /// Channel multipliers of the generator's blocks after the first, largest first (64×64: 8, 4, 2, 1).
-    var multipliers: [Int] {
+    public var multipliers: [Int] {
         if imageSize == 28 { return [2, 1] }
         var blocks = 0, size = 4
         while size * 2 < imageSize { size *= 2; blocks += 1 }
         return (0...blocks).reversed().map { 1 << $0 }
     }
+
+    /// Channels of the discriminator body's output (`[N, this, firstSize, firstSize]`).
+    public var discriminatorFeatures: Int { discriminatorWidth * multipliers[0] }
+}
+
+/// Conv weights N(0, 0.02), as the example's `weights_init`.
+private let dcganConv = Initializer.normal(std: 0.02)
+
+/// The DCGAN generator: `[N, inputs, 1, 1]` → `[N, channels, S, S]` in [−1, 1].
+public func dcganGenerator(_ config: DCGANConfig, inputs: Int, rng: inout SplitMix64) -> [any Layer] {
+    let m = config.multipliers, ngf = config.generatorWidth
+    var g: [any Layer] = [
+        ConvTranspose2D(inputs, ngf * m[0], kernel: config.firstSize, bias: false, initializer: dcganConv, rng: &rng), BatchNorm(ngf * m[0]), Activation.relu(),
+    ]
+    for (a, b) in zip(m, m.dropFirst()) {
+        g += [ConvTranspose2D(ngf * a, ngf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng), BatchNorm(ngf * b), Activation.relu()]
+    }
+    return g + [ConvTranspose2D(ngf * m.last!, config.channels, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng), Activation.tanh()]
+}
+
+/// The DCGAN discriminator without its head: `[N, inputs, S, S]` → `[N, discriminatorFeatures, firstSize, firstSize]`.
+/// `batchNorm: false` drops the normalization (critics of gradient-penalty and dropout-regularized GANs).
+public func dcganDiscriminatorBody(_ config: DCGANConfig, inputs: Int, batchNorm: Bool = true, rng: inout SplitMix64) -> [any Layer] {
+    let dm = Array(config.multipliers.reversed()), ndf = config.discriminatorWidth  // 1, 2, 4, 8
+    let dropout: [any Layer] = config.discriminatorDropout > 0 ? [Dropout(config.discriminatorDropout)] : []
+    var d: [any Layer] = [Conv2D(inputs, ndf * dm[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng), Activation.leakyReLU(0.2)] + dropout
+    for (a, b) in zip(dm, dm.dropFirst()) {
+        let norm: [any Layer] = batchNorm ? [BatchNorm(ndf * b)] : []
+        d += [Conv2D(ndf * a, ndf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng)] + norm + [Activation.leakyReLU(0.2)] + dropout
+    }
+    return d
+}
+
+/// The discriminator's head: a `firstSize`×`firstSize` convolution to `outputs` channels (`[N, outputs, 1, 1]`).
+public func dcganDiscriminatorHead(_ config: DCGANConfig, outputs: Int, rng: inout SplitMix64) -> Conv2D {
+    Conv2D(config.discriminatorFeatures, outputs, kernel: config.firstSize, bias: false, initializer: dcganConv, rng: &rng)
+}
+
+/// BatchNorm scales N(1, 0.02), as the example's `weights_init`.
+public func initializeBatchNormScales(_ layers: [any Layer], rng: inout SplitMix64) {
+    for case let bn as BatchNorm in layers { initialize(bn.weight, .normal(mean: 1, std: 0.02), rng: &rng) }
 }
 
 /// The generator and discriminator of a DCGAN, with PyTorch's module names (`main.N.…`).
+/// As a WGAN critic (`critic: true`) the discriminator ends without the sigmoid.
 public final class DCGAN {
     public let config: DCGANConfig
     public let generator: Sequential
     public let discriminator: Sequential
 
-    public init(_ config: DCGANConfig, seed: UInt64) {
+    public init(_ config: DCGANConfig, seed: UInt64, critic: Bool = false) {
         precondition(DCGANConfig.imageSizes.contains(config.imageSize), "unsupported DCGAN image size \(config.imageSize)")
         self.config = config
         var rng = SplitMix64(seed: seed)
-        let m = config.multipliers, ngf = config.generatorWidth, ndf = config.discriminatorWidth, nc = config.channels
-        let first = config.imageSize == 28 ? 7 : 4
-        // weights_init of the example: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0.
-        let conv = Initializer.normal(std: 0.02)
-
-        var g: [any Layer] = [
-            ConvTranspose2D(config.latentSize, ngf * m[0], kernel: first, bias: false, initializer: conv, rng: &rng), BatchNorm(ngf * m[0]), Activation.relu(),
-        ]
-        for (a, b) in zip(m, m.dropFirst()) {
-            g += [ConvTranspose2D(ngf * a, ngf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), BatchNorm(ngf * b), Activation.relu()]
-        }
-        g += [ConvTranspose2D(ngf * m.last!, nc, kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), Activation.tanh()]
-        generator = Sequential(g)
-
-        let dm = Array(m.reversed())  // 1, 2, 4, 8
-        let dropout: [any Layer] = config.discriminatorDropout > 0 ? [Dropout(config.discriminatorDropout)] : []
-        var d: [any Layer] = [Conv2D(nc, ndf * dm[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), Activation.leakyReLU(0.2)] + dropout
-        for (a, b) in zip(dm, dm.dropFirst()) {
-            d += [Conv2D(ndf * a, ndf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng), BatchNorm(ndf * b), Activation.leakyReLU(0.2)] + dropout
-        }
-        d += [Conv2D(ndf * dm.last!, 1, kernel: first, bias: false, initializer: conv, rng: &rng), Activation.sigmoid()]
-        discriminator = Sequential(d)
-
-        for case let bn as BatchNorm in generator.layers + discriminator.layers {
-            initialize(bn.weight, .normal(mean: 1, std: 0.02), rng: &rng)
-        }
+        generator = Sequential(dcganGenerator(config, inputs: config.latentSize, rng: &rng))
+        let body = dcganDiscriminatorBody(config, inputs: config.channels, rng: &rng)
+        let head = dcganDiscriminatorHead(config, outputs: 1, rng: &rng)
+        discriminator = Sequential(body + [head] + (critic ? [] : [Activation.sigmoid()]))
+        initializeBatchNormScales(generator.layers + discriminator.layers, rng: &rng)
     }
 
     /// `z [N, nz, 1, 1]` → images `[N, C, S, S]` in [−1, 1].
     public func generate(_ z: Tensor, _ context: ForwardContext) -> Tensor { generator(z, context) }
 
-    /// Images → probability of "real", `[N]`.
+    /// Images → probability of "real" (a critic's score for a WGAN), `[N]`.
     public func discriminate(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         discriminator(x, context).reshaped([-1])
     }

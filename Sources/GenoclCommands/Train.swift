@@ -1,8 +1,14 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import GenerativeModels
 import OpenCLBackend
 import Training
+
+extension ModelKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension ReconstructionLoss: ExpressibleByArgument {}
+extension TranslationDirection: ExpressibleByArgument {}
 
 extension Genocl {
     public struct Train: ParsableCommand {
@@ -10,60 +16,85 @@ extension Genocl {
 
         public static let configuration = CommandConfiguration(
             abstract: "Train a model. With no flags: DCGAN on Fashion-MNIST on OpenCL device 0.",
-            discussion: "Models: dcgan (pytorch/examples DCGAN; 28×28 for MNIST-like data, 32/64/128/256 otherwise).")
+            discussion: """
+                Models (--model), each with its source study's defaults (flags override them):
+                \(ModelKind.allCases.map { "  \($0.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
+
+                Image size and channels default to 28×28 gray for MNIST-layout data, 64×64 RGB for image folders, 256×256 RGB for pix2pix.
+                pix2pix data: A|B images side by side in train/ and val/ (or test/) sub-folders, or A/ and B/ folders with matching names.
+                """)
 
         @OptionGroup var deviceOptions: DeviceOptions
-        @Option(help: "The model to train.") public var model = "dcgan"
-        @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data = "/usr/share/datasets/fashion-mnist"
-        @Option(help: "Image size: 28, or 16, 32, 64, 128, 256.") var imageSize = 28
-        @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels = 1
-        @Option(help: "Images per batch.") var batchSize = 64
+        @Option(help: "The model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") public var model = ModelKind.dcgan
+        @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data = defaultFashionMNISTDirectory
+        @Option(help: "Image size (DCGAN-family models: 28, 16, 32, 64, 128, 256; pix2pix: a power of two ≥ 32).") var imageSize: Int?
+        @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels: Int?
+        @Option(help: "Images per batch.") var batchSize: Int?
         @Option(help: "Epochs (passes over the data).") var epochs = 1
-        @Option(help: "Steps (batches); overrides --epochs.") var steps: Int?
-        @Option(name: .customLong("lr-g"), help: "Generator learning rate (Adam).") var learningRateG: Float = 2e-4
-        @Option(name: .customLong("lr-d"), help: "Discriminator learning rate (Adam).") var learningRateD: Float = 2e-4
-        @Option(help: "Adam β₁.") var beta1: Float = 0.5
-        @Option(help: "Adam β₂.") var beta2: Float = 0.999
-        @Option(help: "Latent size (nz).") var latentSize = 100
-        @Option(help: "Generator width (ngf).") var ngf = 64
-        @Option(help: "Discriminator width (ndf).") var ndf = 64
+        @Option(help: "Steps (generator updates, or batches for VAEs); overrides --epochs.") var steps: Int?
+        @Option(help: "Optimizer: adam, nadam, rmsprop.") var optimizer: OptimizerKind?
+        @Option(name: .customLong("lr-g"), help: "Generator (or VAE) learning rate.") var learningRateG: Float?
+        @Option(name: .customLong("lr-d"), help: "Discriminator / critic learning rate.") var learningRateD: Float?
+        @Option(help: "Adam/NAdam β₁.") var beta1: Float?
+        @Option(help: "Adam/NAdam β₂.") var beta2: Float?
+        @Option(help: "Latent size (nz).") var latentSize: Int?
+        @Option(help: "Generator width (ngf; the VAEs' width).") var ngf: Int?
+        @Option(help: "Discriminator / critic width (ndf).") var ndf: Int?
+        @Option(help: "Critic updates per generator update (n_critic).") var criticSteps: Int?
+        @Option(help: "WGAN: clip the critic's weights to ±this after each update (0: off).") var clip: Float?
+        @Option(help: "WGAN-GP: gradient penalty weight λ.") var penaltyWeight: Float?
+        @Option(help: "VAEs: weight β of the KL term.") var klWeight: Float?
+        @Option(help: "VAEs: reconstruction loss, mse or bce.") var reconstruction: ReconstructionLoss?
+        @Option(help: "pix2pix: weight λ of the L1 term.") var l1Weight: Float?
+        @Option(help: "pix2pix: AtoB or BtoA.") var direction: TranslationDirection?
         @Option(help: "One-sided label smoothing: real images get the target 1 − this.") var labelSmoothing: Float = 0
         @Option(help: "Standard deviation of instance noise on the discriminator's inputs.") var instanceNoise: Float = 0
-        @Option(help: "Dropout rate after the discriminator's activations.") var dropoutD: Float = 0
+        @Option(help: "Dropout rate after the discriminator's activations.") var dropoutD: Float?
         @Option(help: "Seed of weights, noise and data order.") var seed: UInt64 = 1
         @Option(help: "Run folder (default: runs/<model>-<dataset>-<time>).") var out: String?
         @Option(help: "Continue the run in this folder from its latest checkpoint.") var resume: String?
-        @Option(help: "Start from weights: a folder with netG.safetensors (and netD.safetensors), e.g. saved from PyTorch.") var initFrom: String?
-        @Option(help: "Write a sample grid every N steps.") var sampleEvery = 500
+        @Option(help: "Start from weights: a folder with the networks' .safetensors (netG.safetensors, …), e.g. saved from PyTorch.") var initFrom: String?
+        @Option(help: "Write samples every N steps.") var sampleEvery = 500
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
         @Flag(help: "Flip real images left–right at random.") var flip = false
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
 
         public func validate() throws {
-            guard model == "dcgan" else { throw ValidationError("--model \(model): available models are: dcgan") }
-            guard DCGANConfig.imageSizes.contains(imageSize) else {
-                throw ValidationError("--image-size \(imageSize): DCGAN supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))")
+            let o = options
+            if o.model == .pix2pix {
+                if let problem = o.pix2pixConfig.sizeProblem { throw ValidationError("--image-size \(o.imageSize): \(problem)") }
+            } else if o.model != .vaeDense, !DCGANConfig.imageSizes.contains(o.imageSize) {
+                throw ValidationError("--image-size \(o.imageSize): \(o.model.rawValue) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))")
+            } else if o.imageSize <= 0 {
+                throw ValidationError("--image-size must be positive")
             }
-            guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
-            for (name, value) in [("--batch-size", batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", latentSize), ("--ngf", ngf), ("--ndf", ndf)] {
+            guard o.channels == 1 || o.channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
+            for (name, value) in [("--batch-size", o.batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", o.latentSize), ("--ngf", o.generatorWidth), ("--ndf", o.discriminatorWidth), ("--critic-steps", o.criticSteps)] {
                 guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
             }
             if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
-            guard (0..<1).contains(labelSmoothing), (0..<1).contains(dropoutD), instanceNoise >= 0, instanceNoise.isFinite else {
+            guard (0..<1).contains(labelSmoothing), (0..<1).contains(o.discriminatorDropout), instanceNoise >= 0, instanceNoise.isFinite else {
                 throw ValidationError("--label-smoothing and --dropout-d must be in [0, 1), --instance-noise ≥ 0")
             }
-            guard learningRateG > 0, learningRateD > 0, (0..<1).contains(beta1), (0..<1).contains(beta2) else {
+            guard o.learningRateG > 0, o.learningRateD > 0, (0..<1).contains(o.beta1), (0..<1).contains(o.beta2) else {
                 throw ValidationError("learning rates must be positive and betas in [0, 1)")
+            }
+            guard o.clip >= 0, o.penaltyWeight >= 0, o.klWeight >= 0, o.l1Weight >= 0 else {
+                throw ValidationError("--clip, --penalty-weight, --kl-weight and --l1-weight must be ≥ 0")
             }
         }
 
-        public var options: DCGANOptions {
-            var o = DCGANOptions()
-            o.data = data
-            o.model = DCGANConfig(imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: ngf, discriminatorWidth: ndf, discriminatorDropout: dropoutD)
-            (o.batchSize, o.epochs, o.steps, o.seed) = (batchSize, epochs, steps, seed)
-            (o.learningRateG, o.learningRateD, o.beta1, o.beta2) = (learningRateG, learningRateD, beta1, beta2)
+        /// The model's study defaults for the data, with the flags given applied on top.
+        public var options: TrainOptions {
+            var o = TrainOptions(model: model, data: data)
+            func set<T>(_ value: T?, _ path: WritableKeyPath<TrainOptions, T>) { if let value { o[keyPath: path] = value } }
+            set(imageSize, \.imageSize); set(channels, \.channels); set(batchSize, \.batchSize); set(latentSize, \.latentSize)
+            set(ngf, \.generatorWidth); set(ndf, \.discriminatorWidth); set(optimizer, \.optimizer); set(learningRateG, \.learningRateG)
+            set(learningRateD, \.learningRateD); set(beta1, \.beta1); set(beta2, \.beta2); set(criticSteps, \.criticSteps); set(clip, \.clip)
+            set(penaltyWeight, \.penaltyWeight); set(klWeight, \.klWeight); set(reconstruction, \.reconstruction); set(l1Weight, \.l1Weight)
+            set(direction, \.direction); set(dropoutD, \.discriminatorDropout)
+            (o.epochs, o.steps, o.seed) = (epochs, steps, seed)
             (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip)
             (o.logEvery, o.initFrom) = (logEvery, initFrom)
             return o
@@ -75,7 +106,7 @@ extension Genocl {
             let dataset = URL(fileURLWithPath: data).lastPathComponent
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
-            return "runs/\(model)-\(dataset)-\(formatter.string(from: Date()))"
+            return "runs/\(model.rawValue)-\(dataset)-\(formatter.string(from: Date()))"
         }
 
         public func run() throws {
@@ -85,7 +116,7 @@ extension Genocl {
             var settings = RunSettings(folder: folder)
             settings.resume = resume != nil
             settings.dryRun = dryRun
-            try trainDCGAN(options, settings: settings, backend: backend, log: log)
+            try Training.train(options, settings: settings, backend: backend, log: log)
             if let openCL = backend as? OpenCLBackend, openCL.queue.profiling { log(try openCL.profileReport()) }
         }
     }

@@ -92,3 +92,18 @@ public final class Activation: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { [] }
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor { function(x) }
 }
+
+/// Named sub-modules, as the attributes of a PyTorch `nn.Module`: the state of child
+/// `name` is saved as `name.<its state names>`. A network saved in one checkpoint file.
+public final class Module {
+    public let children: [(name: String, layer: any Layer)]
+    public init(_ children: [(name: String, layer: any Layer)]) { self.children = children }
+
+    /// `state_dict()`: each child's state, in the children's order.
+    public func stateDict() -> [(name: String, parameter: Parameter)] {
+        children.flatMap { $0.layer.stateDict(prefix: $0.name) }
+    }
+
+    /// The trainable parameters of all children.
+    public var parameters: [Parameter] { children.flatMap(\.layer.parameters) }
+}

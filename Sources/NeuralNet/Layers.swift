@@ -175,3 +175,13 @@ public final class Upsample: Layer {
         mode == .nearest ? upsampleNearest(x, factor: factor) : upsampleBilinear2x(x)
     }
 }
+
+/// Reshapes each example to `dims` (the batch axis is kept), as `nn.Flatten` / `nn.Unflatten`.
+public final class Reshape: Layer {
+    public let dims: [Int]
+    public init(_ dims: [Int]) { self.dims = dims }
+    public var namedParameters: [(name: String, parameter: Parameter)] { [] }
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        x.reshaped([x.shape[0]] + dims)
+    }
+}

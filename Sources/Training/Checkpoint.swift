@@ -1,6 +1,7 @@
-// Checkpoints: one folder per save under `checkpoints/`, holding `netG.safetensors`
-// and `netD.safetensors` (PyTorch `state_dict` names and layouts, BatchNorm's
-// `num_batches_tracked` as int64) and `optimizer.safetensors` (optimizer state,
+// Checkpoints: one folder per save under `checkpoints/`, holding one file per
+// network, e.g. `netG.safetensors` and `netD.safetensors` (PyTorch `state_dict`
+// names and layouts, BatchNorm's `num_batches_tracked` as int64), and
+// `optimizer.safetensors` (optimizer state,
 // with the training position in its metadata). `checkpoints/latest` names the
 // newest complete folder and is replaced atomically after every file is written,
 // so a kill at any moment leaves the previous checkpoint loadable.
@@ -34,24 +35,27 @@ public func load(_ file: SafetensorsFile, into named: [(name: String, parameter:
     }
 }
 
-/// A checkpoint folder's contents.
+/// A checkpoint folder's contents: one safetensors file per network (`netG`, `netD`,
+/// `encoder`, …) and `optimizer` with the training position in its metadata.
 public struct Checkpoint {
-    public var generator: SafetensorsFile
-    public var discriminator: SafetensorsFile
-    public var optimizer: SafetensorsFile
+    public var files: [(name: String, file: SafetensorsFile)]
 
-    public init(generator: SafetensorsFile, discriminator: SafetensorsFile, optimizer: SafetensorsFile) {
-        (self.generator, self.discriminator, self.optimizer) = (generator, discriminator, optimizer)
+    public init(files: [(name: String, file: SafetensorsFile)]) { self.files = files }
+
+    /// The file `name` (without `.safetensors`), or an error naming the folder it is missing from.
+    public func file(_ name: String, in folder: String) throws -> SafetensorsFile {
+        guard let found = files.first(where: { $0.name == name }) else {
+            throw SafetensorsError(message: "\(folder): no \(name).safetensors in this checkpoint (it has \(files.map(\.name).joined(separator: ", "))); was it saved by another model?")
+        }
+        return found.file
     }
 
-    /// Writes `folder`/{netG,netD,optimizer}.safetensors, then points `latest` at it.
+    /// Writes `folder`/<name>.safetensors for each file, then points `latest` at it.
     /// Keeps the newest `keep` checkpoint folders.
     public func save(in checkpoints: String, name: String, keep: Int = 3) throws {
         let folder = checkpoints + "/" + name
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try writeSafetensors(generator, to: folder + "/netG.safetensors")
-        try writeSafetensors(discriminator, to: folder + "/netD.safetensors")
-        try writeSafetensors(optimizer, to: folder + "/optimizer.safetensors")
+        for (file, contents) in files { try writeSafetensors(contents, to: "\(folder)/\(file).safetensors") }
         try writeAtomically(Array((name + "\n").utf8), to: checkpoints + "/latest")
         let folders = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasPrefix("step_") && $0 != name }.sorted()
         for old in folders.dropLast(max(keep - 1, 0)) { try? FileManager.default.removeItem(atPath: checkpoints + "/" + old) }
@@ -65,12 +69,11 @@ public struct Checkpoint {
         } else if let latest = try? String(contentsOfFile: path + "/checkpoints/latest", encoding: .utf8) {
             folder = path + "/checkpoints/" + latest.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        guard FileManager.default.fileExists(atPath: folder + "/netG.safetensors") else {
-            throw SafetensorsError(message: "\(path): no checkpoint here (expected a run folder, its checkpoints/ folder, or a checkpoint folder with netG.safetensors)")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
+        guard !names.isEmpty else {
+            throw SafetensorsError(message: "\(path): no checkpoint here (expected a run folder, its checkpoints/ folder, or a checkpoint folder with .safetensors files)")
         }
-        let checkpoint = Checkpoint(
-            generator: try readSafetensors(folder + "/netG.safetensors"), discriminator: try readSafetensors(folder + "/netD.safetensors"),
-            optimizer: try readSafetensors(folder + "/optimizer.safetensors"))
-        return (checkpoint, folder)
+        let files = try names.map { (String($0.dropLast(".safetensors".count)), try readSafetensors(folder + "/" + $0)) }
+        return (Checkpoint(files: files), folder)
     }
 }

@@ -29,9 +29,9 @@ public struct RunSettings: Sendable {
     public init(folder: String) { self.folder = folder }
 }
 
-/// Trains a DCGAN; returns the metrics of the steps run.
+/// Trains the model of `options`; returns the metrics of the steps run.
 @discardableResult
-public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: any Backend, log: @escaping (String) -> Void) throws -> [StepMetrics] {
+public func train(_ options: TrainOptions, settings: RunSettings, backend: any Backend, log: @escaping (String) -> Void) throws -> [StepMetrics] {
     var options = options
     if settings.resume {
         let path = settings.folder + "/config.json"
@@ -45,14 +45,15 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
         if let steps { options.steps = steps } else if epochs > saved.epochs { options.epochs = epochs }
     }
     try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true)
-    let run = try DCGANRun(options, folder: settings.folder, backend: backend, resume: settings.resume, log: log)
+    let run = try TrainingRun(options, folder: settings.folder, backend: backend, resume: settings.resume, log: log)
     let config = RunConfig(
         options: options, device: backend.deviceDescription, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize,
-        skippedFiles: run.skippedFiles)
+        skippedFiles: run.skippedFiles, classes: run.classes)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json")
-    log("DCGAN \(options.model.imageSize)×\(options.model.imageSize)×\(options.model.channels) on \(backend.deviceDescription): \(run.totalSteps) steps of \(options.batchSize) (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)")
+    let perStep = options.batchSize * options.criticSteps
+    log("\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(backend.deviceDescription): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)")
     if settings.dryRun {
         log("dry run: data, model and plans are ready; nothing trained")
         return []
@@ -60,19 +61,22 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
 
     let metricsPath = settings.folder + "/metrics.csv"
     if !FileManager.default.fileExists(atPath: metricsPath) || !settings.resume {
-        FileManager.default.createFile(atPath: metricsPath, contents: Data("step,epoch,loss_d,loss_g,d_x,d_g_z,images_per_second,seconds\n".utf8))
+        let header = (["step", "epoch"] + run.metricNames + ["images_per_second", "seconds"]).joined(separator: ",")
+        FileManager.default.createFile(atPath: metricsPath, contents: Data((header + "\n").utf8))
     }
     let metricsFile = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
     defer { try? metricsFile.close() }
     metricsFile.seekToEndOfFile()
 
     let events = try EventWriter(folder: settings.folder)
-    func sample() throws -> String {
-        let samples = try run.writeSamples()
-        events.image("samples", png: samples.png, width: samples.width, height: samples.height, channels: options.model.channels, step: run.step)
+    func writeOutputs() throws -> [String] {
+        let outputs = try run.writeOutputs()
+        for output in outputs {
+            events.image(output.image.folder, png: output.png, width: output.image.grid.width, height: output.image.grid.height, channels: output.image.channels, step: run.step)
+        }
         try writeAtomically(try lossPlotPNG(readLossHistory(metricsPath)), to: settings.folder + "/loss.png")
         events.flush()
-        return samples.path
+        return outputs.map(\.path)
     }
 
     installInterruptHandler()
@@ -84,11 +88,12 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
         let metrics = try run.trainStep()
         history.append(metrics)
         let seconds = Date().timeIntervalSince(start)
-        let rate = Double((metrics.step - firstStep) * options.batchSize) / max(seconds, 1e-9)
-        metricsFile.write(Data(String(format: "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.3f\n", metrics.step, metrics.epoch, metrics.lossD, metrics.lossG, metrics.dReal, metrics.dFake, rate, seconds).utf8))
-        let eta = Double(run.totalSteps - metrics.step) * options.batchSize.asDouble / max(rate, 1e-9)
-        let line = String(format: "epoch %d step %d/%d  %.0f img/s  ETA %@  Loss_D %.4f  Loss_G %.4f  D(x) %.3f  D(G(z)) %.3f",
-                          metrics.epoch, metrics.step, run.totalSteps, rate, formatDuration(eta), metrics.lossD, metrics.lossG, metrics.dReal, metrics.dFake)
+        let rate = Double((metrics.step - firstStep) * perStep) / max(seconds, 1e-9)
+        let row = ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) } + [String(format: "%.1f", rate), String(format: "%.3f", seconds)]
+        metricsFile.write(Data((row.joined(separator: ",") + "\n").utf8))
+        let eta = Double((run.totalSteps - metrics.step) * perStep) / max(rate, 1e-9)
+        let shown = zip(metrics.names, metrics.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: "  ")
+        let line = String(format: "epoch %d step %d/%d  %.0f img/s  ETA %@  ", metrics.epoch, metrics.step, run.totalSteps, rate, formatDuration(eta)) + shown
         if settings.interactive {
             if Date().timeIntervalSince(lastLog) > 0.2 || metrics.step == run.totalSteps {
                 FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
@@ -98,9 +103,9 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
             log(line)
         }
         if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
-            events.scalars([("loss/D", metrics.lossD), ("loss/G", metrics.lossG), ("D(x)", metrics.dReal), ("D(G(z))", metrics.dFake), ("images_per_second", Float(rate))], step: metrics.step)
+            events.scalars(zip(metrics.names, metrics.values).map { (scalarTag($0), $1) } + [("images_per_second", Float(rate))], step: metrics.step)
         }
-        if metrics.step % options.sampleEvery == 0 { _ = try sample() }
+        if metrics.step % options.sampleEvery == 0 { _ = try writeOutputs() }
         if metrics.step % options.checkpointEvery == 0 { try run.saveCheckpoint() }
         if interruptRequested != 0 {
             if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
@@ -111,14 +116,21 @@ public func trainDCGAN(_ options: DCGANOptions, settings: RunSettings, backend: 
         }
     }
     if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
-    // The last step's samples and checkpoint, unless the loop just wrote them.
-    let samples = run.step % options.sampleEvery == 0 ? settings.folder + String(format: "/samples/step_%06d.png", run.step) : try sample()
+    // The last step's images and checkpoint, unless the loop just wrote them.
+    let written = run.step % options.sampleEvery == 0 ? [] : try writeOutputs()
     if run.step % options.checkpointEvery != 0 { try run.saveCheckpoint() }
-    log("done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start))); samples \(samples); checkpoint \(settings.folder)/checkpoints")
+    let shownImages = written.isEmpty ? "" : "; images \(written.joined(separator: ", "))"
+    log("done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start)))\(shownImages); checkpoint \(settings.folder)/checkpoints")
     return history
 }
 
-/// (step, Loss_D, Loss_G) of every row of metrics.csv, this run's earlier sessions included.
+/// TensorBoard's tag of a metric: `loss_d` → `loss/d`, others as named.
+private func scalarTag(_ name: String) -> String {
+    name.hasPrefix("loss_") ? "loss/" + name.dropFirst(5) : name
+}
+
+/// (step, first metric, second metric) of every row of metrics.csv (Loss_D and Loss_G
+/// for the GANs, the loss and its reconstruction term for the VAEs), earlier sessions included.
 func readLossHistory(_ path: String) -> [(step: Int, lossD: Float, lossG: Float)] {
     let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     return text.split(separator: "\n").dropFirst().compactMap { line in
@@ -130,15 +142,13 @@ func readLossHistory(_ path: String) -> [(step: Int, lossD: Float, lossG: Float)
 
 /// config.json: everything needed to reproduce the run.
 public struct RunConfig: Codable {
-    public var options: DCGANOptions
+    public var options: TrainOptions
     public var device: String
     public var genoclVersion: String
     public var images: Int
     public var skippedFiles: Int
-}
-
-private extension Int {
-    var asDouble: Double { Double(self) }
+    /// Classes of the data's labels (conditional models are built for this many).
+    public var classes: Int
 }
 
 func formatDuration(_ seconds: Double) -> String {

@@ -1,6 +1,9 @@
-// `genocl sample`: images from a trained generator — grids or single PNGs, raw
-// floats as .npy, latent interpolation strips — with normal, truncated-normal or
-// given latent vectors.
+// `genocl sample`: images from a trained model — grids or single PNGs, raw floats
+// as .npy, latent interpolation strips — with normal, truncated-normal or given
+// latent vectors; one row per class for the conditional models; for VAEs, latents
+// drawn from k-means clusters of encoded training images (the dogs study's CVAE
+// sampling) or perturbations of one image's latent; for pix2pix, translations of
+// given images.
 import Datasets
 import Foundation
 import GenerativeModels
@@ -20,19 +23,22 @@ public struct SampleOptions: Sendable {
     public var interpolate = 0
     public var single = false
     public var seed: UInt64 = 1
+    /// Conditional models: the class of every image (nil: one grid row per class).
+    public var classLabel: Int?
+    /// VAEs: draw latents from this many k-means clusters of the encoded training images (0: the prior).
+    public var clusters = 0
+    /// VAEs: pass each sample back through encoder and decoder this many times.
+    public var refine = 0
+    /// VAEs: an image whose latent is perturbed, with noise of standard deviation `noise`.
+    public var perturb: String?
+    public var noise: Float = 0.5
+    /// pix2pix: an image or a folder of images to translate.
+    public var input: String?
     public init(checkpoint: String) { self.checkpoint = checkpoint }
 }
 
-/// The DCGAN configuration of a checkpoint: from its run's config.json, else read off
-/// the generator's weights (so a PyTorch `netG` state dict works too).
-func dcganConfig(forGenerator file: SafetensorsFile, near path: String) -> DCGANConfig? {
-    var folder = (path as NSString).standardizingPath
-    for _ in 0..<4 {
-        if let data = FileManager.default.contents(atPath: folder + "/config.json"), let config = try? JSONDecoder().decode(RunConfig.self, from: data) {
-            return config.options.model
-        }
-        folder = (folder as NSString).deletingLastPathComponent
-    }
+/// The DCGAN configuration read off a generator's weights (a PyTorch `netG` state dict).
+func dcganConfig(forGenerator file: SafetensorsFile) -> DCGANConfig? {
     let convolutions = file.tensors.filter { $0.value.shape.count == 4 }.sorted { Int($0.key.split(separator: ".")[1])! < Int($1.key.split(separator: ".")[1])! }
     guard let first = convolutions.first?.value.shape, let last = convolutions.last?.value.shape else { return nil }
     let size = first[2] == 7 ? 28 : 4 << (convolutions.count - 1)
@@ -40,71 +46,179 @@ func dcganConfig(forGenerator file: SafetensorsFile, near path: String) -> DCGAN
     return DCGANConfig(imageSize: size, channels: last[1], latentSize: first[0], generatorWidth: first[1] / multiplier, discriminatorWidth: 64)
 }
 
+/// A trained model, ready to generate.
+struct Sampler {
+    var options: TrainOptions
+    var classes: Int
+    /// `z [N, nz]` (and labels `[N]`) → images.
+    var decode: (Tensor, Tensor?, ForwardContext) -> Tensor
+    /// VAEs: images (and labels) → latent means.
+    var encode: ((Tensor, Tensor?, ForwardContext) -> Tensor)?
+    /// pix2pix: input images → translations.
+    var translate: ((Tensor, ForwardContext) -> Tensor)?
+    var conditional: Bool { options.model.isConditional }
+}
+
+/// Finds the run's config.json at or above `folder`.
+private func runConfig(near folder: String) -> RunConfig? {
+    var folder = (folder as NSString).standardizingPath
+    for _ in 0..<4 {
+        if let data = FileManager.default.contents(atPath: folder + "/config.json"), let config = try? JSONDecoder().decode(RunConfig.self, from: data) {
+            return config
+        }
+        folder = (folder as NSString).deletingLastPathComponent
+    }
+    return nil
+}
+
+/// Loads the model of `path`: a run folder, checkpoints folder, checkpoint folder, or a generator .safetensors file.
+func loadSampler(_ path: String) throws -> Sampler {
+    let bare = path.hasSuffix(".safetensors") ? path : nil
+    var folder = bare.map { ($0 as NSString).deletingLastPathComponent } ?? path
+    var files: [String: SafetensorsFile] = [:]
+    if let bare {
+        files["netG"] = try readSafetensors(bare)
+    } else if FileManager.default.fileExists(atPath: folder + "/netG.safetensors") || FileManager.default.fileExists(atPath: folder + "/decoder.safetensors") {
+        for name in ["netG", "encoder", "decoder"] where FileManager.default.fileExists(atPath: "\(folder)/\(name).safetensors") {
+            files[name] = try readSafetensors("\(folder)/\(name).safetensors")
+        }
+    } else {
+        let (checkpoint, found) = try Checkpoint.load(path)
+        for (name, file) in checkpoint.files { files[name] = file }
+        folder = found
+    }
+    func network(_ name: String) throws -> SafetensorsFile {
+        guard let file = files[name] else { throw SafetensorsError(message: "\(path): no \(name).safetensors there") }
+        return file
+    }
+    guard let config = runConfig(near: folder) else {
+        // No run folder around it: a DCGAN generator saved on its own (genocl's or PyTorch's).
+        let weights = try network("netG")
+        guard let layout = dcganConfig(forGenerator: weights) else {
+            throw SafetensorsError(message: "\(path): cannot tell the generator's architecture (no config.json and no conv weights)")
+        }
+        var options = TrainOptions()
+        (options.imageSize, options.channels, options.latentSize, options.generatorWidth) = (layout.imageSize, layout.channels, layout.latentSize, layout.generatorWidth)
+        return try dcganSampler(options, weights: weights, path: path)
+    }
+    let options = config.options
+    switch options.model {
+    case .dcgan, .wgan:
+        return try dcganSampler(options, weights: try network("netG"), path: path)
+    case .wganGP:
+        let model = WGANGP(options.wganGPConfig, seed: 0)
+        try load(try network("netG"), into: Module([("main", model.generator)]).stateDict(), path: path)
+        return Sampler(options: options, classes: 1, decode: { z, _, context in model.generate(z, context) })
+    case .acgan:
+        let model = ACGAN(options.dcganConfig, classes: config.classes, seed: 0)
+        try load(try network("netG"), into: model.generatorModule.stateDict(), path: path)
+        return Sampler(options: options, classes: config.classes, decode: { z, labels, context in model.generate(z, labels: labels!, context) })
+    case .vae, .vaeDense, .cvae:
+        let model = VAE(options.vaeConfig(classes: config.classes), seed: 0)
+        try load(try network("decoder"), into: Module([("main", model.decoder)]).stateDict(), path: path)
+        try load(try network("encoder"), into: Module([("main", model.encoder)]).stateDict(), path: path)
+        return Sampler(
+            options: options, classes: config.classes, decode: { z, labels, context in model.decode(z, labels: labels, context) },
+            encode: { x, labels, context in model.encode(x, labels: labels, context).mean })
+    case .pix2pix:
+        let model = try Pix2Pix(options.pix2pixConfig, seed: 0)
+        try load(try network("netG"), into: Module([("main", model.generator)]).stateDict(), path: path)
+        return Sampler(options: options, classes: 1, decode: { z, _, _ in z }, translate: { x, context in model.translate(x, context) })
+    }
+}
+
+private func dcganSampler(_ options: TrainOptions, weights: SafetensorsFile, path: String) throws -> Sampler {
+    let model = DCGAN(options.dcganConfig, seed: 0)
+    try load(weights, into: model.generator.stateDict(prefix: "main"), path: path)
+    let nz = options.latentSize
+    return Sampler(options: options, classes: 1, decode: { z, _, context in model.generate(z.reshaped([z.shape[0], nz, 1, 1]), context) })
+}
+
 /// Writes the samples of `options`; returns the files written.
 @discardableResult
-public func sampleDCGAN(_ options: SampleOptions, backend: any Backend) throws -> [String] {
-    var path = options.checkpoint
-    if path.hasSuffix(".safetensors") { path = (path as NSString).deletingLastPathComponent }
-    let generatorFile: SafetensorsFile
-    if FileManager.default.fileExists(atPath: path + "/netG.safetensors") {
-        generatorFile = try readSafetensors(path + "/netG.safetensors")
-    } else {
-        let (checkpoint, folder) = try Checkpoint.load(path)
-        generatorFile = checkpoint.generator
-        path = folder
-    }
-    guard let config = dcganConfig(forGenerator: generatorFile, near: path) else {
-        throw SafetensorsError(message: "\(options.checkpoint): cannot tell the generator's architecture (no config.json and no conv weights)")
-    }
-    let model = DCGAN(config, seed: 0)
-    try load(generatorFile, into: model.generator.stateDict(prefix: "main"), path: path + "/netG.safetensors")
-
-    // The latent vectors: given, or drawn on the device (normal or truncated).
+public func sample(_ options: SampleOptions, backend: any Backend) throws -> [String] {
+    let model = try loadSampler(options.checkpoint)
+    let session = Session(backend: backend)
+    let (c, s, nz) = (model.options.channels, model.options.imageSize, model.options.latentSize)
     let graph = Graph()
+    // Evaluation mode (BatchNorm's running statistics), so each image depends on its latent only.
+    let context = ForwardContext(training: false)
+    if let translate = model.translate {
+        return try translateImages(options, model: model, translate: translate, session: session)
+    }
+    if let label = options.classLabel, !(0..<model.classes).contains(label) || !model.conditional {
+        throw SafetensorsError(message: model.conditional ? "--class \(label): the model has classes 0…\(model.classes - 1)" : "--class: \(model.options.model.rawValue) is not conditioned on classes")
+    }
+    guard model.encode != nil || (options.clusters == 0 && options.perturb == nil && options.refine == 0) else {
+        throw SafetensorsError(message: "--clusters, --perturb and --refine need a VAE (vae, vae-dense, cvae); this is \(model.options.model.rawValue)")
+    }
+
+    // The latent vectors: given, from a perturbed image, from clusters, or drawn (normal or truncated).
     var z: Tensor
+    var prefix: [Float] = []  // images shown before the samples (the perturbed original)
+    let count = options.latents == nil ? options.count : 0
+    /// Labels: the given class, or one grid row of 8 per class.
+    func labels(_ n: Int) -> [Float] { (0..<n).map { Float(options.classLabel ?? ($0 / 8) % model.classes) } }
     if let latents = options.latents {
         guard let data = FileManager.default.contents(atPath: latents) else { throw SafetensorsError(message: "\(latents): no such readable file") }
         let (values, shape) = try decodeNpy([UInt8](data), path: latents)
-        guard shape.count >= 2, shape.dropFirst().reduce(1, *) == config.latentSize else {
-            throw SafetensorsError(message: "\(latents): latents of shape \(shape) do not fit a latent size of \(config.latentSize) ([N, \(config.latentSize)] expected)")
+        guard shape.count >= 2, shape.dropFirst().reduce(1, *) == nz else {
+            throw SafetensorsError(message: "\(latents): latents of shape \(shape) do not fit a latent size of \(nz) ([N, \(nz)] expected)")
         }
-        z = graph.constant(values, [shape[0], config.latentSize, 1, 1])
+        z = graph.constant(values, [shape[0], nz])
+    } else if let perturb = options.perturb {
+        let image = try decodeImage(perturb, channels: c)
+        let side = min(image.height, image.width)
+        prefix = image.centerCropped(height: side, width: side).resized(height: s, width: s).pixels
+        let label = model.conditional ? graph.constant([Float(options.classLabel ?? 0)], [1]) : nil
+        let mean = model.encode!(graph.constant(prefix, [1, c, s, s]), label, context).expanded(to: [count, nz])
+        z = mean + graph.randomNormal([count, nz], std: options.noise, seed: options.seed)
+    } else if options.clusters > 0 {
+        z = graph.constant(try clusterLatents(options, model: model, labels: labels(count), session: session), [count, nz])
     } else if let t = options.truncation {
-        z = graph.truncatedNormal([options.count, config.latentSize, 1, 1], low: -t, high: t, seed: options.seed)
+        z = graph.truncatedNormal([count, nz], low: -t, high: t, seed: options.seed)
     } else {
-        z = graph.randomNormal([options.count, config.latentSize, 1, 1], seed: options.seed)
+        z = graph.randomNormal([count, nz], seed: options.seed)
     }
+    let n = z.shape[0]
+    var labelValues = labels(n)
+    if options.perturb != nil { labelValues = [Float](repeating: Float(options.classLabel ?? 0), count: n) }
     if options.interpolate > 1 {
         // Strips from each latent to the next: z_a·(1 − s) + z_b·s for s in 0…1.
-        let n = z.shape[0], k = options.interpolate
+        let k = options.interpolate
         guard n >= 2 else { throw SafetensorsError(message: "--interpolate needs at least two latent vectors") }
         let steps = (0..<k).map { Float($0) / Float(k - 1) }
         let a = z.sliced(axis: 0, 0..<(n - 1)), b = z.sliced(axis: 0, 1..<n)
-        z = concat(steps.map { s in (a * (1 - s) + b * s).reshaped([n - 1, 1, config.latentSize]) }, axis: 1).reshaped([(n - 1) * k, config.latentSize, 1, 1])
+        z = concat(steps.map { s in (a * (1 - s) + b * s).reshaped([n - 1, 1, nz]) }, axis: 1).reshaped([(n - 1) * k, nz])
+        labelValues = (0..<((n - 1) * k)).map { labelValues[$0 / k] }
     }
-    let images = model.generate(z, ForwardContext(training: false))
-    let values = try Session(backend: backend).plan(fetches: [images]).run()[0]
+    let labelTensor = model.conditional ? graph.constant(labelValues, [z.shape[0]]) : nil
+    var images = model.decode(z, labelTensor, context)
+    for _ in 0..<options.refine { images = model.decode(model.encode!(images, labelTensor, context), labelTensor, context) }
+    let values = prefix + (try session.plan(fetches: [images]).run()[0])
+    return try writeImages(values, options: options, channels: c, size: s, columns: options.interpolate > 1 ? options.interpolate : 8)
+}
 
+/// Writes `values` (`[N, C, S, S]`) as samples.npy (if asked), single PNGs or grids.
+private func writeImages(_ values: [Float], options: SampleOptions, channels c: Int, size s: Int, columns: Int, name: String = "sample") throws -> [String] {
     try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
-    let (count, c, s) = (images.shape[0], config.channels, config.imageSize)
+    let per = c * s * s, count = values.count / per
     var written: [String] = []
     if options.saveNpy {
         let file = options.output + "/samples.npy"
         try writeAtomically(encodeNpy(values, shape: [count, c, s, s]), to: file)
         written.append(file)
     }
-    let per = c * s * s
     if options.single {
         for i in 0..<count {
             let grid = imageGrid(Array(values[(i * per)..<((i + 1) * per)]), count: 1, channels: c, height: s, width: s, columns: 1)
-            let file = options.output + String(format: "/sample_%05d.png", i)
+            let file = options.output + String(format: "/\(name)_%05d.png", i)
             try writePNG(file, width: grid.width, height: grid.height, channels: c, pixels: grid.pixels)
             written.append(file)
         }
     } else {
-        // Grids of up to 64 (8 per row), or one strip per row for interpolations.
-        let columns = options.interpolate > 1 ? options.interpolate : 8
-        let perGrid = options.interpolate > 1 ? columns * 8 : 64
+        // Grids of up to 8 rows.
+        let perGrid = columns * 8
         for (g, start) in stride(from: 0, to: count, by: perGrid).enumerated() {
             let n = min(perGrid, count - start)
             let grid = imageGrid(Array(values[(start * per)..<((start + n) * per)]), count: n, channels: c, height: s, width: s, columns: columns)
@@ -114,4 +228,92 @@ public func sampleDCGAN(_ options: SampleOptions, backend: any Backend) throws -
         }
     }
     return written
+}
+
+/// pix2pix: translates `--input` (an image or a folder), writing input | output pairs.
+private func translateImages(_ options: SampleOptions, model: Sampler, translate: (Tensor, ForwardContext) -> Tensor, session: Session) throws -> [String] {
+    guard let input = options.input else { throw SafetensorsError(message: "pix2pix samples translate images: give --input IMAGE or --input FOLDER") }
+    let (c, s) = (model.options.channels, model.options.imageSize)
+    var isFolder: ObjCBool = false
+    let files = FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) && isFolder.boolValue ? try ImageFolder(input).files : [input]
+    let loaded = loadImages(Array(files.prefix(options.count)), labels: files.map { _ in 0 }, channels: c) { $0.resized(height: s, width: s) }
+    if let first = loaded.skipped.first { throw DatasetError("cannot translate \(first)") }
+    var values: [Float] = []
+    for chunk in stride(from: 0, to: loaded.images.count, by: 8) {
+        let images = loaded.images[chunk..<min(chunk + 8, loaded.images.count)]
+        let graph = Graph()
+        let x = graph.constant(images.flatMap(\.pixels), [images.count, c, s, s])
+        // pix2pix translates in training mode: batch statistics and dropout, as its test script does.
+        let out = try session.plan(fetches: [translate(x, ForwardContext(training: true))]).run()[0]
+        values += interleaved([images.flatMap(\.pixels), out], per: c * s * s, count: images.count)
+    }
+    return try writeImages(values, options: options, channels: c, size: s, columns: 2, name: "translation")
+}
+
+/// Latents from the training images' clusters: for each class asked for, the latent means
+/// of up to 512 of its images are grouped by k-means, and each sample draws
+/// `mean + std ⊙ ε` of one cluster (clusters taken in turn).
+private func clusterLatents(_ options: SampleOptions, model: Sampler, labels: [Float], session: Session) throws -> [Float] {
+    let o = model.options, nz = o.latentSize, per = o.channels * o.imageSize * o.imageSize
+    let set = try TrainingSet(o.data, size: o.imageSize, channels: o.channels)
+    var rng = SplitMix64(seed: options.seed)
+    var statistics: [Float: [(mean: [Float], std: [Float])]] = [:]
+    for label in Set(labels) {
+        let members = (0..<set.count).filter { !model.conditional || set.labels[$0] == Int(label) }.prefix(512)
+        guard members.count >= options.clusters else {
+            throw DatasetError("\(o.data): \(members.count) training images of class \(Int(label)) are fewer than --clusters \(options.clusters)")
+        }
+        // Encode in batches of 64.
+        var latents: [[Float]] = []
+        let indices = Array(members)
+        for start in stride(from: 0, to: indices.count, by: 64) {
+            let chunk = indices[start..<min(start + 64, indices.count)]
+            let graph = Graph()
+            let x = graph.constant(chunk.flatMap { set.pixels[($0 * per)..<(($0 + 1) * per)] }, [chunk.count, o.channels, o.imageSize, o.imageSize])
+            let y = model.conditional ? graph.constant([Float](repeating: label, count: chunk.count), [chunk.count]) : nil
+            let means = try session.plan(fetches: [model.encode!(x, y, ForwardContext(training: false))]).run()[0]
+            latents += (0..<chunk.count).map { Array(means[($0 * nz)..<(($0 + 1) * nz)]) }
+        }
+        statistics[label] = kMeans(latents, clusters: options.clusters, rng: &rng)
+    }
+    var next: [Float: Int] = [:]
+    var out: [Float] = []
+    for label in labels {
+        let clusters = statistics[label]!
+        let k = next[label, default: 0]
+        next[label] = k + 1
+        let cluster = clusters[k % clusters.count]
+        out += (0..<nz).map { cluster.mean[$0] + cluster.std[$0] * rng.normal() }
+    }
+    return out
+}
+
+/// Lloyd's k-means with k-means++ seeding; returns each cluster's mean and per-axis standard deviation.
+func kMeans(_ points: [[Float]], clusters k: Int, iterations: Int = 30, rng: inout SplitMix64) -> [(mean: [Float], std: [Float])] {
+    func distance(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+    var centers = [points[Int.random(in: 0..<points.count, using: &rng)]]
+    while centers.count < k {
+        let weights = points.map { p in centers.map { distance(p, $0) }.min()! }
+        let total = weights.reduce(0, +)
+        var pick = Float.random(in: 0..<max(total, .leastNormalMagnitude), using: &rng)
+        let index = weights.firstIndex { pick -= $0; return pick < 0 } ?? points.count - 1
+        centers.append(points[index])
+    }
+    var assignment = [Int](repeating: 0, count: points.count)
+    for _ in 0..<iterations {
+        assignment = points.map { p in centers.indices.min { distance(p, centers[$0]) < distance(p, centers[$1]) }! }
+        for j in centers.indices {
+            let members = points.indices.filter { assignment[$0] == j }
+            guard !members.isEmpty else { continue }
+            centers[j] = (0..<points[0].count).map { d in members.reduce(0) { $0 + points[$1][d] } / Float(members.count) }
+        }
+    }
+    return centers.indices.map { j in
+        let members = points.indices.filter { assignment[$0] == j }
+        let std = (0..<points[0].count).map { d -> Float in
+            guard members.count > 1 else { return 0 }
+            return (members.reduce(0) { $0 + (points[$1][d] - centers[j][d]) * (points[$1][d] - centers[j][d]) } / Float(members.count)).squareRoot()
+        }
+        return (centers[j], std)
+    }
 }

@@ -7,9 +7,9 @@ import Training
     @Test func trainDefaultsAreDCGANOnFashionMNIST() throws {
         let train = try #require(try Genocl.parseAsRoot(["train"]) as? Genocl.Train)
         let options = train.options
-        #expect(train.model == "dcgan")
+        #expect(train.model == .dcgan)
         #expect(options.data == "/usr/share/datasets/fashion-mnist")
-        #expect(options.model.imageSize == 28 && options.model.channels == 1 && options.model.latentSize == 100)
+        #expect(options.imageSize == 28 && options.channels == 1 && options.latentSize == 100)
         #expect(options.batchSize == 64 && options.epochs == 1 && options.steps == nil)
         #expect(options.learningRateG == 2e-4 && options.learningRateD == 2e-4 && options.beta1 == 0.5 && options.beta2 == 0.999)
         #expect(train.folder.hasPrefix("runs/dcgan-fashion-mnist-"))
@@ -22,16 +22,38 @@ import Training
                 "--label-smoothing", "0.1", "--flip", "--out", "runs/x", "--init-from", "w/",
             ]) as? Genocl.Train)
         let options = train.options
-        #expect(options.model.imageSize == 64 && options.model.channels == 3 && options.steps == 10)
+        #expect(options.imageSize == 64 && options.channels == 3 && options.steps == 10)
         #expect(options.learningRateG == 0.001 && options.realLabel == 0.9 && options.flip && options.initFrom == "w/")
         #expect(train.folder == "runs/x")
         #expect(try (Genocl.parseAsRoot(["train", "--resume", "runs/y"]) as? Genocl.Train)?.folder == "runs/y")
     }
 
+    @Test func eachModelGetsItsStudyDefaultsAndFlagsOverrideThem() throws {
+        func options(_ arguments: [String]) throws -> TrainOptions {
+            try #require(try Genocl.parseAsRoot(["train"] + arguments) as? Genocl.Train).options
+        }
+        let wgan = try options(["--model", "wgan"])
+        #expect(wgan.optimizer == .rmsprop && wgan.learningRateD == 5e-5 && wgan.clip == 0.01 && wgan.criticSteps == 5)
+        let gp = try options(["--model", "wgan-gp", "--optimizer", "adam"])
+        #expect(gp.optimizer == .adam && gp.beta1 == 0.5 && gp.beta2 == 0.9 && gp.penaltyWeight == 10 && gp.criticSteps == 5 && gp.clip == 0)
+        let acgan = try options(["--model", "acgan"])
+        #expect(acgan.optimizer == .rmsprop && acgan.learningRateG == 5e-5 && acgan.discriminatorDropout == 0.3)
+        let vae = try options(["--model", "vae-dense", "--kl-weight", "0.5", "--reconstruction", "bce"])
+        #expect(vae.learningRateG == 1e-3 && vae.klWeight == 0.5 && vae.reconstruction == .bce && vae.imageSize == 28)
+        let pix = try options(["--model", "pix2pix", "--data", "/nonexistent/maps", "--direction", "BtoA"])
+        #expect(pix.imageSize == 256 && pix.channels == 3 && pix.batchSize == 1 && pix.l1Weight == 100 && pix.direction == .bToA)
+        #expect(try options(["--model", "dcgan", "--data", "/nonexistent/cars"]).imageSize == 64)
+        let help = Genocl.helpMessage(for: Genocl.Train.self)
+        for model in ModelKind.allCases { #expect(help.contains(model.rawValue) && help.contains(String(model.summary.prefix(20))), "\(model)") }
+    }
+
     @Test func badFlagsAreClearErrors() {
         let cases: [([String], String)] = [
-            (["train", "--model", "gan9000"], "--model gan9000: available models are: dcgan"),
-            (["train", "--image-size", "48"], "--image-size 48: DCGAN supports 28, 16, 32, 64, 128, 256"),
+            (["train", "--model", "gan9000"], "The value 'gan9000' is invalid for '--model <model>'"),
+            (["train", "--image-size", "48"], "--image-size 48: dcgan supports 28, 16, 32, 64, 128, 256"),
+            (["train", "--model", "pix2pix", "--image-size", "100"], "--image-size 100: pix2pix needs a square image whose side is a power of two of at least 32"),
+            (["train", "--model", "wgan", "--clip=-1"], "--clip, --penalty-weight, --kl-weight and --l1-weight must be ≥ 0"),
+            (["train", "--critic-steps", "0"], "--critic-steps must be positive, got 0"),
             (["train", "--channels", "2"], "--channels must be 1 or 3"),
             (["train", "--batch-size", "0"], "--batch-size must be positive, got 0"),
             (["train", "--steps=-3"], "--steps must be positive, got -3"),

@@ -30,10 +30,9 @@ func writeTinyDataset() throws -> String {
     return dir
 }
 
-func tinyOptions(_ data: String) -> DCGANOptions {
-    var o = DCGANOptions()
-    o.data = data
-    o.model = DCGANConfig(imageSize: 16, channels: 1, latentSize: 8, generatorWidth: 8, discriminatorWidth: 8)
+func tinyOptions(_ data: String, model: ModelKind = .dcgan) -> TrainOptions {
+    var o = TrainOptions(model: model, data: data)
+    (o.imageSize, o.channels, o.latentSize, o.generatorWidth, o.discriminatorWidth) = (16, 1, 8, 8, 8)
     (o.batchSize, o.steps, o.sampleEvery, o.checkpointEvery, o.logEvery) = (8, 12, 6, 6, 6)
     return o
 }
@@ -50,7 +49,7 @@ func plainSettings(_ folder: String) -> RunSettings {
 func trainTiny(_ data: String, folder: String, steps: Int) throws -> [StepMetrics] {
     var options = tinyOptions(data)
     options.steps = steps
-    return try trainDCGAN(options, settings: plainSettings(folder), backend: testBackend(), log: { _ in })
+    return try train(options, settings: plainSettings(folder), backend: testBackend(), log: { _ in })
 }
 
 func testBackend() throws -> any Backend {
@@ -64,12 +63,12 @@ func testBackend() throws -> any Backend {
         let data = try writeTinyDataset()
         let folder = data + "/run"
         let settings = plainSettings(folder)
-        let history = try trainDCGAN(tinyOptions(data), settings: settings, backend: testBackend(), log: quiet)
+        let history = try train(tinyOptions(data), settings: settings, backend: testBackend(), log: quiet)
         #expect(history.count == 12)
-        #expect(history.allSatisfy { $0.lossD.isFinite && $0.lossG.isFinite })
+        #expect(history.allSatisfy { $0.values.allSatisfy(\.isFinite) })
         // The losses move: the discriminator learns the squares quickly.
-        #expect(Set(history.map(\.lossD)).count > 6 && Set(history.map(\.lossG)).count > 6)
-        #expect(history.last!.lossD < history.first!.lossD)
+        #expect(Set(history.map { $0["loss_d"] }).count > 6 && Set(history.map { $0["loss_g"] }).count > 6)
+        #expect(history.last!["loss_d"] < history.first!["loss_d"])
         for file in ["config.json", "metrics.csv", "loss.png", "samples/step_000006.png", "samples/step_000012.png", "checkpoints/latest", "checkpoints/step_000012/netG.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file)")
         }
@@ -85,20 +84,20 @@ func testBackend() throws -> any Backend {
     @Test func resumingContinuesExactly() throws {
         let data = try writeTinyDataset()
         let straight = plainSettings(data + "/straight")
-        let full = try trainDCGAN(tinyOptions(data), settings: straight, backend: testBackend(), log: quiet)
+        let full = try train(tinyOptions(data), settings: straight, backend: testBackend(), log: quiet)
 
         var halfOptions = tinyOptions(data)
         halfOptions.steps = 6
         let first = plainSettings(data + "/resumed")
-        _ = try trainDCGAN(halfOptions, settings: first, backend: testBackend(), log: quiet)
+        _ = try train(halfOptions, settings: first, backend: testBackend(), log: quiet)
         var second = first
         second.resume = true
         var more = tinyOptions(data)
         more.steps = 12
-        let rest = try trainDCGAN(more, settings: second, backend: testBackend(), log: quiet)
+        let rest = try train(more, settings: second, backend: testBackend(), log: quiet)
         #expect(rest.map(\.step) == Array(7...12))
-        #expect(rest.map(\.lossD) == full.suffix(6).map(\.lossD))
-        #expect(rest.map(\.lossG) == full.suffix(6).map(\.lossG))
+        #expect(rest.map { $0["loss_d"] } == full.suffix(6).map { $0["loss_d"] })
+        #expect(rest.map { $0["loss_g"] } == full.suffix(6).map { $0["loss_g"] })
     }
 
     @Test func aHalfWrittenCheckpointIsIgnored() throws {
@@ -114,7 +113,7 @@ func testBackend() throws -> any Backend {
         #expect(folder.hasSuffix("step_000006"))
         settings.resume = true
         options.steps = 7
-        #expect(try trainDCGAN(options, settings: settings, backend: testBackend(), log: quiet).map(\.step) == [7])
+        #expect(try train(options, settings: settings, backend: testBackend(), log: quiet).map(\.step) == [7])
     }
 
     @Test func aNonFiniteLossStopsWithoutSaving() throws {
@@ -122,7 +121,7 @@ func testBackend() throws -> any Backend {
         var options = tinyOptions(data)
         options.instanceNoise = .greatestFiniteMagnitude  // the discriminator sees ±inf: the loss is NaN at once
         let settings = plainSettings(data + "/run")
-        #expect { try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: {
+        #expect { try train(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: {
             "\($0)".contains("step 1: the loss is not finite") && "\($0)".contains("stopped without saving")
         }
         #expect(!FileManager.default.fileExists(atPath: data + "/run/checkpoints/latest"))
@@ -137,11 +136,11 @@ func testBackend() throws -> any Backend {
         options.steps = 1
         var lines: [String] = []
         settings.folder = data + "/second"
-        try trainDCGAN(options, settings: settings, backend: testBackend()) { lines.append($0) }
+        try train(options, settings: settings, backend: testBackend()) { lines.append($0) }
         #expect(lines.contains { $0.contains("initialized from") && $0.contains("netD.safetensors") })
         options.initFrom = data + "/missing"
         settings.folder = data + "/third"
-        #expect { try trainDCGAN(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: { "\($0)".contains("no such readable file") }
+        #expect { try train(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: { "\($0)".contains("no such readable file") }
     }
 
     @Test func checkpointsUsePyTorchDCGANNamesAndShapes() {
@@ -193,12 +192,12 @@ func testBackend() throws -> any Backend {
         }
         FileManager.default.createFile(atPath: dir + "/bikes/broken.png", contents: Data([0x89, 0x50, 0x4E, 0x47, 0, 0]))
         var options = tinyOptions(dir)
-        options.model.channels = 3
+        options.channels = 3
         (options.batchSize, options.steps, options.flip) = (4, 6, true)
         let settings = plainSettings(dir + "/run")
         var lines: [String] = []
-        let history = try trainDCGAN(options, settings: settings, backend: testBackend()) { lines.append($0) }
-        #expect(history.count == 6 && history.allSatisfy { $0.lossD.isFinite && $0.lossG.isFinite })
+        let history = try train(options, settings: settings, backend: testBackend()) { lines.append($0) }
+        #expect(history.count == 6 && history.allSatisfy { $0.values.allSatisfy(\.isFinite) })
         #expect(lines.contains { $0.contains("skipped 1 file(s)") && $0.contains("broken.png") })
         let config = try String(contentsOfFile: dir + "/run/config.json", encoding: .utf8)
         #expect(config.contains("\"skippedFiles\" : 1"))

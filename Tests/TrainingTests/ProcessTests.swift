@@ -55,7 +55,7 @@ import Training
         finish(process)
         #expect(process.terminationReason == .uncaughtSignal)
         let (checkpoint, loaded) = try Checkpoint.load(folder + "/checkpoints")
-        let step = try #require(checkpoint.optimizer.metadata["step"].flatMap(Int.init))
+        let step = try #require(checkpoint.file("optimizer", in: loaded).metadata["step"].flatMap(Int.init))
         #expect(loaded.hasSuffix(String(format: "step_%06d", step)))
         // And the run resumes from it.
         let resumed = try start(["train", "--device", "cpu-reference", "--resume", folder, "--steps", "\(step + 2)"], output: data + "/resumed.txt")

@@ -23,9 +23,9 @@ import Training
         let data = try writeTinyDataset()
         try trainTiny(data, folder: data + "/run", steps: 6)
 
-        var sample = SampleOptions(checkpoint: data + "/run")
-        (sample.count, sample.output, sample.saveNpy) = (10, data + "/out", true)
-        let files = try sampleDCGAN(sample, backend: testBackend())
+        var grid = SampleOptions(checkpoint: data + "/run")
+        (grid.count, grid.output, grid.saveNpy) = (10, data + "/out", true)
+        let files = try Training.sample(grid, backend: testBackend())
         #expect(files.map { ($0 as NSString).lastPathComponent } == ["samples.npy", "grid_000.png"])
         let npy = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/out/samples.npy")!), path: "samples.npy")
         #expect(npy.shape == [10, 1, 16, 16] && npy.values.allSatisfy { $0 >= -1 && $0 <= 1 })
@@ -34,14 +34,14 @@ import Training
         try Data(encodeNpy((0..<24).map { Float($0) / 24 - 0.5 }, shape: [3, 8])).write(to: URL(fileURLWithPath: data + "/z.npy"))
         var strips = SampleOptions(checkpoint: data + "/run/checkpoints")
         (strips.latents, strips.interpolate, strips.output, strips.saveNpy) = (data + "/z.npy", 4, data + "/strips", true)
-        try sampleDCGAN(strips, backend: testBackend())
+        try Training.sample(strips, backend: testBackend())
         let stripValues = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/strips/samples.npy")!), path: "s.npy")
         #expect(stripValues.shape == [8, 1, 16, 16])
         #expect(FileManager.default.fileExists(atPath: data + "/strips/interpolation_000.png"))
         // The strip's ends are the given latents' images: compare with sampling them directly.
         var direct = SampleOptions(checkpoint: data + "/run")
         (direct.latents, direct.output, direct.saveNpy) = (data + "/z.npy", data + "/direct", true)
-        try sampleDCGAN(direct, backend: testBackend())
+        try Training.sample(direct, backend: testBackend())
         let directValues = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/direct/samples.npy")!), path: "d.npy").values
         // Equal up to float rounding: batches of 8 and of 3 may get different convolution algorithms.
         let per = 256, close = Tolerance(atol: 1e-6, rtol: 1e-4)
@@ -56,7 +56,7 @@ import Training
         try FileManager.default.copyItem(atPath: data + "/run/checkpoints/\(latest)/netG.safetensors", toPath: data + "/bare/netG.safetensors")
         var bare = SampleOptions(checkpoint: data + "/bare/netG.safetensors")
         (bare.count, bare.truncation, bare.single, bare.output) = (3, 0.5, true, data + "/single")
-        #expect(try sampleDCGAN(bare, backend: testBackend()).count == 3)
-        #expect { try sampleDCGAN(SampleOptions(checkpoint: data + "/nothing"), backend: testBackend()) } throws: { "\($0)".contains("no checkpoint here") }
+        #expect(try Training.sample(bare, backend: testBackend()).count == 3)
+        #expect { try Training.sample(SampleOptions(checkpoint: data + "/nothing"), backend: testBackend()) } throws: { "\($0)".contains("no checkpoint here") }
     }
 }
