@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import TestSupport
 import Testing
@@ -58,5 +59,58 @@ import Training
         (bare.count, bare.truncation, bare.single, bare.output) = (3, 0.5, true, data + "/single")
         #expect(try Training.sample(bare, backend: testBackend()).count == 3)
         #expect { try Training.sample(SampleOptions(checkpoint: data + "/nothing"), backend: testBackend()) } throws: { "\($0)".contains("no checkpoint here") }
+    }
+}
+
+@Suite struct ModelSamplingTests {
+    func png(_ path: String) throws -> (width: Int, height: Int) {
+        let image = try decodeImage(path, channels: 3)
+        return (image.width, image.height)
+    }
+
+    @Test func conditionalModelsSampleOneRowPerClassAndVAEsFromClusters() throws {
+        let data = try writeTinyDataset()
+        for model in [ModelKind.acgan, .cvae] {
+            var options = tinyModelOptions(model, data: data)
+            options.steps = 2
+            try train(options, settings: plainSettings(data + "/\(model)"), backend: testBackend(), log: { _ in })
+            var grid = SampleOptions(checkpoint: data + "/\(model)")
+            (grid.count, grid.output, grid.saveNpy) = (16, data + "/\(model)-out", true)
+            #expect(try Training.sample(grid, backend: testBackend()).count == 2)
+            #expect(try png(data + "/\(model)-out/grid_000.png") == (8 * 18 + 2, 2 * 18 + 2))  // 16 images, 8 a row: classes 0 and 1
+            grid.classLabel = 7
+            #expect { try Training.sample(grid, backend: testBackend()) } throws: { "\($0)".contains("--class 7: the model has classes 0…3") }
+        }
+        // cvae: latents from k-means clusters of class 2's encoded images, refined once; and a perturbed image.
+        var clusters = SampleOptions(checkpoint: data + "/cvae")
+        (clusters.count, clusters.clusters, clusters.refine, clusters.classLabel, clusters.output, clusters.saveNpy) = (6, 3, 1, 2, data + "/clusters", true)
+        try Training.sample(clusters, backend: testBackend())
+        let values = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/clusters/samples.npy")!), path: "c.npy")
+        #expect(values.shape == [6, 1, 16, 16] && values.values.allSatisfy { $0.isFinite && Swift.abs($0) <= 1 })
+        try writePNG(data + "/one.png", width: 16, height: 16, channels: 1, pixels: (0..<256).map { UInt8($0) })
+        var perturb = SampleOptions(checkpoint: data + "/cvae")
+        (perturb.count, perturb.perturb, perturb.noise, perturb.output, perturb.saveNpy) = (5, data + "/one.png", 0.3, data + "/perturbed", true)
+        try Training.sample(perturb, backend: testBackend())
+        // The original first, then five decodings of its perturbed latent.
+        let perturbed = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/perturbed/samples.npy")!), path: "p.npy")
+        #expect(perturbed.shape == [6, 1, 16, 16] && perturbed.values[0] == -1)
+        var wrong = SampleOptions(checkpoint: data + "/acgan")
+        wrong.clusters = 2
+        #expect { try Training.sample(wrong, backend: testBackend()) } throws: { "\($0)".contains("need a VAE") }
+    }
+
+    @Test func pix2pixTranslatesGivenImages() throws {
+        let data = try writePairedDataset()
+        var options = tinyModelOptions(.pix2pix, data: data)
+        options.steps = 1
+        try train(options, settings: plainSettings(data + "/run"), backend: testBackend(), log: { _ in })
+        // The triptych: input | generated | target for each of the two held-out pairs.
+        #expect(try png(data + "/run/samples/step_000001.png") == (3 * 34 + 2, 2 * 34 + 2))
+        var translate = SampleOptions(checkpoint: data + "/run")
+        (translate.input, translate.output, translate.saveNpy) = (data + "/val", data + "/out", true)
+        #expect(try Training.sample(translate, backend: testBackend()).count == 2)
+        let values = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/out/samples.npy")!), path: "t.npy")
+        #expect(values.shape == [4, 3, 32, 32])  // input, translation for each of the two images
+        #expect { try Training.sample(SampleOptions(checkpoint: data + "/run"), backend: testBackend()) } throws: { "\($0)".contains("give --input") }
     }
 }
