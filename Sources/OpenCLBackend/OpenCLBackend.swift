@@ -209,6 +209,19 @@ public final class OpenCLBackend: Backend {
         }
     }
 
+    /// Per-kernel totals so far (empty when profiling is off).
+    public func kernelTotals() throws -> [KernelTotal] {
+        try queue.finish()
+        return profiler?.totals() ?? []
+    }
+
+    /// Forgets the profile so far and restarts the peak-memory count.
+    public func resetProfile() throws {
+        try queue.finish()
+        profiler?.reset()
+        queue.resetPeakBytes()
+    }
+
     /// Per-kernel counts and times so far (profiling must be on).
     public func profileReport() throws -> String {
         try queue.finish()

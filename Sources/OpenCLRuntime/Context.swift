@@ -119,6 +119,8 @@ public final class CLBuffer: @unchecked Sendable {
 /// Bytes held in live buffers of one queue.
 final class MemoryLedger: @unchecked Sendable {
     private var bytes = 0
+    /// The most bytes held at once since the last `resetPeak`.
+    private(set) var peak = 0
     private let lock = NSLock()
     /// Adds `delta` and returns the new total.
     @discardableResult
@@ -126,7 +128,14 @@ final class MemoryLedger: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         bytes += delta
+        peak = max(peak, bytes)
         return bytes
+    }
+
+    func resetPeak() {
+        lock.lock()
+        defer { lock.unlock() }
+        peak = bytes
     }
 }
 
@@ -163,6 +172,9 @@ public final class CommandQueue: @unchecked Sendable {
 
     /// Bytes held in this queue's live buffers.
     public var allocatedBytes: Int { ledger.add(0) }
+    /// The most bytes held at once in this queue's buffers (since `resetPeakBytes`).
+    public var peakAllocatedBytes: Int { ledger.peak }
+    public func resetPeakBytes() { ledger.resetPeak() }
 
     /// A buffer of `byteCount` bytes; `label` names the tensor if the device refuses.
     /// Requests beyond the device's largest allocation or its global memory (GPU drivers

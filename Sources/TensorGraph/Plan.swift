@@ -92,6 +92,31 @@ public final class Plan {
         }
     }
 
+    /// Floating-point operations of one run counted as 2 per multiply-add of every
+    /// matmul, convolution, transposed convolution and weight-gradient convolution
+    /// (elementwise work, reductions and optimizer updates are not counted).
+    public var multiplyAddFLOPs: Double {
+        schedule.reduce(0) { total, id in
+            let node = graph[id]
+            let inputs = node.inputs.map { graph[$0].shape }
+            switch node.op {
+            case .matmul(let transposeA, _):
+                let a = inputs[0]
+                return total + 2 * Double(node.shape.count) * Double(transposeA ? a[a.rank - 2] : a[a.rank - 1])
+            case .conv2d:  // output elements × C·KH·KW
+                let w = inputs[1]
+                return total + 2 * Double(node.shape.count) * Double(w[1] * w[2] * w[3])
+            case .convTranspose2d:  // input elements × O·KH·KW
+                let w = inputs[1]
+                return total + 2 * Double(inputs[0].count) * Double(w[1] * w[2] * w[3])
+            case .conv2dBackwardWeight:  // dy elements × C·KH·KW
+                return total + 2 * Double(inputs[1].count) * Double(node.shape[1] * node.shape[2] * node.shape[3])
+            default:
+                return total
+            }
+        }
+    }
+
     /// Runs one step: writes `feeds` (by placeholder name), executes the schedule,
     /// applies the updates, and returns the fetched values in order.
     @discardableResult

@@ -9,12 +9,12 @@ import TensorGraph
 public let defaultDeviceSpec = ProcessInfo.processInfo.environment["GENOCL_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "0"
 
 /// The backend for a `--device` value: an OpenCL device index, or `cpu-reference`.
-public func makeBackend(_ spec: String) throws -> any Backend {
+public func makeBackend(_ spec: String, profiling: Bool? = nil) throws -> any Backend {
     if spec == "cpu-reference" { return CPUBackend() }
     guard let index = Int(spec), index >= 0 else {
         throw PlanError("--device \(spec): expected an OpenCL device index (see `genocl devices`) or cpu-reference")
     }
-    return try OpenCLBackend(device: index)
+    return try OpenCLBackend(device: index, profiling: profiling)
 }
 
 /// `genocl devices`: every OpenCL platform and device, one block each.

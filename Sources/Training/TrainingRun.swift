@@ -75,6 +75,8 @@ protocol ModelTrainer: AnyObject {
     var metricNames: [String] { get }
     /// Batches one step consumes (critic steps per generator step).
     var batchesPerStep: Int { get }
+    /// FLOPs of one step's matmuls and convolutions (see `Plan.multiplyAddFLOPs`).
+    var flopsPerStep: Double { get }
     /// Positions the plans' random streams at `step` (for resuming).
     func seek(to step: Int)
     /// One training step on `batches`; returns the metrics.
@@ -116,15 +118,23 @@ public final class TrainingRun: @unchecked Sendable {
     private var orderEpoch = -1
 
     /// Builds the run in `folder`, resuming from its latest checkpoint when `resume` is set.
-    public init(_ options: TrainOptions, folder: String, backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void) throws {
+    public convenience init(_ options: TrainOptions, folder: String, backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void) throws {
+        let loaded = try Self.loadData(options, log: log)
+        try self.init(options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, skippedFiles: loaded.skipped, folder: folder, backend: backend, resume: resume, log: log)
+    }
+
+    /// A run on examples already in memory (`genocl bench` uses synthetic ones).
+    init(
+        _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String, backend: any Backend,
+        resume: Bool = false, log: @escaping (String) -> Void
+    ) throws {
         self.options = options
         self.folder = folder
         self.log = log
-        let loaded = try Self.loadData(options, log: log)
-        (data, classes, skippedFiles) = (loaded.train, loaded.classes, loaded.skipped)
+        (self.data, self.classes, self.skippedFiles) = (data, classes, skippedFiles)
         batchesPerEpoch = data.count / options.batchSize
         session = Session(backend: backend)
-        trainer = try makeTrainer(options, classes: classes, heldOut: loaded.heldOut, session: session)
+        trainer = try makeTrainer(options, classes: classes, heldOut: heldOut, session: session)
         metricNames = trainer.metricNames
         stepsPerEpoch = batchesPerEpoch / trainer.batchesPerStep
         guard stepsPerEpoch > 0 else {
@@ -181,6 +191,9 @@ public final class TrainingRun: @unchecked Sendable {
 
     private var optimizerState: [Parameter] { trainer.optimizers.flatMap(\.state) }
     private var checkpointsFolder: String { folder + "/checkpoints" }
+
+    /// FLOPs of one step's matmuls and convolutions, forward and backward.
+    public var flopsPerStep: Double { trainer.flopsPerStep }
 
     /// Loads the latest checkpoint into the networks and optimizers; returns its step.
     private func restore() throws -> Int {

@@ -179,6 +179,8 @@ final class AdversarialTrainer: ModelTrainer {
 
     func seek(to step: Int) { self.step = step }
 
+    var flopsPerStep: Double { Double(batchesPerStep) * stepD.multiplyAddFLOPs + stepG.multiplyAddFLOPs }
+
     /// The fake class labels of `step`, drawn on the host from (seed, step) so a resumed run repeats them.
     private func fakeLabels(_ step: Int) -> [Float] {
         var rng = SplitMix64(seed: options.seed ^ 0xC1A5_5E5 &* UInt64(step + 1))

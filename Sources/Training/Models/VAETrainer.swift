@@ -71,6 +71,8 @@ final class VAETrainer: ModelTrainer {
 
     func seek(to step: Int) { plan.step = UInt64(step) }
 
+    var flopsPerStep: Double { plan.multiplyAddFLOPs }
+
     func train(_ batches: [Batch]) throws -> [Float] {
         let batch = batches[0]
         var feeds = ["real": batch.images]

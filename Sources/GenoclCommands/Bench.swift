@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Training
+
+extension Genocl {
+    public struct Bench: ParsableCommand {
+        public init() {}
+
+        public static let configuration = CommandConfiguration(
+            abstract: "Time real training iterations of the models on synthetic data on one device.",
+            discussion: """
+                Workloads: \(BenchWorkload.all.map(\.name).joined(separator: ", ")) (default: dcgan64). \
+                An iteration is one training step: for wgan-gp64, 5 critic steps and 1 generator step. \
+                Warm-up iterations are excluded; the first one (kernel builds, convolution timing) is reported apart. \
+                Kernel times come from OpenCL profiling events, which are on during the run.
+                """)
+
+        @OptionGroup var deviceOptions: DeviceOptions
+        @Argument(help: "Workloads to run, or all.") var workloads: [String] = ["dcgan64"]
+        @Option(help: "Timed iterations per workload (at least 5).") var iterations = 5
+        @Option(help: "Warm-up iterations (the first included), not timed.") var warmup = 2
+        @Flag(help: "Print JSON (device rates and one object per workload) instead of text.") var json = false
+
+        var selected: [BenchWorkload] {
+            workloads == ["all"] ? BenchWorkload.all : workloads.compactMap { name in BenchWorkload.all.first { $0.name == name } }
+        }
+
+        public func validate() throws {
+            let known = Set(BenchWorkload.all.map(\.name))
+            if let unknown = workloads.first(where: { $0 != "all" && !known.contains($0) }) {
+                throw ValidationError("\(unknown): workloads are \(BenchWorkload.all.map(\.name).joined(separator: ", ")), or all")
+            }
+            guard iterations >= 5 else { throw ValidationError("--iterations must be at least 5, got \(iterations)") }
+            guard warmup >= 1 else { throw ValidationError("--warmup must be at least 1 (the first iteration builds kernels)") }
+        }
+
+        struct Report: Codable {
+            var genoclVersion: String
+            var date: String
+            var rates: DeviceRates
+            var results: [BenchResult]
+        }
+
+        public func run() throws {
+            let backend = try makeBackend(deviceOptions.device, profiling: true)
+            let rates = try measureDeviceRates(backend)
+            if !json {
+                print("\(rates.device)")
+                print("  GEMM \(rates.gemmSize.map { "\($0)³" } ?? ""): \(rates.gemmGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); measured fp32 multiply-add peak: \(rates.peakGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); nominal: \(rates.nominalPeakGFLOPs.map { String(format: "%.0f GFLOP/s", $0) } ?? "unknown")")
+            }
+            var results: [BenchResult] = []
+            for workload in selected {
+                let result = try runBench(workload, iterations: iterations, warmup: warmup, backend: backend, rates: rates)
+                results.append(result)
+                if !json { print(formatBench(result)) }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let date = ISO8601DateFormatter().string(from: Date())
+                print(String(decoding: try encoder.encode(Report(genoclVersion: genoclVersion, date: date, rates: rates, results: results)), as: UTF8.self))
+            }
+        }
+    }
+}

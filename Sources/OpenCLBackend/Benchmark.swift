@@ -1,0 +1,48 @@
+// Device rates for `genocl bench`: what this device's fp32 units and its GEMM reach,
+// measured, so that a workload's rate can be put in proportion.
+import COpenCL
+import Foundation
+import OpenCLRuntime
+import TensorGraph
+
+extension OpenCLBackend {
+    /// The fp32 multiply-add rate (FLOP/s, 2 per multiply-add) of `fma_peak`, best of three runs.
+    public func measurePeakFLOPs() throws -> Double {
+        let isCPU = queue.device.info.type.lowercased().contains("cpu")
+        let items = isCPU ? 4096 : 1 << 20, iterations = isCPU ? 4096 : 8192
+        let out = try queue.allocate(byteCount: items * 4, label: "fma_peak output")
+        var best = 0.0
+        for _ in 0..<3 {
+            let seconds = try timedSeconds {
+                let event = try queue.launch("fma_peak", count: items, [.buffer(out), .float(0.999), .int(Int32(iterations))])
+                if let event { clReleaseEvent(event) }
+            }
+            best = max(best, Double(items) * Double(iterations) * 8 * 8 * 2 / seconds)
+        }
+        return best
+    }
+
+    /// The GEMM rate (FLOP/s) of an n×n×n matmul through this backend (as training runs it), best of three.
+    public func measureGEMMFLOPs(size n: Int? = nil) throws -> (flops: Double, size: Int) {
+        let size = n ?? (queue.device.info.type.lowercased().contains("cpu") ? 1024 : 4096)
+        let graph = Graph()
+        let a = graph.randomUniform([size, size], seed: 1), b = graph.randomUniform([size, size], seed: 2)
+        let plan = try Session(backend: self).plan(fetches: [matmul(a, b).sliced(starts: [0, 0], sizes: [1, 1])])
+        try plan.run()  // first use: program and GEMM kernel builds
+        var best = 0.0
+        for _ in 0..<3 {
+            let start = Date()
+            try plan.run()
+            best = max(best, 2 * pow(Double(size), 3) / Date().timeIntervalSince(start))
+        }
+        return (best, size)
+    }
+
+    private func timedSeconds(_ body: () throws -> Void) throws -> Double {
+        try queue.finish()
+        let start = Date()
+        try body()
+        try queue.finish()
+        return Date().timeIntervalSince(start)
+    }
+}

@@ -1,0 +1,151 @@
+// `genocl bench`: real training iterations of the real models on synthetic data,
+// timed on one device, with the device's own measured rates for proportion.
+import Foundation
+import OpenCLBackend
+import TensorGraph
+
+/// A benchmark workload: a model at the size, batch and step structure of its study.
+public struct BenchWorkload: Sendable {
+    public var name: String
+    public var options: TrainOptions
+    public var classes = 10
+
+    public static let all: [BenchWorkload] = [
+        workload("dcgan64", .dcgan, size: 64, channels: 3, batch: 64),
+        workload("dcgan28", .dcgan, size: 28, channels: 1, batch: 64),
+        workload("wgan-gp64", .wganGP, size: 64, channels: 3, batch: 32),
+        workload("vae64", .vae, size: 64, channels: 3, batch: 64),
+        workload("pix2pix256", .pix2pix, size: 256, channels: 3, batch: 1),
+    ]
+
+    static func workload(_ name: String, _ model: ModelKind, size: Int, channels: Int, batch: Int) -> BenchWorkload {
+        var options = TrainOptions(model: model, data: "/nonexistent")
+        (options.imageSize, options.channels, options.batchSize) = (size, channels, batch)
+        return BenchWorkload(name: name, options: options)
+    }
+
+    /// Images one iteration trains on (all critic batches and the generator's).
+    public var imagesPerIteration: Int { options.batchSize * options.criticSteps }
+
+    /// Synthetic examples: uniform pixels in [−1, 1], random labels, enough for two iterations per epoch.
+    func syntheticData() -> Examples {
+        let count = 2 * imagesPerIteration, per = options.channels * options.imageSize * options.imageSize
+        var rng = SplitMix64(seed: 7)
+        func pixels() -> [Float] { (0..<count * per).map { _ in Float.random(in: -1...1, using: &rng) } }
+        let labels = (0..<count).map { _ in Int.random(in: 0..<classes, using: &rng) }
+        return Examples(images: pixels(), labels: labels, targets: options.model == .pix2pix ? pixels() : nil, count: count)
+    }
+}
+
+/// What `genocl bench` measured for one workload.
+public struct BenchResult: Codable, Sendable {
+    public var workload: String
+    public var model: String
+    public var device: String
+    public var batchSize: Int
+    public var imagesPerIteration: Int
+    public var iterations: Int
+    public var millisecondsMedian: Double
+    public var millisecondsMin: Double
+    public var millisecondsMax: Double
+    public var imagesPerSecond: Double
+    /// Matmul and convolution FLOPs of one iteration (2 per multiply-add, forward and backward).
+    public var flopsPerIteration: Double
+    public var flopCount: String
+    public var gflops: Double
+    public var fractionOfGEMM: Double?
+    public var fractionOfMeasuredPeak: Double?
+    public var fractionOfNominalPeak: Double?
+    /// Building plans (and, on a cold cache, programs).
+    public var setupSeconds: Double
+    /// The first iteration: first kernel launches, convolution timing, CLBlast's build.
+    public var firstIterationSeconds: Double
+    public var peakDeviceBytes: Int?
+    public var topKernels: [KernelTotal]
+}
+
+/// The device's measured rates (shared by the workloads of one bench run).
+public struct DeviceRates: Codable, Sendable {
+    public var device: String
+    public var gemmGFLOPs: Double?
+    public var gemmSize: Int?
+    public var peakGFLOPs: Double?
+    public var nominalPeakGFLOPs: Double?
+}
+
+/// fp32 peak from the vendor's data sheet, for devices whose name says what they are.
+public func nominalPeakGFLOPs(_ device: String) -> Double? {
+    let known: [(String, Double)] = [("H200", 66_900), ("H100 PCIe", 51_200), ("H100", 66_900), ("A100", 19_500), ("V100", 15_700), ("1080 Ti", 11_340), ("RTX 4090", 82_600), ("RTX 3090", 35_600)]
+    return known.first { device.contains($0.0) }?.1
+}
+
+/// Measures the device's GEMM and multiply-add rates (OpenCL devices only).
+public func measureDeviceRates(_ backend: any Backend) throws -> DeviceRates {
+    var rates = DeviceRates(device: backend.deviceDescription, nominalPeakGFLOPs: nominalPeakGFLOPs(backend.deviceDescription))
+    if let openCL = backend as? OpenCLBackend {
+        let gemm = try openCL.measureGEMMFLOPs()
+        (rates.gemmGFLOPs, rates.gemmSize) = (gemm.flops / 1e9, gemm.size)
+        rates.peakGFLOPs = try openCL.measurePeakFLOPs() / 1e9
+    }
+    return rates
+}
+
+/// Runs `warmup` + `iterations` training iterations of `workload` and reports them.
+public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws -> BenchResult {
+    let folder = NSTemporaryDirectory() + "genocl-bench-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var options = workload.options
+    options.steps = warmup + iterations + 1
+    let setupStart = Date()
+    let run = try TrainingRun(
+        options, data: workload.syntheticData(), heldOut: workload.options.model.isVAE || workload.options.model == .pix2pix ? workload.syntheticData() : nil,
+        classes: workload.classes, folder: folder, backend: backend, log: { _ in })
+    let setup = Date().timeIntervalSince(setupStart)
+    let openCL = backend as? OpenCLBackend
+    var start = Date()
+    _ = try run.trainStep()
+    let first = Date().timeIntervalSince(start)
+    for _ in 1..<max(warmup, 1) { _ = try run.trainStep() }
+    try openCL?.resetProfile()
+    var times: [Double] = []
+    for _ in 0..<iterations {
+        start = Date()
+        _ = try run.trainStep()  // ends reading the step's losses: the device has finished
+        times.append(Date().timeIntervalSince(start))
+    }
+    times.sort()
+    let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    let flops = run.flopsPerStep
+    let gflops = flops / median / 1e9
+    return BenchResult(
+        workload: workload.name, model: options.model.rawValue, device: backend.deviceDescription, batchSize: options.batchSize,
+        imagesPerIteration: workload.imagesPerIteration, iterations: iterations, millisecondsMedian: median * 1e3, millisecondsMin: times.first! * 1e3,
+        millisecondsMax: times.last! * 1e3, imagesPerSecond: Double(workload.imagesPerIteration) / median, flopsPerIteration: flops,
+        flopCount: "2 × multiply-adds of every matmul, convolution, transposed convolution and weight-gradient convolution in the iteration's plans (\(options.criticSteps > 1 ? "\(options.criticSteps) critic steps + 1 generator step" : "one step")); elementwise ops, reductions and optimizer updates not counted",
+        gflops: gflops, fractionOfGEMM: rates.gemmGFLOPs.map { gflops / $0 }, fractionOfMeasuredPeak: rates.peakGFLOPs.map { gflops / $0 },
+        fractionOfNominalPeak: rates.nominalPeakGFLOPs.map { gflops / $0 }, setupSeconds: setup, firstIterationSeconds: first,
+        peakDeviceBytes: openCL?.queue.peakAllocatedBytes, topKernels: Array(try openCL?.kernelTotals().prefix(8) ?? []))
+}
+
+/// The human-readable report of one workload.
+public func formatBench(_ r: BenchResult) -> String {
+    func percent(_ x: Double?) -> String { x.map { String(format: "%.1f %%", 100 * $0) } ?? "unknown" }
+    var lines = [
+        "\(r.workload) (\(r.model), batch \(r.batchSize), \(r.imagesPerIteration) images per iteration) on \(r.device)",
+        String(format: "  %.1f ms/iteration (median of %d; min %.1f, max %.1f), %.1f images/s", r.millisecondsMedian, r.iterations, r.millisecondsMin, r.millisecondsMax, r.imagesPerSecond),
+        String(format: "  %.2f GFLOP per iteration → %.2f GFLOP/s = ", r.flopsPerIteration / 1e9, r.gflops)
+            + "\(percent(r.fractionOfGEMM)) of the device's GEMM, \(percent(r.fractionOfMeasuredPeak)) of its measured fp32 peak, \(percent(r.fractionOfNominalPeak)) of nominal",
+        "  FLOPs: \(r.flopCount)",
+        String(format: "  setup %.2f s, first iteration %.2f s", r.setupSeconds, r.firstIterationSeconds) + (r.peakDeviceBytes.map { String(format: ", peak device memory %.1f MiB", Double($0) / 1_048_576) } ?? ""),
+    ]
+    let total = r.topKernels.reduce(0) { $0 + $1.seconds }
+    if !r.topKernels.isEmpty {
+        lines.append("  top kernels over the timed iterations:")
+        for k in r.topKernels {
+            let rate = k.flops > 0 ? String(format: ", %.2f GFLOP/s", k.flops / max(k.seconds, 1e-12) / 1e9) : ""
+            lines.append("    " + k.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + String(format: "%7d × %9.2f ms total (%4.1f %% of the top)", k.count, k.seconds * 1e3, 100 * k.seconds / max(total, 1e-12)) + rate)
+        }
+    }
+    return lines.joined(separator: "\n")
+}
