@@ -20,6 +20,7 @@ extension Genocl {
         @Option(help: "Timed iterations per workload (at least 5).") var iterations = 5
         @Option(help: "Warm-up iterations (the first included), not timed.") var warmup = 2
         @Flag(help: "Print JSON (device rates and one object per workload) instead of text.") var json = false
+        @Flag(help: "Skip measuring the device's GEMM and peak rates (the fractions are then unknown).") var skipRates = false
 
         var selected: [BenchWorkload] {
             workloads == ["all"] ? BenchWorkload.all : workloads.compactMap { name in BenchWorkload.all.first { $0.name == name } }
@@ -43,7 +44,7 @@ extension Genocl {
 
         public func run() throws {
             let backend = try makeBackend(deviceOptions.device, profiling: true)
-            let rates = try measureDeviceRates(backend)
+            let rates = skipRates ? DeviceRates(device: backend.deviceDescription) : try measureDeviceRates(backend)
             if !json {
                 print("\(rates.device)")
                 print("  GEMM \(rates.gemmSize.map { "\($0)³" } ?? ""): \(rates.gemmGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); measured fp32 multiply-add peak: \(rates.peakGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); nominal: \(rates.nominalPeakGFLOPs.map { String(format: "%.0f GFLOP/s", $0) } ?? "unknown")")

@@ -71,6 +71,12 @@ public struct DeviceRates: Codable, Sendable {
     public var gemmSize: Int?
     public var peakGFLOPs: Double?
     public var nominalPeakGFLOPs: Double?
+
+    /// The rates known without measuring: the nominal peak, when the device's name is in the table.
+    public init(device: String) {
+        self.device = device
+        nominalPeakGFLOPs = Training.nominalPeakGFLOPs(device)
+    }
 }
 
 /// fp32 peak from the vendor's data sheet, for devices whose name says what they are.
@@ -81,7 +87,7 @@ public func nominalPeakGFLOPs(_ device: String) -> Double? {
 
 /// Measures the device's GEMM and multiply-add rates (OpenCL devices only).
 public func measureDeviceRates(_ backend: any Backend) throws -> DeviceRates {
-    var rates = DeviceRates(device: backend.deviceDescription, nominalPeakGFLOPs: nominalPeakGFLOPs(backend.deviceDescription))
+    var rates = DeviceRates(device: backend.deviceDescription)
     if let openCL = backend as? OpenCLBackend {
         let gemm = try openCL.measureGEMMFLOPs()
         (rates.gemmGFLOPs, rates.gemmSize) = (gemm.flops / 1e9, gemm.size)
