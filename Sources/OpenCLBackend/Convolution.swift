@@ -84,47 +84,48 @@ struct Convolution {
     }
 }
 
-/// Chooses a convolution algorithm per (device, shape) by timing each once.
-final class ConvolutionTuner: @unchecked Sendable {
-    private var choices: [String: ConvolutionAlgorithm] = [:]
+/// Choices made by timing the candidates once per (device, problem) and remembered in a
+/// tab-separated file of the cache directory: the convolution algorithm per shape
+/// (`convolution-algorithms.tsv`), the GEMM kernel per device (`gemm-kernels.tsv`).
+final class MeasuredChoices: @unchecked Sendable {
+    private var choices: [String: String] = [:]
     private let path: String
     private let lock = NSLock()
 
-    private nonisolated(unsafe) static var instances: [String: ConvolutionTuner] = [:]
+    private nonisolated(unsafe) static var instances: [String: MeasuredChoices] = [:]
     private static let instancesLock = NSLock()
 
-    /// One tuner per cache directory, shared by the backends of the process.
-    static func shared(directory: String) -> ConvolutionTuner {
+    /// One store per file, shared by the backends of the process.
+    static func shared(_ path: String) -> MeasuredChoices {
         instancesLock.lock()
         defer { instancesLock.unlock() }
-        if let tuner = instances[directory] { return tuner }
-        let tuner = ConvolutionTuner(path: directory + "/convolution-algorithms.tsv")
-        instances[directory] = tuner
-        return tuner
+        if let store = instances[path] { return store }
+        let store = MeasuredChoices(path: path)
+        instances[path] = store
+        return store
     }
 
     private init(path: String) {
         self.path = path
-        // Lines: device, problem, algorithm (tab-separated); unknown or malformed lines are ignored.
+        // Lines: device, problem, choice (tab-separated); malformed lines are ignored.
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t").map(String.init)
-            if fields.count == 3, let algorithm = ConvolutionAlgorithm(rawValue: fields[2]) { choices[fields[0] + "\t" + fields[1]] = algorithm }
+            if fields.count == 3 { choices[fields[0] + "\t" + fields[1]] = fields[2] }
         }
     }
 
-    /// The recorded choice for `convolution` on `device`, else the faster of the
-    /// candidates as timed by `measure` (which returns seconds).
-    func algorithm(for convolution: Convolution, device: DeviceInfo, measure: (ConvolutionAlgorithm) throws -> Double) throws -> ConvolutionAlgorithm {
-        let deviceKey = "\(device.name) | \(device.driverVersion)"
-        let key = deviceKey + "\t" + convolution.key
+    /// The recorded choice for `problem` on `device` (if it is still a candidate), else the
+    /// fastest of `candidates` as timed by `measure` (seconds; each is run twice and the
+    /// second run counts, as the first may include compilation).
+    func choice(for problem: String, device: DeviceInfo, candidates: [String], measure: (String) throws -> Double) throws -> String {
+        let key = "\(device.name) | \(device.driverVersion)\t\(problem)"
         lock.lock()
         let known = choices[key]
         lock.unlock()
-        if let known { return known }
-        var best = (ConvolutionAlgorithm.direct, Double.infinity)
-        for candidate in ConvolutionAlgorithm.allCases {
-            // The first run of a kernel includes its compilation on some drivers: time the second.
+        if let known, candidates.contains(known) { return known }
+        var best = (candidates[0], Double.infinity)
+        for candidate in candidates {
             _ = try measure(candidate)
             let seconds = try measure(candidate)
             if seconds < best.1 { best = (candidate, seconds) }
@@ -132,7 +133,7 @@ final class ConvolutionTuner: @unchecked Sendable {
         lock.lock()
         choices[key] = best.0
         lock.unlock()
-        append(key + "\t" + best.0.rawValue + "\n")
+        append(key + "\t" + best.0 + "\n")
         return best.0
     }
 

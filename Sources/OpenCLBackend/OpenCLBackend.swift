@@ -42,8 +42,11 @@ public final class OpenCLBackend: Backend {
     private let status: CLBuffer
     private var statusPending = false
     private var scratchBuffer: CLBuffer?
-    /// The measured choice of convolution algorithm per shape.
-    let tuner: ConvolutionTuner
+    /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
+    let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
+    /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
+    public var gemmKernel: String?
+    var gemmScratchBuffer: CLBuffer?
 
     /// Opens device `index` (see `genocl devices`) and builds or loads its kernels
     /// (`kernelSource` replaces Kernels/*.cl, for tests).
@@ -60,7 +63,8 @@ public final class OpenCLBackend: Backend {
             log("genocl: \(device.info.name) (\(device.info.platformName)): kernels \(queue.programOrigin.rawValue) in \(seconds) s")
         }
         profiler = profile ? Profiler() : nil
-        tuner = ConvolutionTuner.shared(directory: cache.directory)
+        convolutionChoices = MeasuredChoices.shared(cache.directory + "/convolution-algorithms.tsv")
+        gemmChoices = MeasuredChoices.shared(cache.directory + "/gemm-kernels.tsv")
         status = try queue.allocate(byteCount: 4, label: "status word")
         try writeStatus(0)
     }
@@ -100,9 +104,12 @@ public final class OpenCLBackend: Backend {
         }
         let shapes = inputs.map(\.shape)
         if let convolution = Convolution(op, shapes, output.shape) {
-            let algorithm = try convolutionAlgorithm ?? tuner.algorithm(for: convolution, device: queue.device.info) { candidate in
-                try timed { try run(convolution.work(candidate, x, y, scratch: scratch(convolution.scratchElements(candidate))), op) }
-            }
+            let algorithm = try convolutionAlgorithm ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
+                for: convolution.key, device: queue.device.info, candidates: ConvolutionAlgorithm.allCases.map(\.rawValue)
+            ) { candidate in
+                let algorithm = ConvolutionAlgorithm(rawValue: candidate)!
+                return try timed { try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op) }
+            })!
             try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op)
         } else {
             try run(try plan(op, x, shapes, y, output.shape, step: step), op)
@@ -178,6 +185,15 @@ public final class OpenCLBackend: Backend {
     }
 
     private func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
+        let kernel = try gemmKernel ?? chooseGEMMKernel()
+        if kernel == "clblast" {
+            try clblastGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
+        } else {
+            try ownGEMM(kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
+        }
+    }
+
+    private func clblastGEMM(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
         var commandQueue: cl_command_queue? = queue.queue
         var event: cl_event?
         let status = CLBlastSgemm(
@@ -190,6 +206,54 @@ public final class OpenCLBackend: Backend {
         if let event {
             if let profiler { profiler.record("clblast_sgemm", event, flops: 2 * Double(m * n * k)) } else { clReleaseEvent(event) }
         }
+    }
+
+    /// Kernels/gemm.cl's `gemm_{nn,tn}_<variant>`; a transposed B is transposed into scratch first.
+    private func ownGEMM(_ variant: String, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
+        var b = b, ldb = n
+        if transposeB {
+            if (gemmScratchBuffer?.byteCount ?? 0) < k * n * 4 {
+                gemmScratchBuffer = nil
+                gemmScratchBuffer = try queue.allocate(byteCount: k * n * 4, label: "GEMM scratch (\(k * n) floats)")
+            }
+            try perform(.kernel("transpose_matrix", count: k * n, [.buffer(b.0), .int(Int32(b.1)), .int(Int32(k)), .buffer(gemmScratchBuffer!), .int(Int32(k)), .int(Int32(n))]), op: "matmul")
+            (b, ldb) = ((gemmScratchBuffer!, 0), n)
+        }
+        // "<TM>x<VN>": TM rows × 8·VN columns per work-item.
+        let parts = variant.split(separator: "x").compactMap { Int($0) }
+        let items = (m + parts[0] - 1) / parts[0] * ((n + 8 * parts[1] - 1) / (8 * parts[1]))
+        let arguments: [KernelArgument] = [
+            .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(transposeA ? m : k)),
+            .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
+        ]
+        try perform(.kernel("gemm_\(transposeA ? "tn" : "nn")_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
+    }
+
+    /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on a
+    /// convolution-sized problem; the fastest serves every GEMM. `GENOCL_GEMM` forces one.
+    public static let gemmCandidates = ["clblast", "4x2", "8x1", "6x2", "4x3"]
+
+    private func chooseGEMMKernel() throws -> String {
+        if let forced = ProcessInfo.processInfo.environment["GENOCL_GEMM"], Self.gemmCandidates.contains(forced) {
+            gemmKernel = forced
+            return forced
+        }
+        let (m, n, k) = (256, 1024, 576)
+        let a = try queue.allocate(byteCount: m * k * 4, label: "GEMM timing A"), b = try queue.allocate(byteCount: k * n * 4, label: "GEMM timing B")
+        let c = try queue.allocate(byteCount: m * n * 4, label: "GEMM timing C")
+        for (buffer, count) in [(a, m * k), (b, k * n), (c, m * n)] { try perform(fill(buffer, 0.5, count: count), op: "fill") }
+        let choice = try gemmChoices.choice(for: "gemm \(m)x\(n)x\(k)", device: queue.device.info, candidates: Self.gemmCandidates) { candidate in
+            try timed {
+                if candidate == "clblast" {
+                    try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
+                } else {
+                    try ownGEMM(candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
+                }
+            }
+        }
+        if debugLevel >= 1 { log("genocl: GEMM kernel \(choice)") }
+        gemmKernel = choice
+        return choice
     }
 
     private func writeStatus(_ value: Int32) throws {

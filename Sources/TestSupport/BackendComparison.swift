@@ -13,21 +13,22 @@ public let testDeviceIndex = Int(ProcessInfo.processInfo.environment["GENOCL_DEV
 public let openCLTestsEnabled: Bool = ProcessInfo.processInfo.environment["CI"] == "true" || ((try? listDevices().isEmpty == false) ?? false)
 
 /// A fresh OpenCL backend that poisons every output with NaN before writing it,
-/// optionally with one convolution algorithm forced.
-public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil) throws -> OpenCLBackend {
+/// optionally with one convolution algorithm or GEMM kernel forced.
+public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil) throws -> OpenCLBackend {
     let backend = try OpenCLBackend(device: testDeviceIndex)
     backend.poisonOutputs = true
     backend.convolutionAlgorithm = convolution
+    if let gemm { backend.gemmKernel = gemm }
     return backend
 }
 
 /// Runs `fetches` on the CPU reference and on OpenCL with the same feeds; nil when
 /// every value agrees within `tolerance`, else the first disagreement.
 public func backendMismatch(
-    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil
+    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil
 ) throws -> String? {
     let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
-    let device = try makeTestBackend(convolution: convolution)
+    let device = try makeTestBackend(convolution: convolution, gemm: gemm)
     let got = try Session(backend: device).plan(fetches: fetches).run(feeds)
     for (i, (g, r)) in zip(got, reference).enumerated() {
         if let message = mismatch(g, r, tolerance, "\(context), output \(i) \(fetches[i].shape) on \(device.deviceDescription)") { return message }
@@ -39,13 +40,13 @@ public func backendMismatch(
 /// defaults to ten times the forward tolerance (backward sums are longer).
 public func opMismatch(
     _ inputs: [CheckInput], tolerance: Tolerance, gradientTolerance: Tolerance? = nil, context: String,
-    convolution: ConvolutionAlgorithm? = nil, _ f: ([Tensor]) -> Tensor
+    convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil, _ f: ([Tensor]) -> Tensor
 ) throws -> String? {
     let graph = Graph()
     let xs = inputs.map { graph.placeholder($0.name, $0.shape) }
     let y = f(xs)
     let feeds = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.values) })
-    if let message = try backendMismatch([y], feeds: feeds, tolerance: tolerance, context: context + " forward", convolution: convolution) {
+    if let message = try backendMismatch([y], feeds: feeds, tolerance: tolerance, context: context + " forward", convolution: convolution, gemm: gemm) {
         return message
     }
     let differentiable = zip(inputs, xs).filter { !$0.0.isConstant }.map(\.1)
@@ -53,5 +54,5 @@ public func opMismatch(
     let weights = graph.constant(randomValues(y.shape.count, seed: testSeed &+ 17), y.shape)
     let grads = gradients(of: (y * weights).sum(), wrt: differentiable)
     let gTolerance = gradientTolerance ?? Tolerance(atol: tolerance.atol * 10, rtol: tolerance.rtol * 10)
-    return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward", convolution: convolution)
+    return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward", convolution: convolution, gemm: gemm)
 }

@@ -57,19 +57,36 @@ struct OpenCLOpTests {
         try expectOpenCLMatches([distinct], tolerance: .sums, "max all \(shape)") { $0[0].max() }
     }
 
-    @Test func matmul() throws {
-        for tA in [false, true] {
-            for tB in [false, true] {
-                let (m, k, n) = (5, 17, 3)
-                let a = input("a", tA ? [k, m] : [m, k], 30), b = input("b", tB ? [n, k] : [k, n], 31)
-                try expectOpenCLMatches([a, b], tolerance: .sums, "matmul \(tA) \(tB)") { TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
-                let batched = input("a", Shape([3] + a.shape.dims), 32)
-                try expectOpenCLMatches([batched, b], tolerance: .sums, "batched matmul \(tA) \(tB)") {
-                    TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+    /// Every GEMM kernel (ours and CLBlast), each transpose, on shapes with full tiles,
+    /// partial tiles in rows and columns, and single elements.
+    @Test(arguments: OpenCLBackend.gemmCandidates)
+    func matmul(_ gemm: String) throws {
+        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48)] {
+            for tA in [false, true] {
+                for tB in [false, true] {
+                    let a = input("a", tA ? [k, m] : [m, k], 30), b = input("b", tB ? [n, k] : [k, n], 31)
+                    let context = "\(gemm) matmul \(m)×\(k)×\(n) \(tA) \(tB)"
+                    try expectOpenCLMatches([a, b], tolerance: .sums, context, gemm: gemm) { TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
+                    let batched = input("a", Shape([3] + a.shape.dims), 32)
+                    try expectOpenCLMatches([batched, b], tolerance: .sums, "batched " + context, gemm: gemm) {
+                        TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+                    }
                 }
             }
         }
-        try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "1×1 matmul") { TensorGraph.matmul($0[0], $0[1]) }
+        try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "\(gemm) 1×1 matmul", gemm: gemm) { TensorGraph.matmul($0[0], $0[1]) }
+    }
+
+    /// The GEMM convolution path (its weight gradient accumulates with β = 1) through each GEMM kernel.
+    @Test(arguments: OpenCLBackend.gemmCandidates)
+    func convolutionsThroughEachGEMMKernel(_ gemm: String) throws {
+        for i in [1, 4] {
+            let c = Self.convCases[i]
+            let x = input("x", c.x, 40 + UInt64(i)), w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
+            try expectOpenCLMatches([x, w], tolerance: .sums, "conv2d case \(i) \(gemm)", convolution: .gemm, gemm: gemm) {
+                conv2d($0[0], $0[1], stride: c.stride, padding: c.padding, dilation: c.dilation)
+            }
+        }
     }
 
     static let convCases: [(x: Shape, o: Int, k: Size2, stride: Size2, padding: Size2, dilation: Size2, outputPadding: Size2)] = [

@@ -1,0 +1,77 @@
+// Our GEMM: C = op(A) · B + beta · C, row-major, A [M, K] (or [K, M] transposed),
+// B [K, N], with element offsets and leading dimensions as CLBlast's. Each
+// work-item computes a TM × (8·VN) tile of C in float8 registers: per k, VN vector
+// loads of a row of B and TM broadcasts of A, TM·VN vector multiply-adds. The
+// work-items of one column panel are adjacent, so the panel of B stays in cache
+// while they stream their rows of A. The variants (TM, VN, A transposed or not)
+// are compiled side by side; `GEMMTuner` times them against CLBlast once per device.
+
+#define GEMM_KERNEL(NAME, TM, VN, A_AT)                                                          \
+__kernel void NAME(const int M, const int N, const int K,                                       \
+                   __global const float *A, const int offA, const int lda,                      \
+                   __global const float *B, const int offB, const int ldb,                      \
+                   __global float *C, const int offC, const int ldc, const float beta) {        \
+    const int tilesM = (M + TM - 1) / TM;                                                       \
+    const int id = get_global_id(0);                                                            \
+    const int row0 = (id % tilesM) * TM, col0 = (id / tilesM) * (8 * VN);                       \
+    if (col0 >= N) return;                                                                      \
+    A += offA; B += offB; C += offC;                                                            \
+    int rows[TM];                                                                               \
+    for (int r = 0; r < TM; r++) rows[r] = min(row0 + r, M - 1);                                \
+    if (col0 + 8 * VN <= N) {                                                                   \
+        float8 acc[TM][VN];                                                                     \
+        for (int r = 0; r < TM; r++)                                                            \
+            for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);                            \
+        for (int k = 0; k < K; k++) {                                                           \
+            float8 b[VN];                                                                       \
+            for (int v = 0; v < VN; v++) b[v] = vload8(0, B + k * ldb + col0 + 8 * v);          \
+            for (int r = 0; r < TM; r++) {                                                      \
+                const float8 a = (float8)(A_AT(rows[r], k));                                    \
+                for (int v = 0; v < VN; v++) acc[r][v] = mad(a, b[v], acc[r][v]);               \
+            }                                                                                   \
+        }                                                                                       \
+        for (int r = 0; r < TM; r++) {                                                          \
+            if (row0 + r >= M) break;                                                           \
+            for (int v = 0; v < VN; v++) {                                                      \
+                __global float *c = C + (row0 + r) * ldc + col0 + 8 * v;                        \
+                vstore8(beta == 0.0f ? acc[r][v] : acc[r][v] + beta * vload8(0, c), 0, c);      \
+            }                                                                                   \
+        }                                                                                       \
+    } else {                                                                                    \
+        /* The last columns, one at a time. */                                                  \
+        for (int j = col0; j < N; j++) {                                                        \
+            float acc[TM];                                                                      \
+            for (int r = 0; r < TM; r++) acc[r] = 0.0f;                                         \
+            for (int k = 0; k < K; k++) {                                                       \
+                const float b = B[k * ldb + j];                                                 \
+                for (int r = 0; r < TM; r++) acc[r] = mad(A_AT(rows[r], k), b, acc[r]);         \
+            }                                                                                   \
+            for (int r = 0; r < TM && row0 + r < M; r++) {                                      \
+                __global float *c = C + (row0 + r) * ldc + j;                                   \
+                *c = beta == 0.0f ? acc[r] : acc[r] + beta * *c;                                \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+
+#define A_ROW_MAJOR(i, k) A[(i) * lda + (k)]
+#define A_TRANSPOSED(i, k) A[(k) * lda + (i)]
+
+GEMM_KERNEL(gemm_nn_4x2, 4, 2, A_ROW_MAJOR)
+GEMM_KERNEL(gemm_tn_4x2, 4, 2, A_TRANSPOSED)
+GEMM_KERNEL(gemm_nn_8x1, 8, 1, A_ROW_MAJOR)
+GEMM_KERNEL(gemm_tn_8x1, 8, 1, A_TRANSPOSED)
+GEMM_KERNEL(gemm_nn_6x2, 6, 2, A_ROW_MAJOR)
+GEMM_KERNEL(gemm_tn_6x2, 6, 2, A_TRANSPOSED)
+GEMM_KERNEL(gemm_nn_4x3, 4, 3, A_ROW_MAJOR)
+GEMM_KERNEL(gemm_tn_4x3, 4, 3, A_TRANSPOSED)
+
+// out [K, N] (leading dimension N) = Bᵀ for B [N, K] at offset offB with leading dimension ldb.
+__kernel void transpose_matrix(__global const float *B, const int offB, const int ldb, __global float *out,
+                               const int K, const int N) {
+    int i = get_global_id(0);
+    if (i >= K * N) return;
+    int k = i / N, n = i % N;
+    out[i] = B[offB + n * ldb + k];
+}
+
