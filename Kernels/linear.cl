@@ -100,3 +100,59 @@ __kernel void col2im(__global const float *col, const int n, __global float *y, 
     }
     y[(n * s.C * s.H * s.W) + i] = sum;
 }
+
+// The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
+// col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside.
+__kernel void im2col_batch(__global const float *x, __global float *col, const conv_t s) {
+    int i = get_global_id(0), PQ = s.P * s.Q, NPQ = s.N * PQ;
+    if (i >= s.C * s.KH * s.KW * NPQ) return;
+    int npq = i % NPQ, row = i / NPQ, n = npq / PQ, pq = npq % PQ;
+    int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
+    int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
+    col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+}
+
+// The same matrix transposed, [N·PQ, C·KH·KW] (the weight gradient's right operand).
+__kernel void im2col_batch_transposed(__global const float *x, __global float *col, const conv_t s) {
+    int i = get_global_id(0), PQ = s.P * s.Q, CKK = s.C * s.KH * s.KW;
+    if (i >= CKK * s.N * PQ) return;
+    int row = i % CKK, npq = i / CKK, n = npq / PQ, pq = npq % PQ;
+    int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
+    int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
+    col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+}
+
+// col2im for the whole batch (gather form): y[n, c, h, v] from columns n·PQ + ….
+__kernel void col2im_batch(__global const float *col, __global float *y, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.N * s.C * s.H * s.W) return;
+    int v = i % s.W, h = (i / s.W) % s.H, c = (i / (s.W * s.H)) % s.C, n = i / (s.W * s.H * s.C);
+    int PQ = s.P * s.Q, NPQ = s.N * PQ;
+    float sum = 0.0f;
+    for (int kh = 0; kh < s.KH; kh++) {
+        int ph = h + s.PH - kh * s.DH;
+        if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
+        for (int kw = 0; kw < s.KW; kw++) {
+            int qw = v + s.PW - kw * s.DW;
+            if (qw < 0 || qw % s.SW != 0 || qw / s.SW >= s.Q) continue;
+            sum += col[((c * s.KH + kh) * s.KW + kw) * NPQ + n * PQ + (ph / s.SH) * s.Q + qw / s.SW];
+        }
+    }
+    y[i] = sum;
+}
+
+// dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),
+// reading from an offset into src (…_at) or writing at an offset into dst (…_into).
+__kernel void swap_leading_axes_at(__global const float *src, const int offset, __global float *dst, const int A, const int B, const int C) {
+    int i = get_global_id(0);
+    if (i >= A * B * C) return;
+    int c = i % C, b = (i / C) % B, a = i / (C * B);
+    dst[(b * A + a) * C + c] = src[offset + i];
+}
+
+__kernel void swap_leading_axes_into(__global const float *src, __global float *dst, const int offset, const int A, const int B, const int C) {
+    int i = get_global_id(0);
+    if (i >= A * B * C) return;
+    int c = i % C, b = (i / C) % B, a = i / (C * B);
+    dst[offset + (b * A + a) * C + c] = src[i];
+}

@@ -1,16 +1,18 @@
 // Convolutions (conv2d, its adjoint convTranspose2d, conv2dBackwardWeight) have
-// two algorithms on every device: direct gather kernels, and im2col/col2im +
-// CLBlast GEMM. Which is faster depends on the shape and the device, so the
-// first time a shape is seen both are run and timed, and the winner is kept for
-// the process and on disk beside the program cache.
+// three algorithms on every device: direct gather kernels, im2col/col2im + one
+// GEMM per image, and the same with one column matrix and one GEMM for the whole
+// batch (more memory, far fewer and larger GEMMs). Which is fastest depends on the
+// shape and the device, so the first time a shape is seen each is run and timed,
+// and the winner is kept for the process and on disk beside the program cache.
 import Foundation
 import OpenCLRuntime
 import TensorGraph
 
-/// How a convolution runs: direct kernels, or im2col/col2im + CLBlast GEMM.
+/// How a convolution runs: direct kernels, or im2col/col2im + GEMM per image or per batch.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case direct
     case gemm
+    case batchedGEMM = "batched-gemm"
 }
 
 /// One convolution op in the `conv_t` frame of Kernels/linear.cl: the large side
@@ -48,7 +50,14 @@ struct Convolution {
     /// The im2col matrix of one image: [C·KH·KW, P·Q].
     private var columnElements: Int { large[1] * kernel.h * kernel.w * small[2] * small[3] }
 
-    func scratchElements(_ algorithm: ConvolutionAlgorithm) -> Int { algorithm == .gemm ? columnElements : 0 }
+    func scratchElements(_ algorithm: ConvolutionAlgorithm) -> Int {
+        switch algorithm {
+        case .direct: 0
+        case .gemm: columnElements
+        // The batch's column matrix and the small side with batch and channels swapped.
+        case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
+        }
+    }
 
     /// The device work for `algorithm`. Inputs follow the op: conv2d (x, w), convTranspose2d (x, w),
     /// conv2dBackwardWeight (x, dy).
@@ -80,6 +89,39 @@ struct Convolution {
                 [.kernel("im2col", count: columnElements, [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
                  .gemm(transposeA: false, transposeB: true, m: o, n: c * kk, k: pq, a: (x[1], i * o * pq), b: (scratch!, 0), c: (y, 0), beta: i == 0 ? 0 : 1)]
             }
+        case (.batchedGEMM, _):
+            return batchedWork(x, y, scratch: scratch!)
+        }
+    }
+
+    /// One GEMM for the batch: columns n·PQ + pq; the small side moves between [N, O, PQ]
+    /// and [O, N·PQ] in the scratch buffer after the column matrix.
+    private func batchedWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer) -> [Work] {
+        let (n, c, o) = (large[0], large[1], small[1])
+        let ckk = c * kernel.h * kernel.w, pq = small[2] * small[3], npq = n * pq
+        let rows = ckk * npq  // offset of the [O, N·PQ] matrix
+        switch kind {
+        case .forward:
+            // Y' [O, N·PQ] = w [O, C·KK] · col [C·KK, N·PQ]; y = Y' with N and O swapped.
+            return [
+                .kernel("im2col_batch", count: rows, [.buffer(x[0]), .buffer(scratch), .words(words)]),
+                .gemm(transposeA: false, transposeB: false, m: o, n: npq, k: ckk, a: (x[1], 0), b: (scratch, 0), c: (scratch, rows)),
+                .kernel("swap_leading_axes_at", count: n * o * pq, [.buffer(scratch), .int(Int32(rows)), .buffer(y), .int(Int32(o)), .int(Int32(n)), .int(Int32(pq))]),
+            ]
+        case .transpose:
+            // X' [O, N·PQ] from x [N, O, PQ]; col = wᵀ · X'; y = col2im(col).
+            return [
+                .kernel("swap_leading_axes_into", count: n * o * pq, [.buffer(x[0]), .buffer(scratch), .int(Int32(rows)), .int(Int32(n)), .int(Int32(o)), .int(Int32(pq))]),
+                .gemm(transposeA: true, transposeB: false, m: ckk, n: npq, k: o, a: (x[1], 0), b: (scratch, rows), c: (scratch, 0)),
+                .kernel("col2im_batch", count: large.count, [.buffer(scratch), .buffer(y), .words(words)]),
+            ]
+        case .weight:
+            // dW [O, C·KK] = dY' [O, N·PQ] · colᵀ, with colᵀ [N·PQ, C·KK] built directly.
+            return [
+                .kernel("im2col_batch_transposed", count: rows, [.buffer(x[0]), .buffer(scratch), .words(words)]),
+                .kernel("swap_leading_axes_into", count: n * o * pq, [.buffer(x[1]), .buffer(scratch), .int(Int32(rows)), .int(Int32(n)), .int(Int32(o)), .int(Int32(pq))]),
+                .gemm(transposeA: false, transposeB: false, m: o, n: ckk, k: npq, a: (scratch, rows), b: (scratch, 0), c: (y, 0)),
+            ]
         }
     }
 }

@@ -78,7 +78,7 @@ struct OpenCLModelStepTests {
         #expect(message == nil, Comment(rawValue: message ?? ""))
     }
 
-    @Test(arguments: [ConvolutionAlgorithm.direct, .gemm])
+    @Test(arguments: ConvolutionAlgorithm.allCases)
     func wganGPCriticStepMatchesTheReference(_ algorithm: ConvolutionAlgorithm) throws {
         let (batch, channels) = (3, 3)
         let graph = Graph()

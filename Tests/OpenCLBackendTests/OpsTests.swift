@@ -77,14 +77,16 @@ struct OpenCLOpTests {
         try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "\(gemm) 1×1 matmul", gemm: gemm) { TensorGraph.matmul($0[0], $0[1]) }
     }
 
-    /// The GEMM convolution path (its weight gradient accumulates with β = 1) through each GEMM kernel.
+    /// The GEMM convolution paths (per image, whose weight gradient accumulates with β = 1, and per batch) through each GEMM kernel.
     @Test(arguments: OpenCLBackend.gemmCandidates)
     func convolutionsThroughEachGEMMKernel(_ gemm: String) throws {
         for i in [1, 4] {
             let c = Self.convCases[i]
             let x = input("x", c.x, 40 + UInt64(i)), w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
-            try expectOpenCLMatches([x, w], tolerance: .sums, "conv2d case \(i) \(gemm)", convolution: .gemm, gemm: gemm) {
-                conv2d($0[0], $0[1], stride: c.stride, padding: c.padding, dilation: c.dilation)
+            for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM] {
+                try expectOpenCLMatches([x, w], tolerance: .sums, "conv2d case \(i) \(algorithm) \(gemm)", convolution: algorithm, gemm: gemm) {
+                    conv2d($0[0], $0[1], stride: c.stride, padding: c.padding, dilation: c.dilation)
+                }
             }
         }
     }
@@ -98,7 +100,7 @@ struct OpenCLOpTests {
     ]
 
     /// Each convolution algorithm (forward, input and weight gradients), and the tuner's choice.
-    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, nil])
+    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, nil])
     func convolutions(_ i: Int, _ algorithm: ConvolutionAlgorithm?) throws {
         let c = Self.convCases[i]
         let x = input("x", c.x, 40 + UInt64(i)), b = input("b", [c.o], 50 + UInt64(i))
