@@ -17,22 +17,22 @@ __kernel void NAME(const int M, const int N, const int K,                       
     if (col0 >= N) return;                                                                      \
     A += offA; B += offB; C += offC;                                                            \
     int rows[TM];                                                                               \
-    for (int r = 0; r < TM; r++) rows[r] = min(row0 + r, M - 1);                                \
+    _Pragma("unroll") for (int r = 0; r < TM; r++) rows[r] = min(row0 + r, M - 1);                                \
     if (col0 + 8 * VN <= N) {                                                                   \
         float8 acc[TM][VN];                                                                     \
-        for (int r = 0; r < TM; r++)                                                            \
-            for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);                            \
+        _Pragma("unroll") for (int r = 0; r < TM; r++)                                                            \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);                            \
         for (int k = 0; k < K; k++) {                                                           \
             float8 b[VN];                                                                       \
-            for (int v = 0; v < VN; v++) b[v] = vload8(0, B + k * ldb + col0 + 8 * v);          \
-            for (int r = 0; r < TM; r++) {                                                      \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) b[v] = vload8(0, B + k * ldb + col0 + 8 * v);          \
+            _Pragma("unroll") for (int r = 0; r < TM; r++) {                                                      \
                 const float8 a = (float8)(A_AT(rows[r], k));                                    \
-                for (int v = 0; v < VN; v++) acc[r][v] = mad(a, b[v], acc[r][v]);               \
+                _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = mad(a, b[v], acc[r][v]);               \
             }                                                                                   \
         }                                                                                       \
-        for (int r = 0; r < TM; r++) {                                                          \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) {                                                          \
             if (row0 + r >= M) break;                                                           \
-            for (int v = 0; v < VN; v++) {                                                      \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) {                                                      \
                 __global float *c = C + (row0 + r) * ldc + col0 + 8 * v;                        \
                 vstore8(beta == 0.0f ? acc[r][v] : acc[r][v] + beta * vload8(0, c), 0, c);      \
             }                                                                                   \
@@ -41,12 +41,12 @@ __kernel void NAME(const int M, const int N, const int K,                       
         /* The last columns, one at a time. */                                                  \
         for (int j = col0; j < N; j++) {                                                        \
             float acc[TM];                                                                      \
-            for (int r = 0; r < TM; r++) acc[r] = 0.0f;                                         \
+            _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = 0.0f;                                         \
             for (int k = 0; k < K; k++) {                                                       \
                 const float b = B[k * ldb + j];                                                 \
-                for (int r = 0; r < TM; r++) acc[r] = mad(A_AT(rows[r], k), b, acc[r]);         \
+                _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = mad(A_AT(rows[r], k), b, acc[r]);         \
             }                                                                                   \
-            for (int r = 0; r < TM && row0 + r < M; r++) {                                      \
+            _Pragma("unroll") for (int r = 0; r < TM && row0 + r < M; r++) {                                      \
                 __global float *c = C + (row0 + r) * ldc + j;                                   \
                 *c = beta == 0.0f ? acc[r] : acc[r] + beta * *c;                                \
             }                                                                                   \
