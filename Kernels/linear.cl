@@ -73,13 +73,24 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 
 // The GEMM path (chosen per shape by measurement, see Sources/OpenCLBackend/Convolution.swift).
 // im2col for image n: col[(c·KH + kh)·KW + kw, p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside.
+// One work-item per (row, p) writes the Q columns of that output row: the index
+// arithmetic is paid once per row, and the q loop reads x with stride S.
 __kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s) {
-    int i = get_global_id(0), PQ = s.P * s.Q;
-    if (i >= s.C * s.KH * s.KW * PQ) return;
-    int pq = i % PQ, row = i / PQ;
+    int i = get_global_id(0);
+    if (i >= s.C * s.KH * s.KW * s.P) return;
+    int p = i % s.P, row = i / s.P;
     int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
-    int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
-    col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+    int h = p * s.SH - s.PH + kh * s.DH, v0 = kw * s.DW - s.PW;
+    __global float *out = col + (row * s.P + p) * s.Q;
+    if (h < 0 || h >= s.H) {
+        for (int q = 0; q < s.Q; q++) out[q] = 0.0f;
+        return;
+    }
+    __global const float *in = x + ((n * s.C + c) * s.H + h) * s.W;
+    for (int q = 0; q < s.Q; q++) {
+        int v = q * s.SW + v0;
+        out[q] = (v >= 0 && v < s.W) ? in[v] : 0.0f;
+    }
 }
 
 // col2im in gather form for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q]
@@ -102,14 +113,24 @@ __kernel void col2im(__global const float *col, const int n, __global float *y, 
 }
 
 // The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
-// col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside.
+// col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside;
+// one work-item per (row, n, p) writes Q columns, as `im2col`.
 __kernel void im2col_batch(__global const float *x, __global float *col, const conv_t s) {
-    int i = get_global_id(0), PQ = s.P * s.Q, NPQ = s.N * PQ;
-    if (i >= s.C * s.KH * s.KW * NPQ) return;
-    int npq = i % NPQ, row = i / NPQ, n = npq / PQ, pq = npq % PQ;
+    int i = get_global_id(0);
+    if (i >= s.C * s.KH * s.KW * s.N * s.P) return;
+    int p = i % s.P, n = (i / s.P) % s.N, row = i / (s.P * s.N);
     int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
-    int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
-    col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+    int h = p * s.SH - s.PH + kh * s.DH, v0 = kw * s.DW - s.PW;
+    __global float *out = col + ((row * s.N + n) * s.P + p) * s.Q;
+    if (h < 0 || h >= s.H) {
+        for (int q = 0; q < s.Q; q++) out[q] = 0.0f;
+        return;
+    }
+    __global const float *in = x + ((n * s.C + c) * s.H + h) * s.W;
+    for (int q = 0; q < s.Q; q++) {
+        int v = q * s.SW + v0;
+        out[q] = (v >= 0 && v < s.W) ? in[v] : 0.0f;
+    }
 }
 
 // The same matrix transposed, [N·PQ, C·KH·KW] (the weight gradient's right operand).
