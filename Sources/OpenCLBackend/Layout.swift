@@ -6,12 +6,30 @@ import TensorGraph
 private let maxRank = 8
 
 /// The `strided_copy_t` words: rank, count, bases, then shape and both strides padded to 8.
+/// Size-1 axes are dropped and neighbours contiguous in both tensors merged, so the
+/// kernel's rows (its last axis) are as long as possible.
 private func stridedCopy(_ x: CLBuffer, _ y: CLBuffer, shape: [Int], source: [Int], sourceBase: Int = 0, destination: [Int], destinationBase: Int = 0) throws -> Work {
-    guard shape.count <= maxRank else { throw PlanError("layout ops support rank ≤ \(maxRank) on OpenCL, got \(shape)") }
+    var axes: [(size: Int, source: Int, destination: Int)] = []
+    for (size, (s, d)) in zip(shape, zip(source, destination)) where size != 1 {
+        axes.append((size, s, d))
+    }
+    // Merge axis i into i + 1 when stepping i equals stepping over all of i + 1 in both tensors.
+    var merged: [(size: Int, source: Int, destination: Int)] = []
+    for axis in axes {
+        merged.append(axis)
+        while merged.count >= 2 {
+            let inner = merged[merged.count - 1], outer = merged[merged.count - 2]
+            guard outer.source == inner.source * inner.size, outer.destination == inner.destination * inner.size else { break }
+            merged.removeLast(2)
+            merged.append((outer.size * inner.size, inner.source, inner.destination))
+        }
+    }
+    if merged.isEmpty { merged = [(1, 1, 1)] }
+    guard merged.count <= maxRank else { throw PlanError("layout ops support rank ≤ \(maxRank) on OpenCL, got \(shape)") }
     let pad = { (v: [Int]) in (v + [Int](repeating: 0, count: maxRank - v.count)).map { Int32($0) } }
     let count = shape.reduce(1, *)
-    let words = [Int32(shape.count), Int32(count), Int32(sourceBase), Int32(destinationBase)] + pad(shape) + pad(source) + pad(destination)
-    return .kernel("strided_copy", count: count, [.buffer(x), .buffer(y), .words(words)])
+    let words = [Int32(merged.count), Int32(count), Int32(sourceBase), Int32(destinationBase)] + pad(merged.map(\.size)) + pad(merged.map(\.source)) + pad(merged.map(\.destination))
+    return .kernel("strided_copy", count: count / merged.last!.size, [.buffer(x), .buffer(y), .words(words)])
 }
 
 func layoutWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape) throws -> [Work] {
