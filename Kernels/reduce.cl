@@ -25,16 +25,22 @@ inline int offset_of(int i, int rank, const int *shape, const int *stride) {
     return offset;
 }
 
+// The last reduced axis is walked by an inner loop with a fixed stride (the host merges
+// reduced axes that are contiguous), so the index arithmetic is paid once per row.
 __kernel void reduce_sum_forward(__global const float *x, __global float *y, const reduce_t p) {
     int i = get_global_id(0);
     if (i >= p.kept_count) return;
     int base = offset_of(i, p.kept_rank, p.kept_shape, p.kept_stride);
+    const int last = p.reduced_rank - 1, length = p.reduced_shape[last], stride = p.reduced_stride[last];
     float sum = 0.0f, compensation = 0.0f;
-    for (int j = 0; j < p.reduced_count; j++) {
-        float term = x[base + offset_of(j, p.reduced_rank, p.reduced_shape, p.reduced_stride)] - compensation;
-        float next = sum + term;
-        compensation = (next - sum) - term;
-        sum = next;
+    for (int row = 0; row < p.reduced_count / length; row++) {
+        __global const float *in = x + base + offset_of(row, last, p.reduced_shape, p.reduced_stride);
+        for (int j = 0; j < length; j++) {
+            float term = in[j * stride] - compensation;
+            float next = sum + term;
+            compensation = (next - sum) - term;
+            sum = next;
+        }
     }
     y[i] = sum;
 }
