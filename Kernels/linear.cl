@@ -93,23 +93,28 @@ __kernel void im2col(__global const float *x, const int n, __global float *col, 
     }
 }
 
-// col2im in gather form for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q]
-// over the taps (kh, kw) with h = pS − P + kh·D and v = qS − P + kw·D.
-__kernel void col2im(__global const float *col, const int n, __global float *y, const conv_t s) {
-    int i = get_global_id(0);
-    if (i >= s.C * s.H * s.W) return;
-    int v = i % s.W, h = (i / s.W) % s.H, c = i / (s.W * s.H), PQ = s.P * s.Q;
-    float sum = 0.0f;
+// col2im for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
+// (kh, kw) with h = pS − P + kh·D and v = qS − P + kw·D. One work-item per output row
+// (c, h) owns it: for each tap row, the columns v it reaches are one phase of the stride,
+// so no division happens per element.
+inline void col2im_row(__global const float *col, const int columns, const int first, __global float *out, const int c, const int h, const conv_t s) {
+    for (int v = 0; v < s.W; v++) out[v] = 0.0f;
     for (int kh = 0; kh < s.KH; kh++) {
         int ph = h + s.PH - kh * s.DH;
         if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
         for (int kw = 0; kw < s.KW; kw++) {
-            int qw = v + s.PW - kw * s.DW;
-            if (qw < 0 || qw % s.SW != 0 || qw / s.SW >= s.Q) continue;
-            sum += col[((c * s.KH + kh) * s.KW + kw) * PQ + (ph / s.SH) * s.Q + qw / s.SW];
+            __global const float *in = col + ((c * s.KH + kh) * s.KW + kw) * columns + first + (ph / s.SH) * s.Q;
+            // v − (kw·D − PW) = q·S with q ≥ 0: the first such v ≥ 0, then every S-th.
+            int offset = kw * s.DW - s.PW, v = offset >= 0 ? offset : (offset % s.SW + s.SW) % s.SW;
+            for (int q = (v - offset) / s.SW; v < s.W && q < s.Q; v += s.SW, q++) out[v] += in[q];
         }
     }
-    y[(n * s.C * s.H * s.W) + i] = sum;
+}
+
+__kernel void col2im(__global const float *col, const int n, __global float *y, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.C * s.H) return;
+    col2im_row(col, s.P * s.Q, 0, y + ((n * s.C) * s.H + i) * s.W, i / s.H, i % s.H, s);
 }
 
 // The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
@@ -143,23 +148,12 @@ __kernel void im2col_batch_transposed(__global const float *x, __global float *c
     col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
 }
 
-// col2im for the whole batch (gather form): y[n, c, h, v] from columns n·PQ + ….
+// col2im for the whole batch: columns n·PQ + …, one work-item per row (n, c, h).
 __kernel void col2im_batch(__global const float *col, __global float *y, const conv_t s) {
     int i = get_global_id(0);
-    if (i >= s.N * s.C * s.H * s.W) return;
-    int v = i % s.W, h = (i / s.W) % s.H, c = (i / (s.W * s.H)) % s.C, n = i / (s.W * s.H * s.C);
-    int PQ = s.P * s.Q, NPQ = s.N * PQ;
-    float sum = 0.0f;
-    for (int kh = 0; kh < s.KH; kh++) {
-        int ph = h + s.PH - kh * s.DH;
-        if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
-        for (int kw = 0; kw < s.KW; kw++) {
-            int qw = v + s.PW - kw * s.DW;
-            if (qw < 0 || qw % s.SW != 0 || qw / s.SW >= s.Q) continue;
-            sum += col[((c * s.KH + kh) * s.KW + kw) * NPQ + n * PQ + (ph / s.SH) * s.Q + qw / s.SW];
-        }
-    }
-    y[i] = sum;
+    if (i >= s.N * s.C * s.H) return;
+    int h = i % s.H, c = (i / s.H) % s.C, n = i / (s.H * s.C);
+    col2im_row(col, s.N * s.P * s.Q, n * s.P * s.Q, y + i * s.W, c, h, s);
 }
 
 // dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),

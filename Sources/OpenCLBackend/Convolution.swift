@@ -81,7 +81,7 @@ struct Convolution {
             // col [C·KK, PQ] = w[O, C·KK]ᵀ · x[n] [O, PQ]; then y[n] = col2im(col)
             return (0..<n).flatMap { i -> [Work] in
                 [.gemm(transposeA: true, transposeB: false, m: c * kk, n: pq, k: o, a: (x[1], 0), b: (x[0], i * o * pq), c: (scratch!, 0)),
-                 .kernel("col2im", count: c * hw, [.buffer(scratch!), .int(Int32(i)), .buffer(y), .words(words)])]
+                 .kernel("col2im", count: c * large[2], [.buffer(scratch!), .int(Int32(i)), .buffer(y), .words(words)])]
             }
         case (.gemm, .weight):
             // dW [O, C·KK] = Σ_n dy[n] [O, PQ] · col[n]ᵀ
@@ -113,7 +113,7 @@ struct Convolution {
             return [
                 .kernel("swap_leading_axes_into", count: n * o * pq, [.buffer(x[0]), .buffer(scratch), .int(Int32(rows)), .int(Int32(n)), .int(Int32(o)), .int(Int32(pq))]),
                 .gemm(transposeA: true, transposeB: false, m: ckk, n: npq, k: o, a: (x[1], 0), b: (scratch, rows), c: (scratch, 0)),
-                .kernel("col2im_batch", count: large.count, [.buffer(scratch), .buffer(y), .words(words)]),
+                .kernel("col2im_batch", count: large.count / large[3], [.buffer(scratch), .buffer(y), .words(words)]),
             ]
         case .weight:
             // dW [O, C·KK] = dY' [O, N·PQ] · colᵀ, with colᵀ [N·PQ, C·KK] built directly.
