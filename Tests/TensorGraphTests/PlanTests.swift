@@ -127,4 +127,18 @@ import Testing
         let grads = gradients(of: square(x).sum(), wrt: [x, y])
         #expect(try evaluate(grads, feeds: ["x": [1, 2], "y": [0, 0, 0]]) == [[2, 4], [0, 0, 0]])
     }
+
+    @Test func multiplyAddFLOPsCountEveryConvolutionAndMatmul() throws {
+        let graph = Graph()
+        let x = graph.placeholder("x", [2, 3, 8, 8]), w = graph.placeholder("w", [4, 3, 3, 3]), m = graph.placeholder("m", [5, 7])
+        let y = conv2d(x, w, stride: Size2(2), padding: Size2(1))  // [2, 4, 4, 4]
+        let forward = try Session(backend: CPUBackend()).plan(fetches: [y])
+        #expect(forward.multiplyAddFLOPs == 2 * Double(2 * 4 * 4 * 4) * Double(3 * 3 * 3))
+        // Backward: the input gradient (a transposed convolution) and the weight gradient cost as much as the forward.
+        let grads = gradients(of: y.sum(), wrt: [x, w])
+        let backward = try Session(backend: CPUBackend()).plan(fetches: grads)
+        #expect(backward.multiplyAddFLOPs == 2 * forward.multiplyAddFLOPs)
+        let product = try Session(backend: CPUBackend()).plan(fetches: [matmul(m, m, transposeB: true), matmul(m, m, transposeA: true)])
+        #expect(product.multiplyAddFLOPs == 2 * 5 * 5 * 7 + 2 * 7 * 7 * 5)
+    }
 }

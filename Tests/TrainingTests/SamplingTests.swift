@@ -1,4 +1,6 @@
 import Datasets
+import OpenCLBackend
+import TensorGraph
 import Foundation
 import TestSupport
 import Testing
@@ -112,5 +114,30 @@ import Training
         let values = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/out/samples.npy")!), path: "t.npy")
         #expect(values.shape == [4, 3, 32, 32])  // input, translation for each of the two images
         #expect { try Training.sample(SampleOptions(checkpoint: data + "/run"), backend: testBackend()) } throws: { "\($0)".contains("give --input") }
+    }
+}
+
+@Suite struct BenchTests {
+    @Test func benchTimesRealIterationsAndCountsTheirWork() throws {
+        var workload = BenchWorkload.all.first { $0.name == "dcgan28" }!
+        (workload.name, workload.options.imageSize, workload.options.batchSize, workload.options.generatorWidth, workload.options.discriminatorWidth) = ("tiny", 16, 4, 4, 4)
+        let backend: any Backend = openCLTestsEnabled ? try OpenCLBackend(device: testDeviceIndex, profiling: true) : CPUBackend()
+        let rates = DeviceRates(device: backend.deviceDescription)
+        let result = try runBench(workload, iterations: 5, backend: backend, rates: rates)
+        #expect(result.iterations == 5 && result.millisecondsMin <= result.millisecondsMedian && result.millisecondsMedian <= result.millisecondsMax)
+        #expect(result.imagesPerIteration == 4 && Swift.abs(result.imagesPerSecond - 4000 / result.millisecondsMedian) < 1e-6 * result.imagesPerSecond)
+        #expect(result.flopsPerIteration > 0 && result.gflops > 0 && result.firstIterationSeconds > 0)
+        if openCLTestsEnabled {
+            #expect(!result.topKernels.isEmpty && (result.peakDeviceBytes ?? 0) > 0)
+        }
+        let text = formatBench(result)
+        #expect(text.contains("ms/iteration (median of 5") && text.contains("GFLOP per iteration"))
+    }
+
+    @Test func wganGPIterationsAreFiveCriticStepsAndOneGeneratorStep() {
+        let workload = BenchWorkload.all.first { $0.name == "wgan-gp64" }!
+        #expect(workload.options.criticSteps == 5 && workload.options.batchSize == 32 && workload.imagesPerIteration == 160)
+        #expect(BenchWorkload.all.map(\.name) == ["dcgan64", "dcgan28", "wgan-gp64", "vae64", "pix2pix256"])
+        #expect(BenchWorkload.all.first { $0.name == "pix2pix256" }!.options.batchSize == 1)
     }
 }
