@@ -1,3 +1,4 @@
+import CPUReference
 import Datasets
 import OpenCLBackend
 import TensorGraph
