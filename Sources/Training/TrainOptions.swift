@@ -15,14 +15,14 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     /// What it is and where its defaults come from (for `--help` and the README).
     public var summary: String {
         switch self {
-        case .dcgan: "DCGAN (pytorch/examples; the car study's GAN): BCE, Adam 2e-4, β₁ 0.5"
-        case .wgan: "WGAN with weight clipping (bicycles study): critic without sigmoid, clip ±0.01, RMSprop 5e-5, 5 critic steps"
-        case .wganGP: "WGAN-GP (dogs study): upsample + conv generator with LayerNorm, He init, λ = 10, NAdam 1e-4 β (0.5, 0.9), 5 critic steps"
-        case .vae: "convolutional VAE (car study): KL + reconstruction, Adam 1e-3"
-        case .vaeDense: "dense VAE (car study): two hidden layers each way, Adam 1e-3"
-        case .cvae: "conditional VAE (dogs study): label-conditioned encoder and decoder; k-means latent sampling in genocl sample"
-        case .acgan: "conditional GAN with auxiliary classifier (MNIST study): RMSprop 5e-5, dropout 0.3"
-        case .pix2pix: "pix2pix (maps study): U-Net + 70×70 PatchGAN, GAN + 100·L1, Adam 2e-4, batch 1, 256×256"
+        case .dcgan: "DCGAN, pytorch/examples (cars study): BCE, Adam 2e-4, β₁ 0.5"
+        case .wgan: "WGAN (bicycles study): clip ±0.01, RMSprop 5e-5, 5 critic steps"
+        case .wganGP: "WGAN-GP (dogs study): λ 10, LayerNorm G, NAdam 1e-4 β (0.5, 0.9)"
+        case .vae: "convolutional VAE (cars study): KL + reconstruction, Adam 1e-3"
+        case .vaeDense: "dense VAE (cars study): 2 hidden layers each way, Adam 1e-3"
+        case .cvae: "conditional VAE (dogs study); genocl sample --clusters/--perturb"
+        case .acgan: "ACGAN (MNIST study): class-conditioned, RMSprop 5e-5, dropout 0.3"
+        case .pix2pix: "pix2pix (maps study): U-Net + PatchGAN, GAN + 100·L1, batch 1"
         }
     }
 

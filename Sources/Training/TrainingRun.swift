@@ -153,6 +153,9 @@ public final class TrainingRun: @unchecked Sendable {
     /// The training examples, the held-out examples and the number of classes.
     private static func loadData(_ options: TrainOptions, log: (String) -> Void) throws -> (train: Examples, heldOut: Examples?, classes: Int, skipped: Int) {
         if options.model == .pix2pix {
+            guard !isMNISTLayout(options.data) else {
+                throw DatasetError("\(options.data): pix2pix trains on paired images; give --data a folder with train/ and val/ (or test/) of A|B images side by side, or A/ and B/ folders with matching names")
+            }
             let sets = try PairedSet.splits(options.data, size: options.imageSize, channels: options.channels, reversed: options.direction == .bToA)
             func examples(_ set: PairedSet) -> Examples {
                 Examples(images: set.inputs, labels: [Int](repeating: 0, count: set.count), targets: set.targets, count: set.count)
