@@ -1,10 +1,11 @@
-// Our GEMM: C = op(A) · B + beta · C, row-major, A [M, K] (or [K, M] transposed),
-// B [K, N], with element offsets and leading dimensions as CLBlast's. Each
+// Our GEMM: C = A · B + beta · C, row-major, A [M, K], B [K, N], with element offsets
+// and leading dimensions as CLBlast's (a transposed operand is transposed first by
+// `transpose_matrix`, on the host's request). Each
 // work-item computes a TM × (8·VN) tile of C in float8 registers: per k, VN vector
 // loads of a row of B and TM broadcasts of A, TM·VN vector multiply-adds. The
 // work-items of one column panel are adjacent, so the panel of B stays in cache
-// while they stream their rows of A. The variants (TM, VN, A transposed or not)
-// are compiled side by side; `GEMMTuner` times them against CLBlast once per device.
+// while they stream their rows of A. The variants (TM, VN) are compiled side by
+// side; the backend times them against CLBlast once per device.
 
 #define GEMM_KERNEL(NAME, TM, VN, A_AT)                                                          \
 __kernel void NAME(const int M, const int N, const int K,                                       \
@@ -55,16 +56,11 @@ __kernel void NAME(const int M, const int N, const int K,                       
 }
 
 #define A_ROW_MAJOR(i, k) A[(i) * lda + (k)]
-#define A_TRANSPOSED(i, k) A[(k) * lda + (i)]
 
 GEMM_KERNEL(gemm_nn_4x2, 4, 2, A_ROW_MAJOR)
-GEMM_KERNEL(gemm_tn_4x2, 4, 2, A_TRANSPOSED)
 GEMM_KERNEL(gemm_nn_8x1, 8, 1, A_ROW_MAJOR)
-GEMM_KERNEL(gemm_tn_8x1, 8, 1, A_TRANSPOSED)
 GEMM_KERNEL(gemm_nn_6x2, 6, 2, A_ROW_MAJOR)
-GEMM_KERNEL(gemm_tn_6x2, 6, 2, A_TRANSPOSED)
 GEMM_KERNEL(gemm_nn_4x3, 4, 3, A_ROW_MAJOR)
-GEMM_KERNEL(gemm_tn_4x3, 4, 3, A_TRANSPOSED)
 
 // out [K, N] (leading dimension N) = Bᵀ for B [N, K] at offset offB with leading dimension ldb.
 __kernel void transpose_matrix(__global const float *B, const int offB, const int ldb, __global float *out,

@@ -46,7 +46,10 @@ public final class OpenCLBackend: Backend {
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
     /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
     public var gemmKernel: String?
-    var gemmScratchBuffer: CLBuffer?
+    var gemmScratchBuffer: CLBuffer?, gemmScratchBufferA: CLBuffer?
+    /// The A operand last transposed into `gemmScratchBufferA` during the current op
+    /// (the per-image GEMMs of a convolution share their weight matrix).
+    private var transposedA: (buffer: ObjectIdentifier, offset: Int, rows: Int, columns: Int)?
 
     /// Opens device `index` (see `genocl devices`) and builds or loads its kernels
     /// (`kernelSource` replaces Kernels/*.cl, for tests).
@@ -93,6 +96,7 @@ public final class OpenCLBackend: Backend {
     public func execute(_ op: Op, inputs: [Operand], output: Operand, step: UInt64) throws {
         let x = inputs.map { ($0.buffer as! OpenCLBuffer).buffer }
         let y = (output.buffer as! OpenCLBuffer).buffer
+        transposedA = nil  // inputs may change between ops; within one op they do not
         if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count), op: "poison") }
         let start = debugLevel >= 3 ? try finishedNow() : Date()
         defer {
@@ -210,23 +214,35 @@ public final class OpenCLBackend: Backend {
 
     /// Kernels/gemm.cl's `gemm_{nn,tn}_<variant>`; a transposed B is transposed into scratch first.
     private func ownGEMM(_ variant: String, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
-        var b = b, ldb = n
-        if transposeB {
-            if (gemmScratchBuffer?.byteCount ?? 0) < k * n * 4 {
-                gemmScratchBuffer = nil
-                gemmScratchBuffer = try queue.allocate(byteCount: k * n * 4, label: "GEMM scratch (\(k * n) floats)")
+        var a = a, b = b, ldb = n
+        // A transposed operand is transposed into scratch first (the A·B kernels are the
+        // fast ones); a transposed A is reused by the later GEMMs of the same op.
+        func transposed(_ source: (CLBuffer, Int), rows: Int, columns: Int, into scratch: inout CLBuffer?) throws -> (CLBuffer, Int) {
+            if (scratch?.byteCount ?? 0) < rows * columns * 4 {
+                scratch = nil
+                scratch = try queue.allocate(byteCount: rows * columns * 4, label: "GEMM scratch (\(rows * columns) floats)")
             }
-            try perform(.kernel("transpose_matrix", count: k * n, [.buffer(b.0), .int(Int32(b.1)), .int(Int32(k)), .buffer(gemmScratchBuffer!), .int(Int32(k)), .int(Int32(n))]), op: "matmul")
-            (b, ldb) = ((gemmScratchBuffer!, 0), n)
+            try perform(.kernel("transpose_matrix", count: rows * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(scratch!), .int(Int32(rows)), .int(Int32(columns))]), op: "matmul")
+            return (scratch!, 0)
+        }
+        if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }
+        if transposeA {
+            if let done = transposedA, done.buffer == ObjectIdentifier(a.0), done.offset == a.1, done.rows == m, done.columns == k {
+                a = (gemmScratchBufferA!, 0)
+            } else {
+                let source = a
+                a = try transposed(source, rows: m, columns: k, into: &gemmScratchBufferA)
+                transposedA = (ObjectIdentifier(source.0), source.1, m, k)
+            }
         }
         // "<TM>x<VN>": TM rows × 8·VN columns per work-item.
         let parts = variant.split(separator: "x").compactMap { Int($0) }
         let items = (m + parts[0] - 1) / parts[0] * ((n + 8 * parts[1] - 1) / (8 * parts[1]))
         let arguments: [KernelArgument] = [
-            .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(transposeA ? m : k)),
+            .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(k)),
             .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
         ]
-        try perform(.kernel("gemm_\(transposeA ? "tn" : "nn")_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
+        try perform(.kernel("gemm_nn_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
     }
 
     /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on a
