@@ -34,8 +34,10 @@ func readRecords(_ path: String) throws -> [[UInt8]] {
         let records = try readRecords(writer.path)
         #expect(records.count == 3)
         #expect(String(decoding: records[0], as: UTF8.self).contains("brain.Event:2"))
-        // Event.step = 7 (field 2, varint) and the Value: tag "loss/D", simple_value 0.5 (field 2, fixed32).
-        #expect(records[1].contains(0x10) && records[1].firstIndex(of: 0x10).map { records[1][$0 + 1] } == 7)
+        // Event: wall_time (field 1, fixed64: key and 8 bytes), then step = 7 (field 2, varint);
+        // the Value: tag "loss/D", simple_value 0.5 (field 2, fixed32). (Searching for the
+        // step's key byte anywhere would match wall-time bytes now and then.)
+        #expect(records[1].count > 10 && records[1][0] == 0x09 && records[1][9] == 0x10 && records[1][10] == 7)
         let scalar: [UInt8] = [0x0A, 6] + Array("loss/D".utf8) + [0x15, 0, 0, 0, 0x3F]
         #expect(records[1].windows(scalar.count).contains(scalar))
         let image: [UInt8] = [0x08, 1, 0x10, 1, 0x18, 1, 0x22, 3, 1, 2, 3]
