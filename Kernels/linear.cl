@@ -75,13 +75,10 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 // im2col for image n: col[(c·KH + kh)·KW + kw, p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside.
 // One work-item per (row, p) writes the Q columns of that output row: the index
 // arithmetic is paid once per row, and the q loop reads x with stride S.
-__kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s) {
-    int i = get_global_id(0);
-    if (i >= s.C * s.KH * s.KW * s.P) return;
-    int p = i % s.P, row = i / s.P;
+// Writes the Q columns of column-matrix row `row` (c, kh, kw) at output row p of image n into `out`.
+inline void im2col_row(__global const float *x, const int n, const int row, const int p, __global float *out, const conv_t s) {
     int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
     int h = p * s.SH - s.PH + kh * s.DH, v0 = kw * s.DW - s.PW;
-    __global float *out = col + (row * s.P + p) * s.Q;
     if (h < 0 || h >= s.H) {
         for (int q = 0; q < s.Q; q++) out[q] = 0.0f;
         return;
@@ -91,6 +88,13 @@ __kernel void im2col(__global const float *x, const int n, __global float *col, 
         int v = q * s.SW + v0;
         out[q] = (v >= 0 && v < s.W) ? in[v] : 0.0f;
     }
+}
+
+__kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s) {
+    int i = get_global_id(0);
+    if (i >= s.C * s.KH * s.KW * s.P) return;
+    int p = i % s.P, row = i / s.P;
+    im2col_row(x, n, row, p, col + (row * s.P + p) * s.Q, s);
 }
 
 // col2im for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
@@ -124,18 +128,7 @@ __kernel void im2col_batch(__global const float *x, __global float *col, const c
     int i = get_global_id(0);
     if (i >= s.C * s.KH * s.KW * s.N * s.P) return;
     int p = i % s.P, n = (i / s.P) % s.N, row = i / (s.P * s.N);
-    int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
-    int h = p * s.SH - s.PH + kh * s.DH, v0 = kw * s.DW - s.PW;
-    __global float *out = col + ((row * s.N + n) * s.P + p) * s.Q;
-    if (h < 0 || h >= s.H) {
-        for (int q = 0; q < s.Q; q++) out[q] = 0.0f;
-        return;
-    }
-    __global const float *in = x + ((n * s.C + c) * s.H + h) * s.W;
-    for (int q = 0; q < s.Q; q++) {
-        int v = q * s.SW + v0;
-        out[q] = (v >= 0 && v < s.W) ? in[v] : 0.0f;
-    }
+    im2col_row(x, n, row, p, col + ((row * s.N + n) * s.P + p) * s.Q, s);
 }
 
 // The same matrix transposed, [N·PQ, C·KH·KW] (the weight gradient's right operand).

@@ -13,7 +13,7 @@ extension OpenCLBackend {
         let out = try queue.allocate(byteCount: items * 4, label: "fma_peak output")
         var best = 0.0
         for _ in 0..<3 {
-            let seconds = try timedSeconds {
+            let seconds = try timed {
                 let event = try queue.launch("fma_peak", count: items, [.buffer(out), .float(0.999), .int(Int32(iterations))])
                 if let event { clReleaseEvent(event) }
             }
@@ -36,13 +36,5 @@ extension OpenCLBackend {
             best = max(best, 2 * pow(Double(size), 3) / Date().timeIntervalSince(start))
         }
         return (best, size)
-    }
-
-    private func timedSeconds(_ body: () throws -> Void) throws -> Double {
-        try queue.finish()
-        let start = Date()
-        try body()
-        try queue.finish()
-        return Date().timeIntervalSince(start)
     }
 }

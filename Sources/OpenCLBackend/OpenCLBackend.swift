@@ -159,7 +159,7 @@ public final class OpenCLBackend: Backend {
     }
 
     /// Seconds that `body`'s device work takes (it waits for the queue before and after).
-    private func timed(_ body: () throws -> Void) throws -> Double {
+    func timed(_ body: () throws -> Void) throws -> Double {
         try queue.finish()
         let start = Date()
         try body()
