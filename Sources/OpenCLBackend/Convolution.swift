@@ -63,7 +63,7 @@ struct Convolution {
     /// conv2dBackwardWeight (x, dy).
     func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
-        let kk = kernel.h * kernel.w, pq = small[2] * small[3], hw = large[2] * large[3]
+        let kk = kernel.h * kernel.w, pq = small[2] * small[3]
         switch (algorithm, kind) {
         case (.direct, .forward):
             return [.kernel("conv2d_forward", count: small.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]

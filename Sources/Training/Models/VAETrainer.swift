@@ -28,7 +28,6 @@ final class VAETrainer: ModelTrainer {
     private let plan: Plan, sampler: Plan
     private let reconstructor: Plan?
     private let heldOut: Examples?
-    private let sampleColumns: Int
 
     init(_ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
@@ -57,7 +56,6 @@ final class VAETrainer: ModelTrainer {
         let noise = graph.constant((0..<rows * 8 * nz).map { _ in rng.normal() }, [rows * 8, nz])
         let rowLabels = conditional ? graph.constant((0..<rows * 8).map { Float($0 / 8) }, [rows * 8]) : nil
         sampler = try session.plan(fetches: [model.decode(noise, labels: rowLabels, eval)])
-        sampleColumns = 8
         // Reconstructions of the held-out images from their means.
         self.heldOut = heldOut
         if let heldOut {
@@ -83,7 +81,7 @@ final class VAETrainer: ModelTrainer {
     func outputs() throws -> [OutputImage] {
         let (c, s) = (options.channels, options.imageSize)
         let samples = try sampler.run()[0]
-        var images = [OutputImage(folder: "samples", grid: imageGrid(samples, count: samples.count / (c * s * s), channels: c, height: s, width: s, columns: sampleColumns), channels: c)]
+        var images = [OutputImage(folder: "samples", grid: imageGrid(samples, count: samples.count / (c * s * s), channels: c, height: s, width: s, columns: 8), channels: c)]
         if let reconstructor, let heldOut {
             // original, reconstruction pairs, four pairs per row.
             let reconstructed = try reconstructor.run()[0]
