@@ -1,13 +1,18 @@
 // Fused optimizer updates (PyTorch's rules): output `which` (a state or the new
 // parameter) from p, g, the state and the step t read from device memory, so an
-// update never leaves the device. Each work-item walks the elements with a grid
-// stride and computes the step's scalars (bias corrections, momentum schedule) once.
+// update never leaves the device. Each work-item computes the step's scalars (bias
+// corrections, momentum schedule) once and then updates `chunk` elements: runs of
+// `lanes` adjacent work-items interleave over one contiguous block of lanes · chunk
+// elements. The host picks lanes = 1 on CPUs (each work-item a contiguous run, which
+// the compiler vectorizes) and lanes = the work-group size on GPUs (coalesced loads).
 
-#define FOR_EACH_ELEMENT(i) for (int i = get_global_id(0); i < count; i += get_global_size(0))
+#define FOR_EACH_ELEMENT(i)                                                                      \
+    const int w_ = get_global_id(0), first_ = (w_ / lanes) * lanes * chunk + w_ % lanes;          \
+    for (int j_ = 0, i = first_; j_ < chunk && i < count; j_++, i += lanes)
 
 __kernel void sgd_update(__global const float *p, __global const float *g, __global const float *b,
                          __global const float *t, __global float *y, const int which, const float lr,
-                         const float momentum, const float dampening, const int nesterov, const int count) {
+                         const float momentum, const float dampening, const int nesterov, const int count, const int chunk, const int lanes) {
     const int first = t[0] == 1.0f;
     FOR_EACH_ELEMENT(i) {
         float b2 = first ? g[i] : momentum * b[i] + (1.0f - dampening) * g[i];
@@ -18,7 +23,7 @@ __kernel void sgd_update(__global const float *p, __global const float *g, __glo
 
 __kernel void adam_update(__global const float *p, __global const float *g, __global const float *m,
                           __global const float *v, __global const float *t, __global float *y, const int which,
-                          const float lr, const float beta1, const float beta2, const float epsilon, const int count) {
+                          const float lr, const float beta1, const float beta2, const float epsilon, const int count, const int chunk, const int lanes) {
     const float correction1 = 1.0f - pow(beta1, t[0]), correction2 = 1.0f - pow(beta2, t[0]);
     FOR_EACH_ELEMENT(i) {
         float m2 = beta1 * m[i] + (1.0f - beta1) * g[i];
@@ -32,7 +37,7 @@ __kernel void adam_update(__global const float *p, __global const float *g, __gl
 __kernel void nadam_update(__global const float *p, __global const float *g, __global const float *m,
                            __global const float *v, __global const float *t, __global const float *product,
                            __global float *y, const int which, const float lr, const float beta1, const float beta2,
-                           const float epsilon, const float decay, const int count) {
+                           const float epsilon, const float decay, const int count, const int chunk, const int lanes) {
     const float mu = beta1 * (1.0f - 0.5f * pow(0.96f, t[0] * decay));
     const float mu_next = beta1 * (1.0f - 0.5f * pow(0.96f, (t[0] + 1.0f) * decay));
     const float correction2 = 1.0f - pow(beta2, t[0]);
@@ -47,7 +52,7 @@ __kernel void nadam_update(__global const float *p, __global const float *g, __g
 
 __kernel void rmsprop_update(__global const float *p, __global const float *g, __global const float *v,
                              __global float *y, const int which, const float lr, const float alpha,
-                             const float epsilon, const int count) {
+                             const float epsilon, const int count, const int chunk, const int lanes) {
     FOR_EACH_ELEMENT(i) {
         float v2 = alpha * v[i] + (1.0f - alpha) * g[i] * g[i];
         y[i] = which == 0 ? v2 : p[i] - lr * g[i] / (sqrt(v2) + epsilon);

@@ -36,6 +36,8 @@ public final class OpenCLBackend: Backend {
     public var poisonOutputs = false
     /// Forces one convolution algorithm (tests, experiments) instead of the measured choice.
     public var convolutionAlgorithm: ConvolutionAlgorithm?
+    /// Spreads elementwise loops as on this kind of device instead of the one present (tests).
+    public var spreadDevice: (cpu: Bool, computeUnits: Int)?
     let profiler: Profiler?
     private let debugLevel: Int
     /// Set by one_hot_forward to (first bad row + 1).
@@ -144,7 +146,8 @@ public final class OpenCLBackend: Backend {
         case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
             return [resampleWork(op, x[0], xs[0], y, ys)]
         case .optimizerUpdate(let rule, let output):
-            return [optimizerWork(rule, output: output, x, y, count: ys.count)]
+            let device = spreadDevice ?? (queue.device.info.type == "CPU", queue.device.info.computeUnits)
+            return [optimizerWork(rule, output: output, x, y, count: ys.count, spread: ElementSpread(elements: ys.count, cpu: device.cpu, computeUnits: device.computeUnits))]
         }
     }
 

@@ -25,10 +25,12 @@ public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: Stri
 /// Runs `fetches` on the CPU reference and on OpenCL with the same feeds; nil when
 /// every value agrees within `tolerance`, else the first disagreement.
 public func backendMismatch(
-    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil
+    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil,
+    configure: (OpenCLBackend) -> Void = { _ in }
 ) throws -> String? {
     let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
     let device = try makeTestBackend(convolution: convolution, gemm: gemm)
+    configure(device)
     let got = try Session(backend: device).plan(fetches: fetches).run(feeds)
     for (i, (g, r)) in zip(got, reference).enumerated() {
         if let message = mismatch(g, r, tolerance, "\(context), output \(i) \(fetches[i].shape) on \(device.deviceDescription)") { return message }

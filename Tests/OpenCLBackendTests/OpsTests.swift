@@ -126,13 +126,16 @@ struct OpenCLOpTests {
         try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2/1/1 \(shape)") { avgPool2d($0[0], kernel: Size2(2), stride: Size2(1), padding: Size2(1)) }
     }
 
-    @Test(arguments: [
-        OptimizerRule.sgd(learningRate: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false), .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0, nesterov: true),
+    static let optimizerRules: [OptimizerRule] = [
+        .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false), .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0, nesterov: true),
         .sgd(learningRate: 0.1, momentum: 0, dampening: 0, nesterov: false), .adam(learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8),
         .nadam(learningRate: 2e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: 4e-3), .rmsprop(learningRate: 5e-5, alpha: 0.99, epsilon: 1e-8),
-    ])
-    func fusedOptimizerUpdates(_ rule: OptimizerRule) throws {
-        let n = 65
+    ]
+
+    /// Each rule on a short and a long tensor (several runs of elements per work-item), spread
+    /// over work-items as on this device, as on a 2-core CPU and as on a 3-unit GPU (64 lanes).
+    @Test(arguments: optimizerRules, [65, 70_001])
+    func fusedOptimizerUpdates(_ rule: OptimizerRule, _ n: Int) throws {
         let graph = Graph()
         let p = graph.constant(randomValues(n, seed: seed(90)), [n]), g = graph.constant(randomValues(n, seed: seed(91)), [n])
         let m = graph.constant(randomValues(n, seed: seed(92)), [n]), v = graph.constant(randomValues(n, in: 0...0.1, seed: seed(93)), [n])
@@ -144,8 +147,24 @@ struct OpenCLOpTests {
         case .rmsprop: inputs = [p, g, v]
         }
         let outputs = (0..<(inputs.count >= 5 ? 3 : 2)).map { graph.apply(.optimizerUpdate(rule, output: $0), inputs) }
-        let message = try backendMismatch(outputs, feeds: [:], tolerance: Tolerance(atol: 1e-6, rtol: 1e-5), context: "\(rule)")
-        #expect(message == nil, Comment(rawValue: message ?? ""))
+        for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
+            let message = try backendMismatch(outputs, feeds: [:], tolerance: Tolerance(atol: 1e-6, rtol: 1e-5), context: "\(rule) spread as \(String(describing: device))") {
+                $0.spreadDevice = device
+            }
+            #expect(message == nil, Comment(rawValue: message ?? ""))
+        }
+    }
+
+    /// The optimizer kernels' work-items cover every element exactly once.
+    @Test func elementSpreadCoversEachElementOnce() {
+        for count in [1, 63, 64, 513, 70_001, 300_007] {
+            for (cpu, units) in [(true, 1), (true, 2), (true, 16), (false, 3), (false, 132)] {
+                let spread = ElementSpread(elements: count, cpu: cpu, computeUnits: units)
+                var seen = [Int](repeating: 0, count: count)
+                for w in 0..<spread.workItems { for i in spread.elements(of: w, count: count) { seen[i] += 1 } }
+                #expect(seen.allSatisfy { $0 == 1 }, "count \(count), cpu \(cpu), units \(units): \(spread)")
+            }
+        }
     }
 
     @Test func randomStreamsMatchTheReference() throws {
