@@ -131,14 +131,26 @@ __kernel void im2col_batch(__global const float *x, __global float *col, const c
     im2col_row(x, n, row, p, col + ((row * s.N + n) * s.P + p) * s.Q, s);
 }
 
-// The same matrix transposed, [N·PQ, C·KH·KW] (the weight gradient's right operand).
-__kernel void im2col_batch_transposed(__global const float *x, __global float *col, const conv_t s) {
-    int i = get_global_id(0), PQ = s.P * s.Q, CKK = s.C * s.KH * s.KW;
-    if (i >= CKK * s.N * PQ) return;
-    int row = i % CKK, npq = i / CKK, n = npq / PQ, pq = npq % PQ;
-    int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
-    int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
-    col[i] = (h >= 0 && h < s.H && v >= 0 && v < s.W) ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+// The same matrix transposed, [n·PQ + pq, C·KH·KW], for images first ..< first + images
+// (the weight gradient's right operand, for one image or the whole batch). One
+// work-item per output pixel (n, p, q) writes its row of C·KH·KW taps.
+__kernel void im2col_transposed(__global const float *x, const int first, const int images, __global float *col, const conv_t s) {
+    int i = get_global_id(0), PQ = s.P * s.Q;
+    if (i >= images * PQ) return;
+    int n = first + i / PQ, p = (i % PQ) / s.Q, q = i % s.Q;
+    int h0 = p * s.SH - s.PH, v0 = q * s.SW - s.PW;
+    __global float *out = col + i * (s.C * s.KH * s.KW);
+    for (int c = 0; c < s.C; c++) {
+        __global const float *plane = x + (n * s.C + c) * s.H * s.W;
+        for (int kh = 0; kh < s.KH; kh++) {
+            int h = h0 + kh * s.DH;
+            bool inside = h >= 0 && h < s.H;
+            for (int kw = 0; kw < s.KW; kw++) {
+                int v = v0 + kw * s.DW;
+                *out++ = (inside && v >= 0 && v < s.W) ? plane[h * s.W + v] : 0.0f;
+            }
+        }
+    }
 }
 
 // col2im for the whole batch: columns n·PQ + …, one work-item per row (n, c, h).

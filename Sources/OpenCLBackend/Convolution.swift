@@ -84,10 +84,10 @@ struct Convolution {
                  .kernel("col2im", count: c * large[2], [.buffer(scratch!), .int(Int32(i)), .buffer(y), .words(words)])]
             }
         case (.gemm, .weight):
-            // dW [O, C·KK] = Σ_n dy[n] [O, PQ] · col[n]ᵀ
+            // dW [O, C·KK] = Σ_n dy[n] [O, PQ] · col[n]ᵀ, with col[n]ᵀ [PQ, C·KK] built directly.
             return (0..<n).flatMap { i -> [Work] in
-                [.kernel("im2col", count: columnElements / small[3], [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
-                 .gemm(transposeA: false, transposeB: true, m: o, n: c * kk, k: pq, a: (x[1], i * o * pq), b: (scratch!, 0), c: (y, 0), beta: i == 0 ? 0 : 1)]
+                [.kernel("im2col_transposed", count: pq, [.buffer(x[0]), .int(Int32(i)), .int(1), .buffer(scratch!), .words(words)]),
+                 .gemm(transposeA: false, transposeB: false, m: o, n: c * kk, k: pq, a: (x[1], i * o * pq), b: (scratch!, 0), c: (y, 0), beta: i == 0 ? 0 : 1)]
             }
         case (.batchedGEMM, _):
             return batchedWork(x, y, scratch: scratch!)
@@ -118,7 +118,7 @@ struct Convolution {
         case .weight:
             // dW [O, C·KK] = dY' [O, N·PQ] · colᵀ, with colᵀ [N·PQ, C·KK] built directly.
             return [
-                .kernel("im2col_batch_transposed", count: rows, [.buffer(x[0]), .buffer(scratch), .words(words)]),
+                .kernel("im2col_transposed", count: npq, [.buffer(x[0]), .int(0), .int(Int32(n)), .buffer(scratch), .words(words)]),
                 .kernel("swap_leading_axes_into", count: n * o * pq, [.buffer(x[1]), .buffer(scratch), .int(Int32(rows)), .int(Int32(n)), .int(Int32(o)), .int(Int32(pq))]),
                 .gemm(transposeA: false, transposeB: false, m: o, n: ckk, k: npq, a: (scratch, rows), b: (scratch, 0), c: (y, 0)),
             ]
