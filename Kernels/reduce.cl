@@ -1,5 +1,5 @@
-// Reductions: one work-item per output element. The kept axes locate the
-// input base offset; the reduced axes are walked in a loop. Sums use Kahan
+// Reductions: one work-item per output element (or per part of one, for sums).
+// The kept axes locate the input base offset; the reduced axes are walked in a loop. Sums use Kahan
 // compensation, so long float sums stay close to the Double-accumulated CPU
 // reference.
 
@@ -16,6 +16,15 @@ typedef struct {
     int reduced_stride[MAX_RANK];
 } reduce_t;
 
+// sum += value with Kahan compensation (scalar or vector TYPE).
+#define KAHAN_ADD(sum, compensation, value, TYPE)      \
+    do {                                               \
+        const TYPE term_ = (value) - (compensation);   \
+        const TYPE next_ = (sum) + term_;              \
+        (compensation) = (next_ - (sum)) - term_;      \
+        (sum) = next_;                                 \
+    } while (0)
+
 inline int offset_of(int i, int rank, const int *shape, const int *stride) {
     int offset = 0;
     for (int axis = rank - 1; axis >= 0; axis--) {
@@ -25,23 +34,37 @@ inline int offset_of(int i, int rank, const int *shape, const int *stride) {
     return offset;
 }
 
-// The last reduced axis is walked by an inner loop with a fixed stride (the host merges
-// reduced axes that are contiguous), so the index arithmetic is paid once per row.
-__kernel void reduce_sum_forward(__global const float *x, __global float *y, const reduce_t p) {
+// Work-item i sums part i % parts of output i / parts's reduced elements (taken in
+// row-major order of the reduced axes) into y[i]: with parts = 1 the whole sum, else a
+// partial sum that a second launch (over [outputs, parts], parts = 1) adds up. Few
+// outputs with long sums (BatchNorm's per-channel statistics) are split this way so
+// every core works. The last reduced axis is walked by an inner loop with a fixed
+// stride (the host merges reduced axes that are contiguous), so the index arithmetic
+// is paid once per row.
+__kernel void reduce_sum_forward(__global const float *x, __global float *y, const reduce_t p, const int parts) {
     int i = get_global_id(0);
-    if (i >= p.kept_count) return;
-    int base = offset_of(i, p.kept_rank, p.kept_shape, p.kept_stride);
+    if (i >= p.kept_count * parts) return;
+    int base = offset_of(i / parts, p.kept_rank, p.kept_shape, p.kept_stride);
     const int last = p.reduced_rank - 1, length = p.reduced_shape[last], stride = p.reduced_stride[last];
+    const int share = (p.reduced_count + parts - 1) / parts, start = (i % parts) * share;
+    const int end = min(start + share, p.reduced_count);
+    // Contiguous rows go eight lanes at a time (eight independent compensated sums, so
+    // the adds do not wait on each other), the rest one by one; the lanes join at the end.
     float sum = 0.0f, compensation = 0.0f;
-    for (int row = 0; row < p.reduced_count / length; row++) {
-        __global const float *in = x + base + offset_of(row, last, p.reduced_shape, p.reduced_stride);
-        for (int j = 0; j < length; j++) {
-            float term = in[j * stride] - compensation;
-            float next = sum + term;
-            compensation = (next - sum) - term;
-            sum = next;
+    float8 sums = (float8)(0.0f), compensations = (float8)(0.0f);
+    for (int index = start; index < end;) {
+        const int row = index / length, column = index % length, run = min(end - index, length - column);
+        __global const float *in = x + base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride;
+        int j = 0;
+        if (stride == 1) {
+            for (; j + 8 <= run; j += 8) KAHAN_ADD(sums, compensations, vload8(0, in + j), float8);
         }
+        for (; j < run; j++) KAHAN_ADD(sum, compensation, in[j * stride], float);
+        index += run;
     }
+    float lanes[8];
+    vstore8(sums - compensations, 0, lanes);
+    for (int lane = 0; lane < 8; lane++) KAHAN_ADD(sum, compensation, lanes[lane], float);
     y[i] = sum;
 }
 

@@ -36,8 +36,11 @@ public final class OpenCLBackend: Backend {
     public var poisonOutputs = false
     /// Forces one convolution algorithm (tests, experiments) instead of the measured choice.
     public var convolutionAlgorithm: ConvolutionAlgorithm?
-    /// Spreads elementwise loops as on this kind of device instead of the one present (tests).
+    /// Spreads optimizer updates and long sums as on this kind of device instead of the one present (tests).
     public var spreadDevice: (cpu: Bool, computeUnits: Int)?
+    private var deviceKind: (cpu: Bool, computeUnits: Int) {
+        spreadDevice ?? (queue.device.info.type == "CPU", queue.device.info.computeUnits)
+    }
     let profiler: Profiler?
     private let debugLevel: Int
     /// Set by one_hot_forward to (first bad row + 1).
@@ -117,6 +120,10 @@ public final class OpenCLBackend: Backend {
                 return try timed { try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op) }
             })!
             try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op)
+        } else if case .reduce(let reduce, let axes, _) = op {
+            let reduction = try Reduction(reduce, axes: axes, shapes[0])
+            let parts = reduction.parts(workItems: max(deviceKind.computeUnits, 1) * (deviceKind.cpu ? 256 : 2048))
+            try run(reduction.work(x[0], y, parts: parts, scratch: scratch(reduction.scratchElements(parts: parts))), op)
         } else {
             try run(try plan(op, x, shapes, y, output.shape, step: step), op)
         }
@@ -137,8 +144,8 @@ public final class OpenCLBackend: Backend {
             return [elementwiseWork(op, x, xs, y, ys, status: status)]
         case .reshape, .stopGradient, .permute, .expand, .concat, .slice, .pad:
             return try layoutWork(op, x, xs, y, ys)
-        case .reduce(let reduce, let axes, _):
-            return [try reduceWork(reduce, axes: axes, x[0], xs[0], y)]
+        case .reduce:
+            preconditionFailure("reductions are dispatched with their scratch")
         case .matmul:
             return matmulWork(op, x, xs, y, ys)
         case .conv2d, .convTranspose2d, .conv2dBackwardWeight:
@@ -146,8 +153,7 @@ public final class OpenCLBackend: Backend {
         case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
             return [resampleWork(op, x[0], xs[0], y, ys)]
         case .optimizerUpdate(let rule, let output):
-            let device = spreadDevice ?? (queue.device.info.type == "CPU", queue.device.info.computeUnits)
-            return [optimizerWork(rule, output: output, x, y, count: ys.count, spread: ElementSpread(elements: ys.count, cpu: device.cpu, computeUnits: device.computeUnits))]
+            return [optimizerWork(rule, output: output, x, y, count: ys.count, spread: ElementSpread(elements: ys.count, cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits))]
         }
     }
 

@@ -1,25 +1,62 @@
 // Reductions → Kernels/reduce.cl: one work-item per output element, looping
-// over the reduced axes (Kahan-compensated sums).
+// over the reduced axes (Kahan-compensated sums); long sums into few outputs are
+// split into parts summed by a second launch.
 import OpenCLRuntime
 import TensorGraph
 
-func reduceWork(_ op: ReduceOp, axes: [Int], _ x: CLBuffer, _ xs: Shape, _ y: CLBuffer) throws -> Work {
-    guard xs.rank <= 8 else { throw PlanError("reductions support rank ≤ 8 on OpenCL, got \(xs)") }
-    let kept = (0..<xs.rank).filter { !axes.contains($0) }
-    let pad = { (v: [Int]) in (v + [Int](repeating: 0, count: 8 - v.count)).map { Int32($0) } }
-    let keptCount = kept.map { xs[$0] }.reduce(1, *), reducedCount = axes.map { xs[$0] }.reduce(1, *)
-    // Reduced axes adjacent in memory become one (NCHW over (0, 2, 3): N and H·W).
-    var reduced: [(size: Int, stride: Int)] = []
-    for axis in axes.sorted() {
-        if let outer = reduced.last, axis > 0, axes.contains(axis - 1), outer.stride == xs.strides[axis] * xs[axis] {
-            reduced[reduced.count - 1] = (outer.size * xs[axis], xs.strides[axis])
-        } else {
-            reduced.append((xs[axis], xs.strides[axis]))
+/// A reduction in the `reduce_t` frame of Kernels/reduce.cl.
+struct Reduction {
+    let op: ReduceOp
+    let keptCount: Int, reducedCount: Int
+    private let words: [Int32]
+
+    init(_ op: ReduceOp, axes: [Int], _ xs: Shape) throws {
+        guard xs.rank <= 8 else { throw PlanError("reductions support rank ≤ 8 on OpenCL, got \(xs)") }
+        self.op = op
+        let kept = (0..<xs.rank).filter { !axes.contains($0) }
+        keptCount = kept.map { xs[$0] }.reduce(1, *)
+        reducedCount = axes.map { xs[$0] }.reduce(1, *)
+        // Reduced axes adjacent in memory become one (NCHW over (0, 2, 3): N and H·W).
+        var reduced: [(size: Int, stride: Int)] = []
+        for axis in axes.sorted() {
+            if let outer = reduced.last, axis > 0, axes.contains(axis - 1), outer.stride == xs.strides[axis] * xs[axis] {
+                reduced[reduced.count - 1] = (outer.size * xs[axis], xs.strides[axis])
+            } else {
+                reduced.append((xs[axis], xs.strides[axis]))
+            }
         }
+        if reduced.isEmpty { reduced = [(1, 1)] }
+        words = Self.words(kept: kept.map { (xs[$0], xs.strides[$0]) }, reduced: reduced)
     }
-    if reduced.isEmpty { reduced = [(1, 1)] }
-    let words = [Int32(kept.count), Int32(keptCount), Int32(reduced.count), Int32(reducedCount)]
-        + pad(kept.map { xs[$0] }) + pad(kept.map { xs.strides[$0] }) + pad(reduced.map(\.size)) + pad(reduced.map(\.stride))
-    let name = op == .sum ? "reduce_sum_forward" : "reduce_max_forward"
-    return .kernel(name, count: keptCount, [.buffer(x), .buffer(y), .words(words)])
+
+    private static func words(kept: [(size: Int, stride: Int)], reduced: [(size: Int, stride: Int)]) -> [Int32] {
+        let pad = { (v: [Int]) in (v + [Int](repeating: 0, count: 8 - v.count)).map { Int32($0) } }
+        return [Int32(kept.count), Int32(kept.map(\.size).reduce(1, *)), Int32(reduced.count), Int32(reduced.map(\.size).reduce(1, *))]
+            + pad(kept.map(\.size)) + pad(kept.map(\.stride)) + pad(reduced.map(\.size)) + pad(reduced.map(\.stride))
+    }
+
+    /// Parts per output sum: enough work-items to fill the device (`workItems`), each
+    /// part at least 2048 elements long.
+    func parts(workItems: Int) -> Int {
+        guard op == .sum else { return 1 }
+        return max(1, min(reducedCount / 2048, (workItems + keptCount - 1) / keptCount))
+    }
+
+    /// Floats of scratch for the partial sums.
+    func scratchElements(parts: Int) -> Int { parts > 1 ? keptCount * parts : 0 }
+
+    func work(_ x: CLBuffer, _ y: CLBuffer, parts: Int, scratch: CLBuffer?) -> [Work] {
+        if op == .max {
+            return [.kernel("reduce_max_forward", count: keptCount, [.buffer(x), .buffer(y), .words(words)])]
+        }
+        guard parts > 1, let scratch else {
+            return [.kernel("reduce_sum_forward", count: keptCount, [.buffer(x), .buffer(y), .words(words), .int(1)])]
+        }
+        // The partial sums [kept, parts], then their sum over the parts.
+        let partials = Self.words(kept: [(keptCount, parts)], reduced: [(parts, 1)])
+        return [
+            .kernel("reduce_sum_forward", count: keptCount * parts, [.buffer(x), .buffer(scratch), .words(words), .int(Int32(parts))]),
+            .kernel("reduce_sum_forward", count: keptCount, [.buffer(scratch), .buffer(y), .words(partials), .int(1)]),
+        ]
+    }
 }

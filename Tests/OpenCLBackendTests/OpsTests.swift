@@ -57,6 +57,22 @@ struct OpenCLOpTests {
         try expectOpenCLMatches([distinct], tolerance: .sums, "max all \(shape)") { $0[0].max() }
     }
 
+    /// Long sums into few outputs run in parts (partial sums, then their sum): BatchNorm's
+    /// per-channel statistics, a whole-tensor sum and a strided axis, with parts that end
+    /// inside rows, split as on this device, as on a 2-core CPU and as on a 3-unit GPU.
+    @Test func longSumsInParts() throws {
+        let graph = Graph()
+        let x = graph.constant(randomValues(64 * 3 * 33 * 31, seed: seed(22)), [64, 3, 33, 31])
+        let y = graph.constant(randomValues(5001 * 3, seed: seed(23)), [5001, 3])
+        let fetches = [x.sum(axes: [0, 2, 3]), x.sum(), x.sum(axes: [0, 3]), y.sum(axes: [0])]
+        for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
+            let message = try backendMismatch(fetches, feeds: [:], tolerance: .sums, context: "sums spread as \(String(describing: device))") {
+                $0.spreadDevice = device
+            }
+            #expect(message == nil, Comment(rawValue: message ?? ""))
+        }
+    }
+
     /// Every GEMM kernel (ours and CLBlast), each transpose, on shapes with full tiles,
     /// partial tiles in rows and columns, and single elements.
     @Test(arguments: OpenCLBackend.gemmCandidates)
