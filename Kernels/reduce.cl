@@ -1,7 +1,7 @@
 // Reductions: one work-item per output element (or per part of one, for sums).
-// The kept axes locate the input base offset; the reduced axes are walked in a loop. Sums use Kahan
-// compensation, so long float sums stay close to the Double-accumulated CPU
-// reference.
+// The kept axes locate the input base offset; the reduced axes are walked in a loop.
+// Sums track the rounding error of every add, so long float sums stay close to the
+// Double-accumulated CPU reference.
 
 #define MAX_RANK 8
 
@@ -16,13 +16,15 @@ typedef struct {
     int reduced_stride[MAX_RANK];
 } reduce_t;
 
-// sum += value with Kahan compensation (scalar or vector TYPE).
-#define KAHAN_ADD(sum, compensation, value, TYPE)      \
-    do {                                               \
-        const TYPE term_ = (value) - (compensation);   \
-        const TYPE next_ = (sum) + term_;              \
-        (compensation) = (next_ - (sum)) - term_;      \
-        (sum) = next_;                                 \
+// sum += value, with the rounding error of the add (exact, whatever the magnitudes:
+// Knuth's TwoSum) collected in `error`; the sum is sum + error at the end (Ogita,
+// Rump and Oishi's Sum2: as accurate as summing in twice the precision, then rounding).
+#define ADD_TRACKING_ERROR(sum, error, value, TYPE)                  \
+    do {                                                             \
+        const TYPE value_ = (value), next_ = (sum) + value_;         \
+        const TYPE virtual_ = next_ - (sum);                         \
+        (error) += ((sum) - (next_ - virtual_)) + (value_ - virtual_); \
+        (sum) = next_;                                               \
     } while (0)
 
 inline int offset_of(int i, int rank, const int *shape, const int *stride) {
@@ -48,24 +50,26 @@ __kernel void reduce_sum_forward(__global const float *x, __global float *y, con
     const int last = p.reduced_rank - 1, length = p.reduced_shape[last], stride = p.reduced_stride[last];
     const int share = (p.reduced_count + parts - 1) / parts, start = (i % parts) * share;
     const int end = min(start + share, p.reduced_count);
-    // Contiguous rows go eight lanes at a time (eight independent compensated sums, so
-    // the adds do not wait on each other), the rest one by one; the lanes join at the end.
-    float sum = 0.0f, compensation = 0.0f;
-    float8 sums = (float8)(0.0f), compensations = (float8)(0.0f);
+    // Contiguous rows go eight lanes at a time (eight independent sums, so the adds do
+    // not wait on each other), the rest one by one; the lanes join at the end.
+    float sum = 0.0f, error = 0.0f;
+    float8 sums = (float8)(0.0f), errors = (float8)(0.0f);
     for (int index = start; index < end;) {
         const int row = index / length, column = index % length, run = min(end - index, length - column);
         __global const float *in = x + base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride;
         int j = 0;
         if (stride == 1) {
-            for (; j + 8 <= run; j += 8) KAHAN_ADD(sums, compensations, vload8(0, in + j), float8);
+            for (; j + 8 <= run; j += 8) ADD_TRACKING_ERROR(sums, errors, vload8(0, in + j), float8);
         }
-        for (; j < run; j++) KAHAN_ADD(sum, compensation, in[j * stride], float);
+        for (; j < run; j++) ADD_TRACKING_ERROR(sum, error, in[j * stride], float);
         index += run;
     }
     float lanes[8];
-    vstore8(sums - compensations, 0, lanes);
-    for (int lane = 0; lane < 8; lane++) KAHAN_ADD(sum, compensation, lanes[lane], float);
-    y[i] = sum;
+    vstore8(sums, 0, lanes);
+    for (int lane = 0; lane < 8; lane++) ADD_TRACKING_ERROR(sum, error, lanes[lane], float);
+    vstore8(errors, 0, lanes);
+    for (int lane = 0; lane < 8; lane++) error += lanes[lane];
+    y[i] = sum + error;
 }
 
 __kernel void reduce_max_forward(__global const float *x, __global float *y, const reduce_t p) {

@@ -1,5 +1,5 @@
 // Reductions → Kernels/reduce.cl: one work-item per output element, looping
-// over the reduced axes (Kahan-compensated sums); long sums into few outputs are
+// over the reduced axes (sums track their rounding errors); long sums into few outputs are
 // split into parts summed by a second launch.
 import OpenCLRuntime
 import TensorGraph

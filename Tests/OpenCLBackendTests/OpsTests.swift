@@ -59,12 +59,16 @@ struct OpenCLOpTests {
 
     /// Long sums into few outputs run in parts (partial sums, then their sum): BatchNorm's
     /// per-channel statistics, a whole-tensor sum and a strided axis, with parts that end
-    /// inside rows, split as on this device, as on a 2-core CPU and as on a 3-unit GPU.
+    /// inside rows and terms that cancel, split as on this device, as on a 2-core CPU and as on a 3-unit GPU.
     @Test func longSumsInParts() throws {
         let graph = Graph()
         let x = graph.constant(randomValues(64 * 3 * 33 * 31, seed: seed(22)), [64, 3, 33, 31])
         let y = graph.constant(randomValues(5001 * 3, seed: seed(23)), [5001, 3])
-        let fetches = [x.sum(axes: [0, 2, 3]), x.sum(), x.sum(axes: [0, 3]), y.sum(axes: [0])]
+        // Terms of ±1000 that cancel to a sum of the small parts (BatchNorm's gradient sums
+        // cancel so): the compensated sums must keep their low bits.
+        let small = randomValues(3 * 40_000, seed: seed(24))
+        let cancelling = graph.constant(small.indices.map { small[$0] + ($0 % 2 == 0 ? 1000 : -1000) }, [3, 40_000])
+        let fetches = [x.sum(axes: [0, 2, 3]), x.sum(), x.sum(axes: [0, 3]), y.sum(axes: [0]), cancelling.sum(axes: [1])]
         for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
             let message = try backendMismatch(fetches, feeds: [:], tolerance: .sums, context: "sums spread as \(String(describing: device))") {
                 $0.spreadDevice = device
