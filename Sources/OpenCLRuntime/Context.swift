@@ -230,6 +230,16 @@ public final class CommandQueue: @unchecked Sendable {
         return kernel
     }
 
+    /// Work-items per work-group: 64 on GPUs. A CPU runs each work-group on one core
+    /// (PoCL loops over its work-items), so small launches of long work-items (a GEMM's
+    /// 86 tiles) get small work-groups that every core can share — about 32 groups per
+    /// core, at most 64 items each (large elementwise launches keep 64, which PoCL
+    /// vectorizes across). Measured on 2 cores: GEMM 512×16×4096 33 → 48 GFLOP/s.
+    func localSize(_ count: Int) -> Int {
+        guard device.info.type == "CPU" else { return 64 }
+        return max(1, min(64, count / (max(device.info.computeUnits, 1) * 32)))
+    }
+
     /// Launches kernel `name` over `count` work-items (1-D) with `arguments` in order.
     /// Returns the profiling event when profiling is on (the caller releases it).
     @discardableResult
@@ -239,7 +249,7 @@ public final class CommandQueue: @unchecked Sendable {
             try argument.set(kernel, cl_uint(index), name)
         }
         guard count > 0 else { return nil }
-        let local = 64
+        let local = localSize(count)
         var global = (count + local - 1) / local * local
         var localSize = local
         var event: cl_event?
