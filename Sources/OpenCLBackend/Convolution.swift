@@ -47,6 +47,15 @@ struct Convolution {
     /// Multiply-adds × 2: every (n, o, p, q, c, kh, kw) tap once.
     var flops: Double { 2 * Double(small[0] * small[1] * small[2] * small[3] * large[1] * kernel.h * kernel.w) }
 
+    /// The algorithms worth timing, GEMM paths first (so a slow direct run can be cut
+    /// short by `MeasuredChoices`). The direct gather kernels are not tiled: they win
+    /// only small problems (the 1×1 outputs of the discriminators, WGAN-GP's 3-channel
+    /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
+    /// 2 CPU cores, so they are timed only below 1 GFLOP.
+    var candidates: [ConvolutionAlgorithm] {
+        flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]
+    }
+
     /// The im2col matrix of one image: [C·KH·KW, P·Q].
     private var columnElements: Int { large[1] * kernel.h * kernel.w * small[2] * small[3] }
 
@@ -149,7 +158,7 @@ final class MeasuredChoices: @unchecked Sendable {
 
     private init(path: String) {
         self.path = path
-        // Lines: device, problem, choice (tab-separated); malformed lines are ignored.
+        // Lines: context, problem, choice (tab-separated); malformed lines are ignored.
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t").map(String.init)
@@ -157,18 +166,21 @@ final class MeasuredChoices: @unchecked Sendable {
         }
     }
 
-    /// The recorded choice for `problem` on `device` (if it is still a candidate), else the
+    /// The recorded choice for `problem` in `context` (if it is still a candidate), else the
     /// fastest of `candidates` as timed by `measure` (seconds; each is run twice and the
-    /// second run counts, as the first may include compilation).
-    func choice(for problem: String, device: DeviceInfo, candidates: [String], measure: (String) throws -> Double) throws -> String {
-        let key = "\(device.name) | \(device.driverVersion)\t\(problem)"
+    /// second run counts, as the first may include compilation; one whose first run
+    /// takes over twice the best is not run again).
+    func choice(for problem: String, context: String, candidates: [String], measure: (String) throws -> Double) throws -> String {
+        let key = "\(context)\t\(problem)"
         lock.lock()
         let known = choices[key]
         lock.unlock()
         if let known, candidates.contains(known) { return known }
         var best = (candidates[0], Double.infinity)
         for candidate in candidates {
-            _ = try measure(candidate)
+            // A first run over twice the best so far (compilation included) cannot win by
+            // enough to matter: skip its second run (the direct kernels of large shapes).
+            guard try measure(candidate) < 2 * best.1 else { continue }
             let seconds = try measure(candidate)
             if seconds < best.1 { best = (candidate, seconds) }
         }

@@ -47,6 +47,13 @@ public final class OpenCLBackend: Backend {
     private let status: CLBuffer
     private var statusPending = false
     private var scratchBuffer: CLBuffer?
+    /// What the measured choices depend on: the device, its driver, our kernels and how
+    /// they are launched (`launchRevision` counts changes to the launch code, such as
+    /// work-group sizes, that make earlier measurements stale).
+    var measurementContext: String {
+        "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
+    }
+    static let launchRevision = 2
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
     /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
@@ -114,10 +121,12 @@ public final class OpenCLBackend: Backend {
         let shapes = inputs.map(\.shape)
         if let convolution = Convolution(op, shapes, output.shape) {
             let algorithm = try convolutionAlgorithm ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
-                for: convolution.key, device: queue.device.info, candidates: ConvolutionAlgorithm.allCases.map(\.rawValue)
+                for: convolution.key, context: measurementContext, candidates: convolution.candidates.map(\.rawValue)
             ) { candidate in
                 let algorithm = ConvolutionAlgorithm(rawValue: candidate)!
-                return try timed { try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op) }
+                let seconds = try timed { try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op) }
+                if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
+                return seconds
             })!
             try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op)
         } else if case .reduce(let reduce, let axes, _) = op {
@@ -267,7 +276,7 @@ public final class OpenCLBackend: Backend {
         let a = try queue.allocate(byteCount: m * k * 4, label: "GEMM timing A"), b = try queue.allocate(byteCount: k * n * 4, label: "GEMM timing B")
         let c = try queue.allocate(byteCount: m * n * 4, label: "GEMM timing C")
         for (buffer, count) in [(a, m * k), (b, k * n), (c, m * n)] { try perform(fill(buffer, 0.5, count: count), op: "fill") }
-        let choice = try gemmChoices.choice(for: "gemm \(m)x\(n)x\(k)", device: queue.device.info, candidates: Self.gemmCandidates) { candidate in
+        let choice = try gemmChoices.choice(for: "gemm \(m)x\(n)x\(k)", context: measurementContext, candidates: Self.gemmCandidates) { candidate in
             try timed {
                 if candidate == "clblast" {
                     try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)

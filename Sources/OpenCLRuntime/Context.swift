@@ -147,6 +147,9 @@ public final class CommandQueue: @unchecked Sendable {
     public let profiling: Bool
     /// Where the program came from: this process, the disk cache, or the compiler.
     public let programOrigin: ProgramOrigin
+    /// Identifies the program (device, driver, options and source): measurements of its
+    /// kernels are valid while it stays the same.
+    public let programDigest: String
     private let program: cl_program
     private let ledger = MemoryLedger()
     private var kernels: [String: cl_kernel] = [:]
@@ -155,6 +158,7 @@ public final class CommandQueue: @unchecked Sendable {
         self.device = device
         self.profiling = profiling
         (program, programOrigin) = try device.program(source: source, options: options, cache: cache)
+        programDigest = ProgramCache.key(device: device.info, options: options, source: source).digest
         var status: cl_int = 0
         // The OpenCL 1.2 entry point: every driver has it (PoCL, NVIDIA, AMD, Intel).
         let properties = cl_command_queue_properties(profiling ? CL_QUEUE_PROFILING_ENABLE : 0)
