@@ -47,8 +47,7 @@ struct Convolution {
     /// Multiply-adds × 2: every (n, o, p, q, c, kh, kw) tap once.
     var flops: Double { 2 * Double(small[0] * small[1] * small[2] * small[3] * large[1] * kernel.h * kernel.w) }
 
-    /// The algorithms worth timing, GEMM paths first (so a slow direct run can be cut
-    /// short by `MeasuredChoices`). The direct gather kernels are not tiled: they win
+    /// The algorithms worth timing. The direct gather kernels are not tiled: they win
     /// only small problems (the 1×1 outputs of the discriminators, WGAN-GP's 3-channel
     /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
@@ -168,8 +167,7 @@ final class MeasuredChoices: @unchecked Sendable {
 
     /// The recorded choice for `problem` in `context` (if it is still a candidate), else the
     /// fastest of `candidates` as timed by `measure` (seconds; each is run twice and the
-    /// second run counts, as the first may include compilation; one whose first run
-    /// takes over twice the best is not run again).
+    /// second run counts, as the first may include compilation).
     func choice(for problem: String, context: String, candidates: [String], measure: (String) throws -> Double) throws -> String {
         let key = "\(context)\t\(problem)"
         lock.lock()
@@ -178,9 +176,7 @@ final class MeasuredChoices: @unchecked Sendable {
         if let known, candidates.contains(known) { return known }
         var best = (candidates[0], Double.infinity)
         for candidate in candidates {
-            // A first run over twice the best so far (compilation included) cannot win by
-            // enough to matter: skip its second run (the direct kernels of large shapes).
-            guard try measure(candidate) < 2 * best.1 else { continue }
+            _ = try measure(candidate)
             let seconds = try measure(candidate)
             if seconds < best.1 { best = (candidate, seconds) }
         }

@@ -58,7 +58,7 @@ public final class OpenCLBackend: Backend {
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
     /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
     public var gemmKernel: String?
-    var gemmScratchBuffer: CLBuffer?, gemmScratchBufferA: CLBuffer?
+    var gemmScratchBuffer: CLBuffer?, gemmScratchBufferA: CLBuffer?, gemmScratchBufferPacked: CLBuffer?
     /// The A operand last transposed into `gemmScratchBufferA` during the current op
     /// (the per-image GEMMs of a convolution share their weight matrix).
     private var transposedA: (buffer: ObjectIdentifier, offset: Int, rows: Int, columns: Int)?
@@ -255,12 +255,28 @@ public final class OpenCLBackend: Backend {
         }
         // "<TM>x<VN>": TM rows × 8·VN columns per work-item.
         let parts = variant.split(separator: "x").compactMap { Int($0) }
-        let items = (m + parts[0] - 1) / parts[0] * ((n + 8 * parts[1] - 1) / (8 * parts[1]))
+        let width = 8 * parts[1], panels = (n + width - 1) / width
+        let items = (m + parts[0] - 1) / parts[0] * panels
+        // Long rows of B are packed into column panels first (see Kernels/gemm.cl): measured
+        // 13.7 → 45.9 GFLOP/s with the packing at 512×4096×1024, 41 → 45 at 1024³, no
+        // gain below 1024 columns or for short K.
+        let packed = n >= 1024 && k >= 256
+        if packed {
+            let elements = panels * width * k
+            if (gemmScratchBufferPacked?.byteCount ?? 0) < elements * 4 {
+                gemmScratchBufferPacked = nil
+                gemmScratchBufferPacked = try queue.allocate(byteCount: elements * 4, label: "GEMM packing scratch (\(elements) floats)")
+            }
+            try perform(.kernel("pack_panels", count: panels * k, [
+                .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(gemmScratchBufferPacked!), .int(Int32(k)), .int(Int32(n)), .int(Int32(width)),
+            ]), op: "matmul")
+            (b, ldb) = ((gemmScratchBufferPacked!, 0), width)
+        }
         let arguments: [KernelArgument] = [
             .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(k)),
             .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
         ]
-        try perform(.kernel("gemm_nn_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
+        try perform(.kernel("gemm_\(packed ? "np" : "nn")_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
     }
 
     /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on a
@@ -277,13 +293,15 @@ public final class OpenCLBackend: Backend {
         let c = try queue.allocate(byteCount: m * n * 4, label: "GEMM timing C")
         for (buffer, count) in [(a, m * k), (b, k * n), (c, m * n)] { try perform(fill(buffer, 0.5, count: count), op: "fill") }
         let choice = try gemmChoices.choice(for: "gemm \(m)x\(n)x\(k)", context: measurementContext, candidates: Self.gemmCandidates) { candidate in
-            try timed {
+            let seconds = try timed {
                 if candidate == "clblast" {
                     try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
                 } else {
                     try ownGEMM(candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
                 }
             }
+            if debugLevel >= 1 { log(String(format: "genocl: timing GEMM %d×%d×%d: %@ %.2f ms", m, n, k, candidate, seconds * 1e3)) }
+            return seconds
         }
         if debugLevel >= 1 { log("genocl: GEMM kernel \(choice)") }
         gemmKernel = choice

@@ -78,10 +78,11 @@ struct OpenCLOpTests {
     }
 
     /// Every GEMM kernel (ours and CLBlast), each transpose, on shapes with full tiles,
-    /// partial tiles in rows and columns, and single elements.
+    /// partial tiles in rows and columns, single elements, and rows of B long enough to be
+    /// packed into panels (1029 columns: the last panel partial).
     @Test(arguments: OpenCLBackend.gemmCandidates)
     func matmul(_ gemm: String) throws {
-        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48)] {
+        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48), (7, 257, 1029)] {
             for tA in [false, true] {
                 for tB in [false, true] {
                     let a = input("a", tA ? [k, m] : [m, k], 30), b = input("b", tB ? [n, k] : [k, n], 31)
