@@ -161,7 +161,9 @@ final class MeasuredChoices: @unchecked Sendable {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t").map(String.init)
-            if fields.count == 3 { choices[fields[0] + "\t" + fields[1]] = fields[2] }
+            // The first line of a problem wins: later ones come from processes that timed it
+            // at the same time, and the first is what the earliest of them used.
+            if fields.count == 3, choices[fields[0] + "\t" + fields[1]] == nil { choices[fields[0] + "\t" + fields[1]] = fields[2] }
         }
     }
 
@@ -180,7 +182,14 @@ final class MeasuredChoices: @unchecked Sendable {
             let seconds = try measure(candidate)
             if seconds < best.1 { best = (candidate, seconds) }
         }
+        // Another backend of this process may have timed the same problem meanwhile: the
+        // first choice recorded serves all, so that every backend computes a problem the
+        // same way (a resumed run repeats the straight one bit for bit).
         lock.lock()
+        if let first = choices[key], candidates.contains(first) {
+            lock.unlock()
+            return first
+        }
         choices[key] = best.0
         lock.unlock()
         append(key + "\t" + best.0 + "\n")
