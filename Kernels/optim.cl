@@ -1,14 +1,8 @@
 // Fused optimizer updates (PyTorch's rules): output `which` (a state or the new
 // parameter) from p, g, the state and the step t read from device memory, so an
 // update never leaves the device. Each work-item computes the step's scalars (bias
-// corrections, momentum schedule) once and then updates `chunk` elements: runs of
-// `lanes` adjacent work-items interleave over one contiguous block of lanes · chunk
-// elements. The host picks lanes = 1 on CPUs (each work-item a contiguous run, which
-// the compiler vectorizes) and lanes = the work-group size on GPUs (coalesced loads).
-
-#define FOR_EACH_ELEMENT(i)                                                                      \
-    const int w_ = get_global_id(0), first_ = (w_ / lanes) * lanes * chunk + w_ % lanes;          \
-    for (int j_ = 0, i = first_; j_ < chunk && i < count; j_++, i += lanes)
+// corrections, momentum schedule) once and then updates its elements (FOR_EACH_ELEMENT
+// of elementwise.cl: a contiguous run on CPUs, lane-interleaved on GPUs).
 
 __kernel void sgd_update(__global const float *p, __global const float *g, __global const float *b,
                          __global const float *t, __global float *y, const int which, const float lr,

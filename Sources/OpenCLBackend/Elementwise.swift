@@ -45,20 +45,24 @@ extension BinaryOp {
     }
 }
 
-func elementwiseWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, status: CLBuffer) -> Work {
-    let count = ys.count, n = Int32(ys.count)
+func elementwiseWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, status: CLBuffer, spread: ElementSpread) -> Work {
+    let count = ys.count, items = spread.workItems, tail = spread.arguments(count)
     switch op {
     case .unary(let unary):
         let (code, p0, p1) = unary.kernelCode
-        return .kernel("unary_forward", count: count, [.buffer(x[0]), .buffer(y), .int(code), .float(p0), .float(p1), .int(n)])
+        return .kernel("unary_forward", count: items, [.buffer(x[0]), .buffer(y), .int(code), .float(p0), .float(p1)] + tail)
     case .binary(let binary):
-        return .kernel("binary_forward", count: count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .int(binary.kernelCode), .int(n)])
+        return .kernel("binary_forward", count: items, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .int(binary.kernelCode)] + tail)
     case .select:
-        return .kernel("select_forward", count: count, [.buffer(x[0]), .buffer(x[1]), .buffer(x[2]), .buffer(y), .int(n)])
+        return .kernel("select_forward", count: items, [.buffer(x[0]), .buffer(x[1]), .buffer(x[2]), .buffer(y)] + tail)
     case .oneHot(let depth):
         let rows = xs[0].count
         return .kernel("one_hot_forward", count: rows, [.buffer(x[0]), .buffer(y), .buffer(status), .int(Int32(rows)), .int(Int32(depth))])
     default:
         preconditionFailure("\(op.name) is not elementwise")
     }
+}
+
+func fill(_ y: CLBuffer, _ value: Float, count: Int, spread: ElementSpread) -> Work {
+    .kernel("fill_forward", count: spread.workItems, [.buffer(y), .float(value)] + spread.arguments(count))
 }

@@ -32,7 +32,7 @@ private func stridedCopy(_ x: CLBuffer, _ y: CLBuffer, shape: [Int], source: [In
     return .kernel("strided_copy", count: count / merged.last!.size, [.buffer(x), .buffer(y), .words(words)])
 }
 
-func layoutWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape) throws -> [Work] {
+func layoutWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, spread: (Int) -> ElementSpread) throws -> [Work] {
     switch op {
     case .reshape, .stopGradient:
         return [.copy(x[0], y, elements: ys.count)]
@@ -53,7 +53,7 @@ func layoutWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: S
         return [try stridedCopy(x[0], y, shape: ys.dims, source: xs[0].strides, sourceBase: base, destination: ys.strides)]
     case .pad(let before, _):
         let base = zip(before, ys.strides).map(*).reduce(0, +)
-        return [fill(y, 0, count: ys.count), try stridedCopy(x[0], y, shape: xs[0].dims, source: xs[0].strides, destination: ys.strides, destinationBase: base)]
+        return [fill(y, 0, count: ys.count, spread: spread(ys.count)), try stridedCopy(x[0], y, shape: xs[0].dims, source: xs[0].strides, destination: ys.strides, destinationBase: base)]
     default:
         preconditionFailure("\(op.name) is not a layout op")
     }

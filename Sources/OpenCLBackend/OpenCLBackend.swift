@@ -41,6 +41,10 @@ public final class OpenCLBackend: Backend {
     private var deviceKind: (cpu: Bool, computeUnits: Int) {
         spreadDevice ?? (queue.device.info.type == "CPU", queue.device.info.computeUnits)
     }
+    /// How an elementwise loop over `elements` spreads over this device's work-items.
+    func spread(_ elements: Int) -> ElementSpread {
+        ElementSpread(elements: elements, cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
+    }
     let profiler: Profiler?
     private let debugLevel: Int
     /// Set by one_hot_forward to (first bad row + 1).
@@ -109,7 +113,7 @@ public final class OpenCLBackend: Backend {
         let x = inputs.map { ($0.buffer as! OpenCLBuffer).buffer }
         let y = (output.buffer as! OpenCLBuffer).buffer
         transposedA = nil  // inputs may change between ops; within one op they do not
-        if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count), op: "poison") }
+        if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count, spread: spread(output.shape.count)), op: "poison") }
         let start = debugLevel >= 3 ? try finishedNow() : Date()
         defer {
             if debugLevel >= 3, let elapsed = try? finishedNow().timeIntervalSince(start) {
@@ -146,13 +150,13 @@ public final class OpenCLBackend: Backend {
         case .placeholder, .variable, .constant:
             preconditionFailure("\(op.name) is bound by the plan, not executed")
         case .fill(let value, _):
-            return [fill(y, value, count: ys.count)]
+            return [fill(y, value, count: ys.count, spread: spread(ys.count))]
         case .random(let distribution, let seed, _):
             return [randomWork(y, count: ys.count, distribution, seed: seed, step: step)]
         case .unary, .binary, .select, .oneHot:
-            return [elementwiseWork(op, x, xs, y, ys, status: status)]
+            return [elementwiseWork(op, x, xs, y, ys, status: status, spread: spread(ys.count))]
         case .reshape, .stopGradient, .permute, .expand, .concat, .slice, .pad:
-            return try layoutWork(op, x, xs, y, ys)
+            return try layoutWork(op, x, xs, y, ys, spread: spread)
         case .reduce:
             preconditionFailure("reductions are dispatched with their scratch")
         case .matmul:
@@ -162,7 +166,7 @@ public final class OpenCLBackend: Backend {
         case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
             return [resampleWork(op, x[0], xs[0], y, ys)]
         case .optimizerUpdate(let rule, let output):
-            return [optimizerWork(rule, output: output, x, y, count: ys.count, spread: ElementSpread(elements: ys.count, cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits))]
+            return [optimizerWork(rule, output: output, x, y, count: ys.count, spread: spread(ys.count))]
         }
     }
 
@@ -291,7 +295,7 @@ public final class OpenCLBackend: Backend {
         let (m, n, k) = (256, 1024, 576)
         let a = try queue.allocate(byteCount: m * k * 4, label: "GEMM timing A"), b = try queue.allocate(byteCount: k * n * 4, label: "GEMM timing B")
         let c = try queue.allocate(byteCount: m * n * 4, label: "GEMM timing C")
-        for (buffer, count) in [(a, m * k), (b, k * n), (c, m * n)] { try perform(fill(buffer, 0.5, count: count), op: "fill") }
+        for (buffer, count) in [(a, m * k), (b, k * n), (c, m * n)] { try perform(fill(buffer, 0.5, count: count, spread: spread(count)), op: "fill") }
         let choice = try gemmChoices.choice(for: "gemm \(m)x\(n)x\(k)", context: measurementContext, candidates: Self.gemmCandidates) { candidate in
             let seconds = try timed {
                 if candidate == "clblast" {
@@ -343,10 +347,6 @@ public final class OpenCLBackend: Backend {
         try queue.finish()
         return profiler?.report() ?? "profiling is off (set GENOCL_PROFILE=1)"
     }
-}
-
-func fill(_ y: CLBuffer, _ value: Float, count: Int) -> Work {
-    .kernel("fill_forward", count: count, [.buffer(y), .float(value), .int(Int32(count))])
 }
 
 /// All kernel files as one program (kernel names are unique across files):

@@ -2,10 +2,12 @@
 import OpenCLRuntime
 import TensorGraph
 
-/// How the optimizer kernels spread `elements` over work-items (see FOR_EACH_ELEMENT in
-/// Kernels/optim.cl): about 1024 work-items per compute unit on a GPU, each striding by
-/// its work-group's width (coalesced); on a CPU about 64 per core, each a contiguous run
-/// of at least 512 elements (vectorized; the step's scalars are paid once per run).
+/// How the elementwise and optimizer kernels spread `elements` over work-items (see
+/// FOR_EACH_ELEMENT in Kernels/elementwise.cl): about 1024 work-items per compute unit on
+/// a GPU, each striding by its work-group's width (coalesced); on a CPU about 64 per core,
+/// each a contiguous run of at least 512 elements (vectorized; an optimizer's scalars are
+/// paid once per run). Measured on 2 cores: a 4M-element multiply 11.3 → 18 GB/s, a
+/// 262k-element one 5.6 → 15–22 GB/s.
 public struct ElementSpread: Equatable, Sendable {
     public let workItems: Int, chunk: Int, lanes: Int
 
@@ -19,6 +21,9 @@ public struct ElementSpread: Equatable, Sendable {
         (workItems, self.chunk) = (max(blocks, 1) * lanes, chunk)
     }
 
+    /// The kernels' trailing arguments: count, chunk, lanes.
+    func arguments(_ elements: Int) -> [KernelArgument] { [.int(Int32(elements)), .int(Int32(chunk)), .int(Int32(lanes))] }
+
     /// The elements work-item `w` updates, as FOR_EACH_ELEMENT walks them.
     public func elements(of w: Int, count: Int) -> [Int] {
         let first = (w / lanes) * lanes * chunk + w % lanes
@@ -28,7 +33,7 @@ public struct ElementSpread: Equatable, Sendable {
 
 func optimizerWork(_ rule: OptimizerRule, output: Int, _ x: [CLBuffer], _ y: CLBuffer, count elements: Int, spread: ElementSpread) -> Work {
     let buffers = x.map { KernelArgument.buffer($0) } + [.buffer(y), .int(Int32(output))]
-    let tail: [KernelArgument] = [.int(Int32(elements)), .int(Int32(spread.chunk)), .int(Int32(spread.lanes))]
+    let tail = spread.arguments(elements)
     let count = spread.workItems
     switch rule {
     case .sgd(let lr, let momentum, let dampening, let nesterov):

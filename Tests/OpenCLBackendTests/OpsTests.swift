@@ -176,6 +176,24 @@ struct OpenCLOpTests {
         }
     }
 
+    /// Elementwise kernels (unary, binary, select, fill, a pad's zero fill) on tensors of
+    /// several runs per work-item, spread as on this device, a 2-core CPU and a 3-unit GPU.
+    @Test func elementwiseSpreads() throws {
+        let n = 70_001
+        let graph = Graph()
+        let a = graph.constant(randomValues(n, seed: seed(94)), [n]), b = graph.constant(randomValues(n, in: 0.5...2, seed: seed(95)), [n])
+        let fetches = [
+            sigmoid(a), leakyReLU(a, slope: 0.2), a * b, a / b, greater(a, b), select(greater(a, 0), a, b),
+            graph.fill(0.25, [n]), a.padded(before: [3], after: [5]),
+        ]
+        for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
+            let message = try backendMismatch(fetches, feeds: [:], tolerance: .transcendental, context: "elementwise spread as \(String(describing: device))") {
+                $0.spreadDevice = device
+            }
+            #expect(message == nil, Comment(rawValue: message ?? ""))
+        }
+    }
+
     /// The optimizer kernels' work-items cover every element exactly once.
     @Test func elementSpreadCoversEachElementOnce() {
         for count in [1, 63, 64, 513, 70_001, 300_007] {
