@@ -1,6 +1,6 @@
 // Linear family: direct convolutions in gather form, one work-item per output
-// element, mirroring Sources/CPUReference/Linear.swift term by term. (GEMM is
-// CLBlast's.) Layout NCHW; letters: N batch, C in channels, O out channels,
+// element, mirroring Sources/CPUReference/Linear.swift term by term, and the
+// im2col/col2im kernels of the GEMM paths (GEMM itself: gemm.cl or CLBlast). Layout NCHW; letters: N batch, C in channels, O out channels,
 // H W input size, P Q output size, K kernel, S stride, D dilation.
 
 typedef struct {

@@ -1,4 +1,4 @@
-// Linear family: matmul through CLBlast (one SGEMM per batch entry).
+// Linear family: matmul as one GEMM per batch entry (ours or CLBlast's, see OpenCLBackend.gemm).
 // Convolutions are in Convolution.swift.
 import OpenCLRuntime
 import TensorGraph

@@ -18,13 +18,13 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 enum Work {
     /// A kernel of Kernels/*.cl over `count` work-items (`flops` for the profile, when known).
     case kernel(String, count: Int, [KernelArgument], flops: Double = 0)
-    /// Row-major `c[m×n] = op(a) · op(b) + beta · c` through CLBlast, with element offsets.
+    /// Row-major `c[m×n] = op(a) · op(b) + beta · c` (our GEMM kernels or CLBlast), with element offsets.
     case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float = 0)
     case copy(CLBuffer, CLBuffer, elements: Int)
 }
 
 /// The `Backend` for any OpenCL device: each op becomes kernels of `Kernels/*.cl`
-/// (embedded in the binary) or CLBlast GEMM calls on one in-order queue. Nothing
+/// (embedded in the binary) or GEMMs (ours or CLBlast's) on one in-order queue. Nothing
 /// waits for the device except reads (and the one-time timing of a new convolution shape).
 ///
 /// `GENOCL_PROFILE=1` records kernel times (`profileReport`); `GENOCL_DEBUG`: 1 device and
