@@ -27,7 +27,10 @@ public final class ForwardContext {
         }
     }
 
-    /// The parameter's value after the updates recorded so far in this pass.
+    /// The parameter's value after the updates recorded so far in this pass. Layers read
+    /// their weights through it too, so a pass whose context holds an optimizer's updates
+    /// runs the network with the updated weights (a GAN's generator step after the
+    /// discriminator's, in one plan).
     public func current(_ parameter: Parameter, in graph: Graph) -> Tensor {
         updates.last { $0.parameter === parameter }?.value ?? graph.variable(parameter)
     }

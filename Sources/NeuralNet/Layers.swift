@@ -32,8 +32,8 @@ public final class Linear: WeightAndBias {
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
-        let y = matmul(x, g.variable(weight), transposeB: true)
-        return bias.map { y + g.variable($0) } ?? y
+        let y = matmul(x, context.current(weight, in: g), transposeB: true)
+        return bias.map { y + context.current($0, in: g) } ?? y
     }
 }
 
@@ -54,7 +54,7 @@ public final class Conv2D: WeightAndBias {
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
-        return conv2d(x, g.variable(weight), bias: bias.map { g.variable($0) }, stride: stride, padding: padding, dilation: dilation)
+        return conv2d(x, context.current(weight, in: g), bias: bias.map { context.current($0, in: g) }, stride: stride, padding: padding, dilation: dilation)
     }
 }
 
@@ -76,7 +76,7 @@ public final class ConvTranspose2D: WeightAndBias {
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
-        return convTranspose2d(x, g.variable(weight), bias: bias.map { g.variable($0) }, stride: stride, padding: padding, outputPadding: outputPadding)
+        return convTranspose2d(x, context.current(weight, in: g), bias: bias.map { context.current($0, in: g) }, stride: stride, padding: padding, outputPadding: outputPadding)
     }
 }
 
@@ -106,7 +106,7 @@ public final class BatchNorm: Layer {
         // Each training forward pass updates the statistics, chained on earlier passes of
         // the same step (PyTorch's D sees a real and a fake batch, each moving them).
         let result = batchNorm(
-            x, scale: g.variable(weight), offset: g.variable(bias), runningMean: context.current(runningMean, in: g),
+            x, scale: context.current(weight, in: g), offset: context.current(bias, in: g), runningMean: context.current(runningMean, in: g),
             runningVariance: context.current(runningVariance, in: g), momentum: momentum, epsilon: epsilon, training: context.training)
         if context.training {
             context.record([
@@ -132,7 +132,7 @@ public final class LayerNorm: Layer {
     public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        layerNorm(x, scale: x.graph.variable(weight), offset: x.graph.variable(bias), epsilon: epsilon)
+        layerNorm(x, scale: context.current(weight, in: x.graph), offset: context.current(bias, in: x.graph), epsilon: epsilon)
     }
 }
 
@@ -148,7 +148,7 @@ public final class Embedding: Layer {
 
     public func callAsFunction(_ labels: Tensor, _ context: ForwardContext) -> Tensor {
         let g = labels.graph
-        return matmul(g.apply(.oneHot(depth: weight.shape[0]), [labels]), g.variable(weight))
+        return matmul(g.apply(.oneHot(depth: weight.shape[0]), [labels]), context.current(weight, in: g))
     }
 }
 

@@ -68,6 +68,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var discriminatorDropout: Float = 0
     /// Critic (discriminator) updates per generator update.
     public var criticSteps = 1
+    /// With one critic step, the discriminator's and the generator's steps run as one plan
+    /// (the generator's forward pass once); false keeps two plans (tests compare the two).
+    public var combinesAdversarialSteps = true
     /// WGAN: the critic's weights are clipped to ±clip after each update (0: no clipping).
     public var clip: Float = 0
     /// WGAN-GP: λ of the gradient penalty.

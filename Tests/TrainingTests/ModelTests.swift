@@ -59,6 +59,24 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         #expect(rest.map(\.values) == straight.suffix(2).map(\.values), "\(model) after resume")
     }
 
+    /// With one critic step the two GAN steps run as one plan, the generator's forward pass
+    /// once: the metrics and every saved tensor equal those of two plans, bit for bit.
+    @Test(arguments: [ModelKind.dcgan, .acgan, .pix2pix])
+    func oneCombinedPlanEqualsTwoPlans(_ model: ModelKind) throws {
+        let data = model == .pix2pix ? try writePairedDataset() : try writeTinyDataset()
+        var options = tinyModelOptions(model, data: data)
+        options.steps = 3
+        let combined = try train(options, settings: plainSettings(data + "/combined"), backend: testBackend(), log: { _ in })
+        options.combinesAdversarialSteps = false
+        let separate = try train(options, settings: plainSettings(data + "/separate"), backend: testBackend(), log: { _ in })
+        #expect(combined.map(\.values) == separate.map(\.values), "\(model)")
+        for file in ["netG", "netD", "optimizer"] {
+            let path = "/checkpoints/step_000002/\(file).safetensors"
+            let (a, b) = (FileManager.default.contents(atPath: data + "/combined" + path), FileManager.default.contents(atPath: data + "/separate" + path))
+            #expect(a != nil && a == b, "\(model) \(file)")
+        }
+    }
+
     @Test func wganClipsTheCriticsWeights() throws {
         let data = try writeTinyDataset()
         var options = tinyOptions(data, model: .wgan)

@@ -17,7 +17,13 @@ final class AdversarialTrainer: ModelTrainer {
     let batchesPerStep: Int
     private let options: TrainOptions
     private let classes: Int
-    private let stepD: Plan, stepG: Plan, sampler: Plan
+    /// The discriminator's and the generator's steps: one plan for both when the
+    /// discriminator steps once per iteration (the generator's forward pass then runs
+    /// once), else `criticSteps` runs of the first and one of the second.
+    private let steps: (d: Plan, g: Plan)?, combined: Plan?
+    /// Fetches of the discriminator's part of the combined plan (the generator's follow).
+    private let discriminatorFetches: Int
+    private let sampler: Plan
     /// How the sampler's output becomes a grid: images per row and, for pix2pix, the held-out pairs shown beside it.
     private let columns: Int
     private let triptychs: Examples?
@@ -125,11 +131,15 @@ final class AdversarialTrainer: ModelTrainer {
             let critic = Set(discriminatorParameters.map(ObjectIdentifier.init))
             updatesD = updatesD.map { critic.contains(ObjectIdentifier($0.parameter)) ? Assignment($0.parameter, clamp($0.value, min: -options.clip, max: options.clip)) : $0 }
         }
-        stepD = try session.plan(fetches: [lossD, dx, dgz] + extrasD, updates: updatesD + trainD.updates)
+        let fetchesD = [lossD, dx, dgz] + extrasD
 
         // The generator's step: the discriminator once more on the same fakes (PyTorch's
-        // third D forward, which moves D's BatchNorm statistics again).
+        // third D forward, which moves D's BatchNorm statistics again), with the weights of
+        // its step: in one plan with it, the context starts from the discriminator step's
+        // updates; in a plan of its own, they have been applied.
+        let combine = options.criticSteps == 1 && options.combinesAdversarialSteps
         let trainG = ForwardContext(training: true, seed: seed &+ 12)
+        if combine { trainG.record(updatesD + trainD.updates) }
         let dG = discriminate(noisy(fake, 4), condition, trainG)
         var lossG: Tensor
         var extrasG: [Tensor] = []
@@ -143,7 +153,17 @@ final class AdversarialTrainer: ModelTrainer {
             extrasG = [adversarial, l1]
         case .vae, .vaeDense, .cvae: fatalError("unreachable")
         }
-        stepG = try session.plan(fetches: [lossG] + extrasG, updates: optimizerG.updates(minimizing: lossG) + trainG.updates)
+        let updatesG = optimizerG.updates(minimizing: lossG)
+        discriminatorFetches = fetchesD.count
+        if combine {
+            // trainG's updates hold the discriminator step's (its BatchNorm statistics chained on).
+            combined = try session.plan(fetches: fetchesD + [lossG] + extrasG, updates: updatesG + trainG.updates)
+            steps = nil
+        } else {
+            combined = nil
+            steps = (try session.plan(fetches: fetchesD, updates: updatesD + trainD.updates),
+                     try session.plan(fetches: [lossG] + extrasG, updates: updatesG + trainG.updates))
+        }
         batchesPerStep = options.criticSteps
         metricNames = ["loss_d", "loss_g", "d_x", "d_g_z"]
             + (kind == .wganGP ? ["gradient_penalty"] : kind == .acgan ? ["class_accuracy"] : kind == .pix2pix ? ["loss_g_gan", "loss_g_l1"] : [])
@@ -179,7 +199,10 @@ final class AdversarialTrainer: ModelTrainer {
 
     func seek(to step: Int) { self.step = step }
 
-    var flopsPerStep: Double { Double(batchesPerStep) * stepD.multiplyAddFLOPs + stepG.multiplyAddFLOPs }
+    var flopsPerStep: Double {
+        if let steps { return Double(batchesPerStep) * steps.d.multiplyAddFLOPs + steps.g.multiplyAddFLOPs }
+        return combined!.multiplyAddFLOPs
+    }
 
     /// The fake class labels of `step`, drawn on the host from (seed, step) so a resumed run repeats them.
     private func fakeLabels(_ step: Int) -> [Float] {
@@ -196,13 +219,20 @@ final class AdversarialTrainer: ModelTrainer {
     }
 
     func train(_ batches: [Batch]) throws -> [Float] {
-        var d: [[Float]] = []
-        for (k, batch) in batches.enumerated() {
-            stepD.step = UInt64(step * batchesPerStep + k)
-            d = try stepD.run(feeds(batch))
+        var d: [[Float]] = [], g: [[Float]] = []
+        if let steps {
+            for (k, batch) in batches.enumerated() {
+                steps.d.step = UInt64(step * batchesPerStep + k)
+                d = try steps.d.run(feeds(batch))
+            }
+            steps.g.step = UInt64(step)
+            g = try steps.g.run(feeds(batches.last!))
+        } else {
+            // The random streams are those of the separate plans: both ran at `step`.
+            combined!.step = UInt64(step)
+            let values = try combined!.run(feeds(batches[0]))
+            (d, g) = (Array(values.prefix(discriminatorFetches)), Array(values.dropFirst(discriminatorFetches)))
         }
-        stepG.step = UInt64(step)
-        let g = try stepG.run(feeds(batches.last!))
         step += 1
         return [d[0][0], g[0][0]] + d.dropFirst().map { $0[0] } + g.dropFirst().map { $0[0] }
     }
