@@ -36,7 +36,7 @@ public final class OpenCLBackend: Backend {
     public var poisonOutputs = false
     /// Forces one convolution algorithm (tests, experiments) instead of the measured choice.
     public var convolutionAlgorithm: ConvolutionAlgorithm?
-    /// Spreads optimizer updates and long sums as on this kind of device instead of the one present (tests).
+    /// Spreads elementwise work (optimizer updates, long sums) as on this kind of device instead of the one present (tests).
     public var spreadDevice: (cpu: Bool, computeUnits: Int)?
     private var deviceKind: (cpu: Bool, computeUnits: Int) {
         spreadDevice ?? (queue.device.info.type == "CPU", queue.device.info.computeUnits)
@@ -192,10 +192,17 @@ public final class OpenCLBackend: Backend {
     /// A scratch buffer of at least `elements` floats, reused by every op (the queue is in order).
     private func scratch(_ elements: Int) throws -> CLBuffer? {
         guard elements > 0 else { return nil }
-        if let buffer = scratchBuffer, buffer.byteCount >= elements * 4 { return buffer }
-        scratchBuffer = nil
-        scratchBuffer = try queue.allocate(byteCount: elements * 4, label: "convolution scratch (\(elements) floats)")
-        return scratchBuffer
+        return try grown(&scratchBuffer, elements: elements, label: "scratch")
+    }
+
+    /// `buffer`, replaced by a larger one first when it holds fewer than `elements` floats
+    /// (the old one is released before the new one is allocated).
+    private func grown(_ buffer: inout CLBuffer?, elements: Int, label: String) throws -> CLBuffer {
+        if let buffer, buffer.byteCount >= elements * 4 { return buffer }
+        buffer = nil
+        let new = try queue.allocate(byteCount: elements * 4, label: "\(label) (\(elements) floats)")
+        buffer = new
+        return new
     }
 
     private func perform(_ work: Work, op: String) throws {
@@ -240,12 +247,9 @@ public final class OpenCLBackend: Backend {
         // A transposed operand is transposed into scratch first (the A·B kernels are the
         // fast ones); a transposed A is reused by the later GEMMs of the same op.
         func transposed(_ source: (CLBuffer, Int), rows: Int, columns: Int, into scratch: inout CLBuffer?) throws -> (CLBuffer, Int) {
-            if (scratch?.byteCount ?? 0) < rows * columns * 4 {
-                scratch = nil
-                scratch = try queue.allocate(byteCount: rows * columns * 4, label: "GEMM scratch (\(rows * columns) floats)")
-            }
-            try perform(.kernel("transpose_matrix", count: rows * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(scratch!), .int(Int32(rows)), .int(Int32(columns))]), op: "matmul")
-            return (scratch!, 0)
+            let out = try grown(&scratch, elements: rows * columns, label: "GEMM transpose scratch")
+            try perform(.kernel("transpose_matrix", count: rows * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(Int32(rows)), .int(Int32(columns))]), op: "matmul")
+            return (out, 0)
         }
         if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }
         if transposeA {
@@ -266,15 +270,11 @@ public final class OpenCLBackend: Backend {
         // gain below 1024 columns or for short K.
         let packed = n >= 1024 && k >= 256
         if packed {
-            let elements = panels * width * k
-            if (gemmScratchBufferPacked?.byteCount ?? 0) < elements * 4 {
-                gemmScratchBufferPacked = nil
-                gemmScratchBufferPacked = try queue.allocate(byteCount: elements * 4, label: "GEMM packing scratch (\(elements) floats)")
-            }
+            let out = try grown(&gemmScratchBufferPacked, elements: panels * width * k, label: "GEMM packing scratch")
             try perform(.kernel("pack_panels", count: panels * k, [
-                .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(gemmScratchBufferPacked!), .int(Int32(k)), .int(Int32(n)), .int(Int32(width)),
+                .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(out), .int(Int32(k)), .int(Int32(n)), .int(Int32(width)),
             ]), op: "matmul")
-            (b, ldb) = ((gemmScratchBufferPacked!, 0), width)
+            (b, ldb) = ((out, 0), width)
         }
         let arguments: [KernelArgument] = [
             .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(k)),
