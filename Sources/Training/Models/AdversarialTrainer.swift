@@ -1,10 +1,11 @@
 // The GANs: dcgan, wgan, wgan-gp, acgan and pix2pix share one step structure —
 // `criticSteps` discriminator updates on real batches and generated ones, then one
 // generator update — and differ in networks, inputs and losses, chosen below.
-// Each update is a compiled plan; the noise is drawn on the device from the plan's
-// step counter, so a resumed run continues exactly. The generator's output `fake`
-// is one graph node in both plans, so the generator's BatchNorm statistics move
-// once per step, in the discriminator's plan, as PyTorch's do.
+// Each update is a compiled plan (with one critic step, both updates are one plan);
+// the noise is drawn on the device from the plan's step counter, so a resumed run
+// continues exactly. The generator's output `fake` is one graph node for both
+// updates, so the generator's BatchNorm statistics move once per step, in the
+// discriminator's update, as PyTorch's do.
 import Datasets
 import GenerativeModels
 import NeuralNet
