@@ -1,7 +1,8 @@
 // Linear family: direct convolutions in gather form, one work-item per output
 // element, mirroring Sources/CPUReference/Linear.swift term by term, and the
-// im2col/col2im kernels of the GEMM paths (GEMM itself: gemm.cl or CLBlast). Layout NCHW; letters: N batch, C in channels, O out channels,
-// H W input size, P Q output size, K kernel, S stride, D dilation.
+// im2col/col2im kernels of the GEMM paths (GEMM itself: gemm.cl or CLBlast).
+// Layout NCHW; letters: N batch, C in channels, O out channels, H W input size,
+// P Q output size, K kernel, S stride, D dilation.
 
 typedef struct {
     int N, C, H, W;      // input (for conv2d and conv2d_backward_weight) or output (transposed)

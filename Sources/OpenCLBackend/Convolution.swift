@@ -163,7 +163,9 @@ final class MeasuredChoices: @unchecked Sendable {
             let fields = line.split(separator: "\t").map(String.init)
             // The first line of a problem wins: later ones come from processes that timed it
             // at the same time, and the first is what the earliest of them used.
-            if fields.count == 3, choices[fields[0] + "\t" + fields[1]] == nil { choices[fields[0] + "\t" + fields[1]] = fields[2] }
+            guard fields.count == 3 else { continue }
+            let key = fields[0] + "\t" + fields[1]
+            if choices[key] == nil { choices[key] = fields[2] }
         }
     }
 
