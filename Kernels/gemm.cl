@@ -2,7 +2,8 @@
 // and leading dimensions as CLBlast's (a transposed operand is transposed first by
 // `transpose_matrix`, on the host's request). Each
 // work-item computes a TM × (8·VN) tile of C in float8 registers: per k, VN vector
-// loads of a row of B and TM broadcasts of A, TM·VN vector multiply-adds. The
+// loads of a row of B and TM broadcasts of A, TM·VN vector multiply-adds (MULADD: `fma`
+// where the device fuses in hardware, which PoCL needs to emit FMA instructions). The
 // work-items of one column panel are adjacent, so the panel of B stays in cache
 // while they stream their rows of A. The variants (TM, VN) are compiled side by
 // side; the backend times them against CLBlast once per device.
@@ -12,6 +13,11 @@
 // Packing pays when rows of B are long: a panel's rows then lie a power of two apart
 // and share a few cache sets (measured on a 2-core EPYC: 512×4096×1024 at 13.7 GFLOP/s
 // row-major, 47.5 packed).
+
+// MULADD comes from the build options (the backend's buildOptions); mad without them.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #define GEMM_KERNEL(NAME, TM, VN, A_AT, B_ROW)                                                          \
 __kernel void NAME(const int M, const int N, const int K,                                       \
@@ -34,7 +40,7 @@ __kernel void NAME(const int M, const int N, const int K,                       
             _Pragma("unroll") for (int v = 0; v < VN; v++) b[v] = vload8(v, B_ROW(k));                            \
             _Pragma("unroll") for (int r = 0; r < TM; r++) {                                                      \
                 const float8 a = (float8)(A_AT(rows[r], k));                                    \
-                _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = mad(a, b[v], acc[r][v]);               \
+                _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]);               \
             }                                                                                   \
         }                                                                                       \
         _Pragma("unroll") for (int r = 0; r < TM; r++) {                                                          \
@@ -51,7 +57,7 @@ __kernel void NAME(const int M, const int N, const int K,                       
             _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = 0.0f;                                         \
             for (int k = 0; k < K; k++) {                                                       \
                 const float b = B_ROW(k)[j - col0];                                             \
-                _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = mad(A_AT(rows[r], k), b, acc[r]);         \
+                _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = MULADD(A_AT(rows[r], k), b, acc[r]);         \
             }                                                                                   \
             _Pragma("unroll") for (int r = 0; r < TM && row0 + r < M; r++) {                                      \
                 __global float *c = C + (row0 + r) * ldc + j;                                   \

@@ -19,6 +19,9 @@ public struct DeviceInfo: Sendable {
     public let maxAllocation: Int
     public let maxWorkGroupSize: Int
     public let fp16: Bool
+    /// Single-precision fused multiply-add in hardware (`CL_FP_FMA` and not `CL_FP_SOFT_FLOAT`):
+    /// kernels then use `fma` where they would otherwise leave `mad` to the compiler.
+    public let fusedMultiplyAdd: Bool
     let id: DeviceID
 }
 
@@ -93,6 +96,7 @@ private func enumerateDevices() throws -> [DeviceInfo] {
                 : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "CPU"
                 : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "accelerator" : "other"
             let extensions = deviceString(device, CL_DEVICE_EXTENSIONS)
+            let floatConfig = deviceValue(device, CL_DEVICE_SINGLE_FP_CONFIG, cl_device_fp_config(0))
             result.append(DeviceInfo(
                 index: result.count, platformName: platformName, platformVersion: platformVersion,
                 name: deviceString(device, CL_DEVICE_NAME), type: typeName, vendor: deviceString(device, CL_DEVICE_VENDOR),
@@ -104,6 +108,7 @@ private func enumerateDevices() throws -> [DeviceInfo] {
                 maxAllocation: Int(deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, cl_ulong(0))),
                 maxWorkGroupSize: deviceValue(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, 0),
                 fp16: extensions.split(separator: " ").contains("cl_khr_fp16"),
+                fusedMultiplyAdd: floatConfig & cl_device_fp_config(CL_FP_FMA) != 0 && floatConfig & cl_device_fp_config(CL_FP_SOFT_FLOAT) == 0,
                 id: DeviceID(raw: device)))
         }
     }

@@ -31,6 +31,7 @@ public func describeDevices() throws -> String {
               memory          \(gib(d.globalMemory)) global, \(d.localMemory / 1024) KiB local, \(gib(d.maxAllocation)) largest allocation
               work-group      \(d.maxWorkGroupSize) work-items at most
               fp16            \(d.fp16 ? "yes" : "no")
+              fp32 FMA        \(d.fusedMultiplyAdd ? "in hardware (kernels use fma)" : "no (kernels use mad)")
             """
     }.joined(separator: "\n")
 }
