@@ -1,15 +1,25 @@
-// Resampling family on NCHW planes: one work-item per output element. The
-// adjoint (backward) kernels gather: each input pixel sums the output pixels
-// whose taps touch it, with the same weights as the forward kernels, so no
-// atomics are needed. Bilinear is PyTorch's align_corners = false.
+// Resampling family on NCHW planes: one work-item per output element (nearest
+// upsampling: per input row). The adjoint (backward) kernels gather: each input
+// pixel sums the output pixels whose taps touch it, with the same weights as the
+// forward kernels, so no atomics are needed. Bilinear is PyTorch's align_corners = false.
 
+// One work-item per input row (plane, h): it writes the `factor` output rows that repeat
+// it, so no division happens per element (per-element index division made this kernel
+// 74 ms for a [32, 64, 64, 64] output on 2 CPU cores).
 __kernel void upsample_nearest_forward(__global const float *x, __global float *y, const int planes,
                                        const int H, const int W, const int factor) {
     int i = get_global_id(0);
-    int OH = H * factor, OW = W * factor;
-    if (i >= planes * OH * OW) return;
-    int w = i % OW, h = (i / OW) % OH, plane = i / (OW * OH);
-    y[i] = x[(plane * H + h / factor) * W + w / factor];
+    if (i >= planes * H) return;
+    int OW = W * factor;
+    __global const float *in = x + i * W;
+    __global float *out = y + i * factor * OW;
+    for (int w = 0; w < W; w++) {
+        float v = in[w];
+        for (int b = 0; b < factor; b++) out[w * factor + b] = v;
+    }
+    for (int a = 1; a < factor; a++) {
+        for (int v = 0; v < OW; v++) out[a * OW + v] = out[v];
+    }
 }
 
 // Source taps of output index i for ×2 upsampling of `size`: i0, i1 and the weight of i1.

@@ -6,7 +6,7 @@ func resampleWork(_ op: Op, _ x: CLBuffer, _ xs: Shape, _ y: CLBuffer, _ ys: Sha
     let planes = Int32(xs[0] * xs[1])
     switch op {
     case .upsampleNearest(let factor):
-        return .kernel("upsample_nearest_forward", count: ys.count, [.buffer(x), .buffer(y), .int(planes), .int(Int32(xs[2])), .int(Int32(xs[3])), .int(Int32(factor))])
+        return .kernel("upsample_nearest_forward", count: xs[0] * xs[1] * xs[2], [.buffer(x), .buffer(y), .int(planes), .int(Int32(xs[2])), .int(Int32(xs[3])), .int(Int32(factor))])
     case .upsampleBilinear2x:
         return .kernel("upsample_bilinear2x_forward", count: ys.count, [.buffer(x), .buffer(y), .int(planes), .int(Int32(xs[2])), .int(Int32(xs[3]))])
     case .upsampleBilinear2xBackward:
