@@ -177,3 +177,122 @@ __kernel void swap_leading_axes_into(__global const float *src, __global float *
     int c = i % C, b = (i / C) % B, a = i / (C * B);
     dst[offset + (b * A + a) * C + c] = src[i];
 }
+
+// Implicit GEMM for stride-1, dilation-1 convolutions (WGAN-GP's 3×3 "same" layers): the
+// GEMM of gemm.cl with B's rows read from the input instead of an im2col matrix.
+// y[n, o, p, q] = Σ_{c, kh, kw} w[o, c, kh, kw] · xp[n, c, p + kh, q + kw], where xp is the
+// input zero-padded by `pad_planes` ([N, C, Hp, Wp]), so no bounds are checked inside the
+// loop. Each work-item: TM output channels × 8·VN consecutive output pixels of image n (in
+// P·Q order). When Q is a multiple of 8, each float8 of pixels lies in one output row and
+// reads 8 consecutive inputs (stride 1); otherwise, and for a last partial panel, the
+// pixels go one at a time. Work-items of one (n, panel) are adjacent and share its input
+// rows; the weights ([O, C·KH·KW], 147 KB for 64×64×3×3) stay in cache.
+#ifndef MULADD
+#define MULADD mad
+#endif
+
+// acc += the taps of every input channel: the (c, kh, kw) loops of the GEMM's k (UNROLL:
+// _Pragma("unroll") when KH_ and KW_ are constants, else nothing).
+#define CONV_IMPLICIT_TAPS(TM, VN, KH_, KW_, UNROLL)                                            \
+    {                                                                                           \
+        __global const float *wk[TM];                                                           \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) wk[r] = wr[r];                           \
+        for (int c = 0; c < C; c++) {                                                           \
+            UNROLL for (int kh = 0; kh < KH_; kh++) {                                           \
+                UNROLL for (int kw = 0; kw < KW_; kw++) {                                       \
+                    float8 b[VN];                                                               \
+                    _Pragma("unroll") for (int v = 0; v < VN; v++)                              \
+                        b[v] = vload8(0, xv[v] + c * plane + kh * Wp + kw);                     \
+                    _Pragma("unroll") for (int r = 0; r < TM; r++) {                            \
+                        const float8 a = (float8)(wk[r][kh * KW_ + kw]);                        \
+                        _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]); \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+            _Pragma("unroll") for (int r = 0; r < TM; r++) wk[r] += KH_ * KW_;                  \
+        }                                                                                       \
+    }
+
+#define CONV_IMPLICIT_KERNEL(NAME, TM, VN)                                                      \
+__kernel void NAME(__global const float *w, __global const float *xp, const int offX,           \
+                   __global float *y, const int N, const int O, const int C, const int Hp,      \
+                   const int Wp, const int KH, const int KW, const int P, const int Q) {        \
+    const int tilesM = (O + TM - 1) / TM, width = 8 * VN, PQ = P * Q;                           \
+    const int panels = (PQ + width - 1) / width;                                                \
+    int id = get_global_id(0);                                                                  \
+    const int row0 = (id % tilesM) * TM;                                                        \
+    id /= tilesM;                                                                               \
+    const int pix0 = (id % panels) * width, n = id / panels;                                    \
+    if (n >= N) return;                                                                         \
+    const int K = C * KH * KW, plane = Hp * Wp;                                                 \
+    __global const float *wr[TM];                                                               \
+    _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + min(row0 + r, O - 1) * K;       \
+    __global const float *xn = xp + offX + n * C * plane;                                       \
+    __global float *yn = y + (n * O + row0) * PQ + pix0;                                        \
+    if (Q % 8 == 0 && pix0 + width <= PQ) {                                                     \
+        __global const float *xv[VN];                                                           \
+        _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
+            const int pix = pix0 + 8 * v;                                                       \
+            xv[v] = xn + pix / Q * Wp + pix % Q;                                                \
+        }                                                                                       \
+        float8 acc[TM][VN];                                                                     \
+        _Pragma("unroll") for (int r = 0; r < TM; r++)                                          \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);          \
+        /* 3×3 (WGAN-GP's kernels) with the tap loops unrolled, else any size. */               \
+        if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, 3, 3, _Pragma("unroll"))            \
+        else CONV_IMPLICIT_TAPS(TM, VN, KH, KW, )                                               \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) {                                        \
+            if (row0 + r >= O) break;                                                           \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) vstore8(acc[r][v], 0, yn + r * PQ + 8 * v); \
+        }                                                                                       \
+    } else {                                                                                    \
+        for (int j = 0; j < width && pix0 + j < PQ; j++) {                                      \
+            __global const float *xj = xn + (pix0 + j) / Q * Wp + (pix0 + j) % Q;               \
+            float acc[TM];                                                                      \
+            _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = 0.0f;                       \
+            int k = 0;                                                                          \
+            for (int c = 0; c < C; c++) {                                                       \
+                for (int kh = 0; kh < KH; kh++) {                                               \
+                    for (int kw = 0; kw < KW; kw++, k++) {                                      \
+                        const float b = xj[c * plane + kh * Wp + kw];                           \
+                        _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = MULADD(wr[r][k], b, acc[r]); \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+            _Pragma("unroll") for (int r = 0; r < TM && row0 + r < O; r++) yn[r * PQ + j] = acc[r]; \
+        }                                                                                       \
+    }                                                                                           \
+}
+
+CONV_IMPLICIT_KERNEL(conv2d_implicit_4x2, 4, 2)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_8x1, 8, 1)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3)
+
+// xp [planes, H + 2·PH, W + 2·PW] (from element `offset`) = x [planes, H, W] with zeros
+// around; one work-item per padded row.
+__kernel void pad_planes(__global const float *x, __global float *xp, const int offset, const int planes, const int H,
+                         const int W, const int PH, const int PW) {
+    int i = get_global_id(0), Hp = H + 2 * PH, Wp = W + 2 * PW;
+    if (i >= planes * Hp) return;
+    int h = i % Hp - PH;
+    __global float *out = xp + offset + i * Wp;
+    if (h < 0 || h >= H) {
+        for (int v = 0; v < Wp; v++) out[v] = 0.0f;
+        return;
+    }
+    __global const float *in = x + (i / Hp * H + h) * W;
+    for (int v = 0; v < PW; v++) out[v] = 0.0f;
+    for (int v = 0; v < W; v++) out[PW + v] = in[v];
+    for (int v = PW + W; v < Wp; v++) out[v] = 0.0f;
+}
+
+// wt [C, O, KH, KW] = w [O, C, KH, KW] flipped in both kernel axes: a stride-1 transposed
+// convolution is the convolution of its input with these weights, padded by K − 1 − P.
+__kernel void flip_transpose_weights(__global const float *w, __global float *wt, const int O, const int C,
+                                     const int KH, const int KW) {
+    int i = get_global_id(0);
+    if (i >= O * C * KH * KW) return;
+    int kw = i % KW, kh = (i / KW) % KH, o = (i / (KW * KH)) % O, c = i / (KW * KH * O);
+    wt[i] = w[((o * C + c) * KH + (KH - 1 - kh)) * KW + (KW - 1 - kw)];
+}

@@ -1,18 +1,22 @@
 // Convolutions (conv2d, its adjoint convTranspose2d, conv2dBackwardWeight) have
 // three algorithms on every device: direct gather kernels, im2col/col2im + one
 // GEMM per image, and the same with one column matrix and one GEMM for the whole
-// batch (more memory, far fewer and larger GEMMs). Which is fastest depends on the
+// batch (more memory, far fewer and larger GEMMs); stride-1 convolutions and their
+// adjoints also an implicit GEMM that reads a zero-padded copy of the input in
+// place of the column matrix. Which is fastest depends on the
 // shape and the device, so the first time a shape is seen each is run and timed,
 // and the winner is kept for the process and on disk beside the program cache.
 import Foundation
 import OpenCLRuntime
 import TensorGraph
 
-/// How a convolution runs: direct kernels, or im2col/col2im + GEMM per image or per batch.
+/// How a convolution runs: direct kernels, im2col/col2im + GEMM per image or per batch, or
+/// (stride 1) an implicit GEMM over the padded input.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case direct
     case gemm
     case batchedGEMM = "batched-gemm"
+    case implicitGEMM = "implicit-gemm"
 }
 
 /// One convolution op in the `conv_t` frame of Kernels/linear.cl: the large side
@@ -52,7 +56,29 @@ struct Convolution {
     /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
     var candidates: [ConvolutionAlgorithm] {
-        flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]
+        (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (implicitPadding != nil ? [.implicitGEMM] : [])
+    }
+
+    /// Whether `algorithm` can run this convolution (a forced one that cannot falls back to the tuner).
+    func supports(_ algorithm: ConvolutionAlgorithm) -> Bool {
+        algorithm != .implicitGEMM || implicitPadding != nil
+    }
+
+    /// The padding of the implicit GEMM's input, when it applies: stride and dilation 1; for
+    /// the transposed convolution (a convolution with flipped weights, padded by K − 1 − P)
+    /// also P ≤ K − 1 and no output padding.
+    private var implicitPadding: Size2? {
+        let c = config
+        guard c.stride == Size2(1), c.dilation == Size2(1) else { return nil }
+        switch kind {
+        case .forward: return c.padding
+        case .transpose:
+            let padding = Size2(kernel.h - 1 - c.padding.h, kernel.w - 1 - c.padding.w)
+            guard padding.h >= 0, padding.w >= 0, large[2] == small[2] + 2 * padding.h - kernel.h + 1,
+                  large[3] == small[3] + 2 * padding.w - kernel.w + 1 else { return nil }
+            return padding
+        case .weight: return nil
+        }
     }
 
     /// The im2col matrix of one image: [C·KH·KW, P·Q].
@@ -64,12 +90,19 @@ struct Convolution {
         case .gemm: columnElements
         // The batch's column matrix and the small side with batch and channels swapped.
         case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
+        // The padded input (and for the transposed convolution the flipped weights first).
+        case .implicitGEMM:
+            implicitPadding.map { pad in
+                let input = kind == .forward ? large : small
+                let weights = kind == .forward ? 0 : large[1] * small[1] * kernel.h * kernel.w
+                return weights + input[0] * input[1] * (input[2] + 2 * pad.h) * (input[3] + 2 * pad.w)
+            } ?? 0
         }
     }
 
     /// The device work for `algorithm`. Inputs follow the op: conv2d (x, w), convTranspose2d (x, w),
-    /// conv2dBackwardWeight (x, dy).
-    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?) -> [Work] {
+    /// conv2dBackwardWeight (x, dy). `variant` is the GEMM kernels' tile ("6x2"), for the implicit GEMM.
+    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, variant: String) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let kk = kernel.h * kernel.w, pq = small[2] * small[3]
         switch (algorithm, kind) {
@@ -99,7 +132,37 @@ struct Convolution {
             }
         case (.batchedGEMM, _):
             return batchedWork(x, y, scratch: scratch!)
+        case (.implicitGEMM, _):
+            return implicitWork(x, y, scratch: scratch!, variant: variant)
         }
+    }
+
+    /// Pads the input into scratch (after the flipped weights of a transposed convolution),
+    /// then one implicit-GEMM launch: TM output channels × 8·VN output pixels per work-item.
+    private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, variant: String) -> [Work] {
+        let pad = implicitPadding!
+        // As a forward convolution: input [n, c, h, w] → output [n, o, p, q].
+        let (input, output) = kind == .forward ? (small: large, large: small) : (small: small, large: large)
+        let (n, c, o) = (input[0], input[1], output[1])
+        let (hp, wp) = (input[2] + 2 * pad.h, input[3] + 2 * pad.w)
+        var work: [Work] = []
+        var weights = x[1], padded = 0
+        if kind == .transpose {
+            padded = c * o * kernel.h * kernel.w
+            work.append(.kernel("flip_transpose_weights", count: padded, [.buffer(x[1]), .buffer(scratch), .int(Int32(c)), .int(Int32(o)), .int(Int32(kernel.h)), .int(Int32(kernel.w))]))
+            weights = scratch
+        }
+        work.append(.kernel("pad_planes", count: n * c * hp, [
+            .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n * c)), .int(Int32(input[2])), .int(Int32(input[3])), .int(Int32(pad.h)), .int(Int32(pad.w)),
+        ]))
+        let tile = variant.split(separator: "x").compactMap { Int($0) }
+        let items = (o + tile[0] - 1) / tile[0] * ((output[2] * output[3] + 8 * tile[1] - 1) / (8 * tile[1])) * n
+        work.append(.kernel("conv2d_implicit_\(variant)", count: items, [
+            .buffer(weights), .buffer(scratch), .int(Int32(padded)), .buffer(y),
+            .int(Int32(n)), .int(Int32(o)), .int(Int32(c)), .int(Int32(hp)), .int(Int32(wp)), .int(Int32(kernel.h)), .int(Int32(kernel.w)),
+            .int(Int32(output[2])), .int(Int32(output[3])),
+        ], flops: flops))
+        return work
     }
 
     /// One GEMM for the batch: columns n·PQ + pq; the small side moves between [N, O, PQ]

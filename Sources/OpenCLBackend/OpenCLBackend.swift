@@ -34,7 +34,8 @@ public final class OpenCLBackend: Backend {
     public let queue: CommandQueue
     /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
     public var poisonOutputs = false
-    /// Forces one convolution algorithm (tests, experiments) instead of the measured choice.
+    /// Forces one convolution algorithm (tests, experiments) instead of the measured choice
+    /// (where it applies: the implicit GEMM only to stride-1 convolutions).
     public var convolutionAlgorithm: ConvolutionAlgorithm?
     /// Spreads elementwise work (optimizer updates, long sums) as on this kind of device instead of the one present (tests).
     public var spreadDevice: (cpu: Bool, computeUnits: Int)?
@@ -131,15 +132,21 @@ public final class OpenCLBackend: Backend {
         }
         let shapes = inputs.map(\.shape)
         if let convolution = Convolution(op, shapes, output.shape) {
-            let algorithm = try convolutionAlgorithm ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
+            // The implicit GEMM uses the GEMM's tile (CLBlast's has none of ours: 4x2).
+            let gemm = try gemmKernel ?? chooseGEMMKernel()
+            let variant = gemm == "clblast" ? "4x2" : gemm
+            let work = { (algorithm: ConvolutionAlgorithm) in
+                try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), variant: variant)
+            }
+            let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
+            let algorithm = try forced ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
                 for: convolution.key, context: measurementContext, candidates: convolution.candidates.map(\.rawValue)
             ) { candidate in
-                let algorithm = ConvolutionAlgorithm(rawValue: candidate)!
-                let seconds = try timed { try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op) }
+                let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
                 if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
                 return seconds
             })!
-            try run(convolution.work(algorithm, x, y, scratch: scratch(convolution.scratchElements(algorithm))), op)
+            try run(work(algorithm), op)
         } else if case .reduce(let reduce, let axes, _) = op {
             let reduction = try Reduction(reduce, axes: axes, shapes[0])
             let parts = reduction.parts(workItems: max(deviceKind.computeUnits, 1) * (deviceKind.cpu ? 256 : 2048))

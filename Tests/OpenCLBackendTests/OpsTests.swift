@@ -98,13 +98,14 @@ struct OpenCLOpTests {
         try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "\(gemm) 1×1 matmul", gemm: gemm) { TensorGraph.matmul($0[0], $0[1]) }
     }
 
-    /// The GEMM convolution paths (per image, whose weight gradient accumulates with β = 1, and per batch) through each GEMM kernel.
+    /// The GEMM convolution paths (per image, whose weight gradient accumulates with β = 1, per
+    /// batch, and the implicit GEMM in the GEMM kernel's tile) through each GEMM kernel.
     @Test(arguments: OpenCLBackend.gemmCandidates)
     func convolutionsThroughEachGEMMKernel(_ gemm: String) throws {
-        for i in [1, 4] {
+        for i in [1, 4, 5, 6] {
             let c = Self.convCases[i]
             let x = input("x", c.x, 40 + UInt64(i)), w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
-            for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM] {
+            for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM, .implicitGEMM] {
                 try expectOpenCLMatches([x, w], tolerance: .sums, "conv2d case \(i) \(algorithm) \(gemm)", convolution: algorithm, gemm: gemm) {
                     conv2d($0[0], $0[1], stride: c.stride, padding: c.padding, dilation: c.dilation)
                 }
@@ -118,10 +119,15 @@ struct OpenCLOpTests {
         ([3, 2, 6, 7], 3, Size2(4), Size2(2), Size2(1), Size2(1), Size2(0)),
         ([1, 5, 7, 7], 2, Size2(3, 2), Size2(1, 2), Size2(2, 0), Size2(2, 1), Size2(0, 1)),
         ([2, 17, 9, 9], 4, Size2(1), Size2(3), Size2(0), Size2(1), Size2(2)),
+        // Stride 1 (the implicit GEMM's), partial channel tiles: output rows of 37 (pixels one
+        // at a time) and of 8 (float8 rows, panels across rows, a partial last panel).
+        ([2, 3, 6, 37], 7, Size2(3), Size2(1), Size2(1), Size2(1), Size2(0)),
+        ([1, 2, 6, 8], 9, Size2(2, 3), Size2(1), Size2(0, 1), Size2(1), Size2(0)),
     ]
 
-    /// Each convolution algorithm (forward, input and weight gradients), and the tuner's choice.
-    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, nil])
+    /// Each convolution algorithm (forward, input and weight gradients; the implicit GEMM where
+    /// the stride is 1, the tuner's choice elsewhere), and the tuner's choice.
+    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, .implicitGEMM, nil])
     func convolutions(_ i: Int, _ algorithm: ConvolutionAlgorithm?) throws {
         let c = Self.convCases[i]
         let x = input("x", c.x, 40 + UInt64(i)), b = input("b", [c.o], 50 + UInt64(i))
