@@ -74,28 +74,33 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 
 // The GEMM path (chosen per shape by measurement, see Sources/OpenCLBackend/Convolution.swift).
 // im2col for image n: col[(c·KH + kh)·KW + kw, p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside.
-// One work-item per (row, p) writes the Q columns of that output row: the index
-// arithmetic is paid once per row, and the q loop reads x with stride S.
-// Writes the Q columns of column-matrix row `row` (c, kh, kw) at output row p of image n into `out`.
-inline void im2col_row(__global const float *x, const int n, const int row, const int p, __global float *out, const conv_t s) {
+// One work-item per row (c, kh, kw) writes its P·Q columns: the index divisions are paid
+// once per row, and the q loop reads x with stride S between the bounds worked out first
+// (one work-item per (row, p) spent most of its time dividing: 1.6–1.9× slower).
+inline void im2col_row(__global const float *x, const int n, const int row, __global float *out, const conv_t s) {
     int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
-    int h = p * s.SH - s.PH + kh * s.DH, v0 = kw * s.DW - s.PW;
-    if (h < 0 || h >= s.H) {
-        for (int q = 0; q < s.Q; q++) out[q] = 0.0f;
-        return;
-    }
-    __global const float *in = x + ((n * s.C + c) * s.H + h) * s.W;
-    for (int q = 0; q < s.Q; q++) {
-        int v = q * s.SW + v0;
-        out[q] = (v >= 0 && v < s.W) ? in[v] : 0.0f;
+    __global const float *plane = x + (n * s.C + c) * s.H * s.W;
+    // Columns q with v = q·S + v0 inside [0, W).
+    int v0 = kw * s.DW - s.PW;
+    int qlo = v0 >= 0 ? 0 : min((-v0 + s.SW - 1) / s.SW, s.Q);
+    int qhi = max(min(s.Q, (s.W - v0 + s.SW - 1) / s.SW), qlo);
+    for (int p = 0; p < s.P; p++, out += s.Q) {
+        int h = p * s.SH - s.PH + kh * s.DH;
+        if (h < 0 || h >= s.H) {
+            for (int q = 0; q < s.Q; q++) out[q] = 0.0f;
+            continue;
+        }
+        __global const float *in = plane + h * s.W + v0;
+        for (int q = 0; q < qlo; q++) out[q] = 0.0f;
+        for (int q = qlo; q < qhi; q++) out[q] = in[q * s.SW];
+        for (int q = qhi; q < s.Q; q++) out[q] = 0.0f;
     }
 }
 
 __kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s) {
-    int i = get_global_id(0);
-    if (i >= s.C * s.KH * s.KW * s.P) return;
-    int p = i % s.P, row = i / s.P;
-    im2col_row(x, n, row, p, col + (row * s.P + p) * s.Q, s);
+    int row = get_global_id(0);
+    if (row >= s.C * s.KH * s.KW) return;
+    im2col_row(x, n, row, col + row * s.P * s.Q, s);
 }
 
 // col2im for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
@@ -124,12 +129,11 @@ __kernel void col2im(__global const float *col, const int n, __global float *y, 
 
 // The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
 // col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside;
-// one work-item per (row, n, p) writes Q columns, as `im2col`.
+// one work-item per (row, n) writes PQ columns, as `im2col`.
 __kernel void im2col_batch(__global const float *x, __global float *col, const conv_t s) {
     int i = get_global_id(0);
-    if (i >= s.C * s.KH * s.KW * s.N * s.P) return;
-    int p = i % s.P, n = (i / s.P) % s.N, row = i / (s.P * s.N);
-    im2col_row(x, n, row, p, col + ((row * s.N + n) * s.P + p) * s.Q, s);
+    if (i >= s.C * s.KH * s.KW * s.N) return;
+    im2col_row(x, i % s.N, i / s.N, col + i * s.P * s.Q, s);
 }
 
 // The same matrix transposed, [n·PQ + pq, C·KH·KW], for images first ..< first + images

@@ -115,7 +115,7 @@ struct Convolution {
         case (.gemm, .forward):
             // y[n] [O, PQ] = w [O, C·KK] · col [C·KK, PQ]
             return (0..<n).flatMap { i -> [Work] in
-                [.kernel("im2col", count: columnElements / small[3], [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
+                [.kernel("im2col", count: c * kk, [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
                  .gemm(transposeA: false, transposeB: false, m: o, n: pq, k: c * kk, a: (x[1], 0), b: (scratch!, 0), c: (y, i * o * pq))]
             }
         case (.gemm, .transpose):
@@ -175,7 +175,7 @@ struct Convolution {
         case .forward:
             // Y' [O, N·PQ] = w [O, C·KK] · col [C·KK, N·PQ]; y = Y' with N and O swapped.
             return [
-                .kernel("im2col_batch", count: rows / small[3], [.buffer(x[0]), .buffer(scratch), .words(words)]),
+                .kernel("im2col_batch", count: ckk * n, [.buffer(x[0]), .buffer(scratch), .words(words)]),
                 .gemm(transposeA: false, transposeB: false, m: o, n: npq, k: ckk, a: (x[1], 0), b: (scratch, 0), c: (scratch, rows)),
                 .kernel("swap_leading_axes_at", count: n * o * pq, [.buffer(scratch), .int(Int32(rows)), .buffer(y), .int(Int32(o)), .int(Int32(n)), .int(Int32(pq))]),
             ]
