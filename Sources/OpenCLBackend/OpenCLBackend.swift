@@ -297,8 +297,8 @@ public final class OpenCLBackend: Backend {
         try perform(.kernel("gemm_\(packed ? "np" : "nn")_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
     }
 
-    /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on a
-    /// convolution-sized problem; the fastest serves every GEMM. `GENOCL_GEMM` forces one.
+    /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on three
+    /// convolution-sized problems; the fastest serves every GEMM. `GENOCL_GEMM` forces one.
     public static let gemmCandidates = ["clblast", "4x2", "8x1", "6x2", "4x3"]
 
     private func chooseGEMMKernel() throws -> String {
@@ -306,20 +306,30 @@ public final class OpenCLBackend: Backend {
             gemmKernel = forced
             return forced
         }
-        let (m, n, k) = (256, 1024, 576)
-        let a = try queue.allocate(byteCount: m * k * 4, label: "GEMM timing A"), b = try queue.allocate(byteCount: k * n * 4, label: "GEMM timing B")
-        let c = try queue.allocate(byteCount: m * n * 4, label: "GEMM timing C")
-        for (buffer, count) in [(a, m * k), (b, k * n), (c, m * n)] { try perform(fill(buffer, 0.5, count: count, spread: spread(count)), op: "fill") }
-        let choice = try gemmChoices.choice(for: "gemm \(m)x\(n)x\(k)", context: measurementContext, candidates: Self.gemmCandidates) { candidate in
-            let seconds = try timed {
-                if candidate == "clblast" {
-                    try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
-                } else {
-                    try ownGEMM(candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
+        // Three convolution shapes (a batched one, and the per-image GEMMs of a deep and a middle
+        // layer, where the tiles compete differently); each candidate's score is its time on the
+        // first shape plus the others' scaled to the first one's work.
+        let shapes = [(m: 256, n: 1024, k: 576), (m: 512, n: 16, k: 4096), (m: 128, n: 256, k: 1024)]
+        let largest = { (size: ((m: Int, n: Int, k: Int)) -> Int) in shapes.map(size).max()! }
+        let a = try queue.allocate(byteCount: largest { $0.m * $0.k } * 4, label: "GEMM timing A")
+        let b = try queue.allocate(byteCount: largest { $0.k * $0.n } * 4, label: "GEMM timing B")
+        let c = try queue.allocate(byteCount: largest { $0.m * $0.n } * 4, label: "GEMM timing C")
+        for buffer in [a, b, c] { try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill") }
+        let problem = shapes.map { "\($0.m)x\($0.n)x\($0.k)" }.joined(separator: ",")
+        let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, candidates: Self.gemmCandidates) { candidate in
+            var score = 0.0
+            for (m, n, k) in shapes {
+                let seconds = try timed {
+                    if candidate == "clblast" {
+                        try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
+                    } else {
+                        try ownGEMM(candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
+                    }
                 }
+                score += seconds * Double(shapes[0].m * shapes[0].n * shapes[0].k) / Double(m * n * k)
+                if debugLevel >= 1 { log(String(format: "genocl: timing GEMM %d×%d×%d: %@ %.2f ms", m, n, k, candidate, seconds * 1e3)) }
             }
-            if debugLevel >= 1 { log(String(format: "genocl: timing GEMM %d×%d×%d: %@ %.2f ms", m, n, k, candidate, seconds * 1e3)) }
-            return seconds
+            return score
         }
         if debugLevel >= 1 { log("genocl: GEMM kernel \(choice)") }
         gemmKernel = choice
