@@ -182,12 +182,16 @@ __kernel void swap_leading_axes_into(__global const float *src, __global float *
     dst[offset + (b * A + a) * C + c] = src[i];
 }
 
-// Implicit GEMM for stride-1, dilation-1 convolutions (WGAN-GP's 3×3 "same" layers): the
-// GEMM of gemm.cl with B's rows read from the input instead of an im2col matrix.
+// Implicit GEMM for stride-1, dilation-1 convolutions (WGAN-GP's 3×3 "same" layers) and,
+// phase by phase, transposed convolutions: the GEMM of gemm.cl with B's rows read from the
+// input instead of an im2col matrix.
 // y[n, o, p, q] = Σ_{c, kh, kw} w[o, c, kh, kw] · xp[n, c, p + kh, q + kw], where xp is the
-// input zero-padded by `pad_planes` ([N, C, Hp, Wp]), so no bounds are checked inside the
-// loop. Each work-item: TM output channels × 8·VN consecutive output pixels of image n (in
-// P·Q order). When Q is a multiple of 8, each float8 of pixels lies in one output row and
+// input zero-padded by `pad_planes` ([N, C, Hp, Wp], from element offX), so no bounds are
+// checked inside the loop. Output pixel (p, q) of channel plane (n, o) lands at
+// y[(n·O + o)·outPlane + outOffset + p·outRow + q·outCol]: contiguous for a convolution, every
+// S-th row and column for one phase of a stride-S transposed convolution (see
+// Sources/OpenCLBackend/Convolution.swift). Each work-item: TM output channels × 8·VN
+// consecutive output pixels of image n (in P·Q order). When Q is a multiple of 8, each float8 of pixels lies in one output row and
 // reads 8 consecutive inputs (stride 1); otherwise, and for a last partial panel, the
 // pixels go one at a time. Work-items of one (n, panel) are adjacent and share its input
 // rows; the weights ([O, C·KH·KW], 147 KB for 64×64×3×3) stay in cache.
@@ -218,9 +222,10 @@ __kernel void swap_leading_axes_into(__global const float *src, __global float *
     }
 
 #define CONV_IMPLICIT_KERNEL(NAME, TM, VN)                                                      \
-__kernel void NAME(__global const float *w, __global const float *xp, const int offX,           \
-                   __global float *y, const int N, const int O, const int C, const int Hp,      \
-                   const int Wp, const int KH, const int KW, const int P, const int Q) {        \
+__kernel void NAME(__global const float *w, const int offW, __global const float *xp,          \
+                   const int offX, __global float *y, const int outPlane, const int outOffset,  \
+                   const int outRow, const int outCol, const int N, const int O, const int C,   \
+                   const int Hp, const int Wp, const int KH, const int KW, const int P, const int Q) { \
     const int tilesM = (O + TM - 1) / TM, width = 8 * VN, PQ = P * Q;                           \
     const int panels = (PQ + width - 1) / width;                                                \
     int id = get_global_id(0);                                                                  \
@@ -230,9 +235,9 @@ __kernel void NAME(__global const float *w, __global const float *xp, const int 
     if (n >= N) return;                                                                         \
     const int K = C * KH * KW, plane = Hp * Wp;                                                 \
     __global const float *wr[TM];                                                               \
-    _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + min(row0 + r, O - 1) * K;       \
+    _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + offW + min(row0 + r, O - 1) * K; \
     __global const float *xn = xp + offX + n * C * plane;                                       \
-    __global float *yn = y + (n * O + row0) * PQ + pix0;                                        \
+    __global float *yn = y + (n * O + row0) * outPlane + outOffset;                             \
     if (Q % 8 == 0 && pix0 + width <= PQ) {                                                     \
         __global const float *xv[VN];                                                           \
         _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
@@ -245,9 +250,18 @@ __kernel void NAME(__global const float *w, __global const float *xp, const int 
         /* 3×3 (WGAN-GP's kernels) with the tap loops unrolled, else any size. */               \
         if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, 3, 3, _Pragma("unroll"))            \
         else CONV_IMPLICIT_TAPS(TM, VN, KH, KW, )                                               \
-        _Pragma("unroll") for (int r = 0; r < TM; r++) {                                        \
-            if (row0 + r >= O) break;                                                           \
-            _Pragma("unroll") for (int v = 0; v < VN; v++) vstore8(acc[r][v], 0, yn + r * PQ + 8 * v); \
+        _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
+            const int pix = pix0 + 8 * v;                                                       \
+            __global float *out = yn + pix / Q * outRow + pix % Q * outCol;                     \
+            _Pragma("unroll") for (int r = 0; r < TM; r++) {                                    \
+                if (row0 + r >= O) break;                                                       \
+                if (outCol == 1) vstore8(acc[r][v], 0, out + r * outPlane);                     \
+                else {                                                                          \
+                    float lanes[8];                                                             \
+                    vstore8(acc[r][v], 0, lanes);                                               \
+                    _Pragma("unroll") for (int e = 0; e < 8; e++) out[r * outPlane + e * outCol] = lanes[e]; \
+                }                                                                               \
+            }                                                                                   \
         }                                                                                       \
     } else {                                                                                    \
         for (int j = 0; j < width && pix0 + j < PQ; j++) {                                      \
@@ -263,7 +277,8 @@ __kernel void NAME(__global const float *w, __global const float *xp, const int 
                     }                                                                           \
                 }                                                                               \
             }                                                                                   \
-            _Pragma("unroll") for (int r = 0; r < TM && row0 + r < O; r++) yn[r * PQ + j] = acc[r]; \
+            __global float *out = yn + (pix0 + j) / Q * outRow + (pix0 + j) % Q * outCol;       \
+            _Pragma("unroll") for (int r = 0; r < TM && row0 + r < O; r++) out[r * outPlane] = acc[r]; \
         }                                                                                       \
     }                                                                                           \
 }
@@ -273,30 +288,33 @@ CONV_IMPLICIT_KERNEL(conv2d_implicit_8x1, 8, 1)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3)
 
-// xp [planes, H + 2·PH, W + 2·PW] (from element `offset`) = x [planes, H, W] with zeros
-// around; one work-item per padded row.
+// xp [planes, Hp, Wp] (from element `offset`) = x [planes, H, W] placed at row `top`, column
+// `left`, with zeros around; one work-item per padded row.
 __kernel void pad_planes(__global const float *x, __global float *xp, const int offset, const int planes, const int H,
-                         const int W, const int PH, const int PW) {
-    int i = get_global_id(0), Hp = H + 2 * PH, Wp = W + 2 * PW;
+                         const int W, const int top, const int left, const int Hp, const int Wp) {
+    int i = get_global_id(0);
     if (i >= planes * Hp) return;
-    int h = i % Hp - PH;
+    int h = i % Hp - top;
     __global float *out = xp + offset + i * Wp;
     if (h < 0 || h >= H) {
         for (int v = 0; v < Wp; v++) out[v] = 0.0f;
         return;
     }
     __global const float *in = x + (i / Hp * H + h) * W;
-    for (int v = 0; v < PW; v++) out[v] = 0.0f;
-    for (int v = 0; v < W; v++) out[PW + v] = in[v];
-    for (int v = PW + W; v < Wp; v++) out[v] = 0.0f;
+    for (int v = 0; v < left; v++) out[v] = 0.0f;
+    for (int v = 0; v < W; v++) out[left + v] = in[v];
+    for (int v = left + W; v < Wp; v++) out[v] = 0.0f;
 }
 
-// wt [C, O, KH, KW] = w [O, C, KH, KW] flipped in both kernel axes: a stride-1 transposed
-// convolution is the convolution of its input with these weights, padded by K − 1 − P.
-__kernel void flip_transpose_weights(__global const float *w, __global float *wt, const int O, const int C,
-                                     const int KH, const int KW) {
+// The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's:
+// wt [C, O, TH, TW] (from element `offset`) with wt[c, o, t, u] = w[o, c, a + SH·(TH − 1 − t),
+// b + SW·(TW − 1 − u)] for w [O, C, KH, KW]: the kernel rows and columns of the phase, flipped.
+// (At stride 1 the one phase is the whole kernel, flipped.)
+__kernel void flip_transpose_weights(__global const float *w, __global float *wt, const int offset, const int O,
+                                     const int C, const int KH, const int KW, const int SH, const int SW,
+                                     const int a, const int b, const int TH, const int TW) {
     int i = get_global_id(0);
-    if (i >= O * C * KH * KW) return;
-    int kw = i % KW, kh = (i / KW) % KH, o = (i / (KW * KH)) % O, c = i / (KW * KH * O);
-    wt[i] = w[((o * C + c) * KH + (KH - 1 - kh)) * KW + (KW - 1 - kw)];
+    if (i >= O * C * TH * TW) return;
+    int u = i % TW, t = (i / TW) % TH, o = (i / (TW * TH)) % O, c = i / (TW * TH * O);
+    wt[offset + i] = w[((o * C + c) * KH + a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
 }
