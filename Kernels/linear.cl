@@ -247,8 +247,9 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
         float8 acc[TM][VN];                                                                     \
         _Pragma("unroll") for (int r = 0; r < TM; r++)                                          \
             _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);          \
-        /* 3×3 (WGAN-GP's kernels) with the tap loops unrolled, else any size. */               \
+        /* 3×3 (WGAN-GP's) and 2×2 (4×4 at stride 2) with the tap loops unrolled, else any. */ \
         if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, 3, 3, _Pragma("unroll"))            \
+        else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, 2, 2, _Pragma("unroll"))       \
         else CONV_IMPLICIT_TAPS(TM, VN, KH, KW, )                                               \
         _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
             const int pix = pix0 + 8 * v;                                                       \
@@ -317,4 +318,36 @@ __kernel void flip_transpose_weights(__global const float *w, __global float *wt
     if (i >= O * C * TH * TW) return;
     int u = i % TW, t = (i / TW) % TH, o = (i / (TW * TH)) % O, c = i / (TW * TH * O);
     wt[offset + i] = w[((o * C + c) * KH + a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
+}
+
+// A stride-(SH, SW) convolution as a stride-1 one (its implicit GEMM): input channel
+// (c, a, b) of xs [N, C·SH·SW, Hd, Wd] (from element `offset`) holds
+// x[n, c, SH·i + a − PH, SW·j + b − PW] (0 outside x), and ws [O, C·SH·SW, TH, TW] holds
+// w[o, c, SH·t + a, SW·u + b] (0 past the kernel), so that
+// Σ_{kh, kw} x[SH·p + kh − PH, …]·w[kh, …] = Σ_{(c, a, b), t, u} xs[p + t, …]·ws[t, …].
+// One work-item per row (n, c, a, b, i) of xs.
+__kernel void space_to_depth(__global const float *x, __global float *xs, const int offset, const int N, const int C,
+                             const int H, const int W, const int SH, const int SW, const int PH, const int PW,
+                             const int Hd, const int Wd) {
+    int r = get_global_id(0);
+    if (r >= N * C * SH * SW * Hd) return;
+    int i = r % Hd, b = (r / Hd) % SW, a = (r / (Hd * SW)) % SH, nc = r / (Hd * SW * SH);
+    int h = SH * i + a - PH;
+    __global float *out = xs + offset + r * Wd;
+    if (h < 0 || h >= H) {
+        for (int j = 0; j < Wd; j++) out[j] = 0.0f;
+        return;
+    }
+    __global const float *in = x + (nc * H + h) * W;
+    for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j] = v >= 0 && v < W ? in[v] : 0.0f;
+}
+
+__kernel void space_to_depth_weights(__global const float *w, __global float *ws, const int O, const int C,
+                                     const int KH, const int KW, const int SH, const int SW, const int TH, const int TW) {
+    int i = get_global_id(0);
+    if (i >= O * C * SH * SW * TH * TW) return;
+    int u = i % TW, t = (i / TW) % TH, b = (i / (TW * TH)) % SW, a = (i / (TW * TH * SW)) % SH;
+    int oc = i / (TW * TH * SW * SH);
+    int kh = SH * t + a, kw = SW * u + b;
+    ws[i] = kh < KH && kw < KW ? w[(oc * KH + kh) * KW + kw] : 0.0f;
 }

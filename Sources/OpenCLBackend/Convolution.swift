@@ -65,15 +65,15 @@ struct Convolution {
         algorithm != .implicitGEMM || implicit != nil
     }
 
-    /// The implicit GEMM's launches, when it applies (dilation 1): a convolution of stride 1 is
-    /// one; a transposed convolution of stride S ≤ kernel is S×S, one per output phase.
+    /// The implicit GEMM's launches, when it applies (dilation 1): a convolution is one (at
+    /// stride S > 1 over its input rearranged by space_to_depth); a transposed convolution of
+    /// stride S ≤ kernel is S×S, one per output phase.
     var implicit: ImplicitConvolution? {
         let c = config
         guard c.dilation == Size2(1) else { return nil }
         switch kind {
         case .forward:
-            guard c.stride == Size2(1) else { return nil }
-            return ImplicitConvolution(forward: large, small, kernel: kernel, padding: c.padding)
+            return ImplicitConvolution(forward: large, small, kernel: kernel, stride: c.stride, padding: c.padding)
         case .transpose:
             guard c.stride.h <= kernel.h, c.stride.w <= kernel.w else { return nil }
             return ImplicitConvolution(transpose: small, large, kernel: kernel, stride: c.stride, padding: c.padding)
@@ -147,24 +147,38 @@ struct Convolution {
             weightsAt += c * o * phase.taps.h * phase.taps.w
         }
         let padded = plan.weightElements
-        work.append(.kernel("pad_planes", count: n * c * plan.paddedSize.h, [
-            .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n * c)), .int(Int32(plan.input[2])), .int(Int32(plan.input[3])),
-            .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
-        ]))
+        let s = plan.spaceToDepth
+        if s != Size2(1) {
+            let (channels, taps) = (large[1], plan.phases[0].taps)
+            work.append(.kernel("space_to_depth_weights", count: plan.weightElements, [
+                .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(channels)), .int(Int32(kernel.h)), .int(Int32(kernel.w)),
+                .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(taps.h)), .int(Int32(taps.w)),
+            ]))
+            work.append(.kernel("space_to_depth", count: n * c * plan.paddedSize.h, [
+                .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(channels)), .int(Int32(large[2])), .int(Int32(large[3])),
+                .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
+                .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
+            ]))
+        } else {
+            work.append(.kernel("pad_planes", count: n * c * plan.paddedSize.h, [
+                .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n * c)), .int(Int32(plan.input[2])), .int(Int32(plan.input[3])),
+                .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
+            ]))
+        }
         let tile = variant.split(separator: "x").compactMap { Int($0) }
         let output = kind == .forward ? small : large
         weightsAt = 0
         for phase in plan.phases {
             let pixels = phase.rows * phase.columns
             let items = (o + tile[0] - 1) / tile[0] * ((pixels + 8 * tile[1] - 1) / (8 * tile[1])) * n
-            let weights = kind == .forward ? KernelArgument.buffer(x[1]) : .buffer(scratch)
+            let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
             work.append(.kernel("conv2d_implicit_\(variant)", count: items, [
                 weights, .int(Int32(weightsAt)), .buffer(scratch), .int(Int32(padded + phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w)),
                 .buffer(y), .int(Int32(output[2] * output[3])), .int(Int32(phase.firstRow * output[3] + phase.firstColumn)),
                 .int(Int32(phase.rowStep * output[3])), .int(Int32(phase.columnStep)),
                 .int(Int32(n)), .int(Int32(o)), .int(Int32(c)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
                 .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)), .int(Int32(phase.rows)), .int(Int32(phase.columns)),
-            ], flops: flops * Double(phase.taps.h * phase.taps.w) / Double(kernel.h * kernel.w)))
+            ], flops: kind == .transpose ? flops * Double(phase.taps.h * phase.taps.w) / Double(kernel.h * kernel.w) : flops))
             if kind == .transpose { weightsAt += c * o * phase.taps.h * phase.taps.w }
         }
         return work
@@ -236,13 +250,26 @@ struct ImplicitConvolution {
     /// the tuner does not time it; tests still force it.
     var vectorized: Bool { phases.allSatisfy { $0.columns % 8 == 0 } }
 
-    init(forward input: Shape, _ output: Shape, kernel: Size2, padding: Size2) {
-        self.input = input
+    /// The space-to-depth factor of a strided convolution ((1, 1): none, the input is padded).
+    let spaceToDepth: Size2
+
+    init(forward input: Shape, _ output: Shape, kernel: Size2, stride: Size2, padding: Size2) {
         outputChannels = output[1]
-        self.padding = padding
-        paddedSize = Size2(input[2] + 2 * padding.h, input[3] + 2 * padding.w)
-        phases = [Phase(a: 0, b: 0, taps: kernel, rows: output[2], columns: output[3], firstRow: 0, firstColumn: 0, rowStep: 1, columnStep: 1, inputShift: Size2(0))]
-        weightElements = 0
+        spaceToDepth = stride
+        let taps = Size2((kernel.h + stride.h - 1) / stride.h, (kernel.w + stride.w - 1) / stride.w)
+        if stride == Size2(1) {
+            self.input = input
+            self.padding = padding
+            paddedSize = Size2(input[2] + 2 * padding.h, input[3] + 2 * padding.w)
+            weightElements = 0
+        } else {
+            // The rearranged input [N, C·SH·SW, P + TH − 1, Q + TW − 1], padding included.
+            self.input = Shape([input[0], input[1] * stride.h * stride.w, output[2] + taps.h - 1, output[3] + taps.w - 1])
+            self.padding = padding
+            paddedSize = Size2(self.input[2], self.input[3])
+            weightElements = output[1] * self.input[1] * taps.h * taps.w
+        }
+        phases = [Phase(a: 0, b: 0, taps: taps, rows: output[2], columns: output[3], firstRow: 0, firstColumn: 0, rowStep: 1, columnStep: 1, inputShift: Size2(0))]
     }
 
     /// One axis of a transposed convolution: per phase a, its taps, the first input-aligned
@@ -277,6 +304,7 @@ struct ImplicitConvolution {
         }
         self.phases = phases
         weightElements = input[1] * output[1] * kernel.h * kernel.w
+        spaceToDepth = Size2(1)
     }
 }
 
