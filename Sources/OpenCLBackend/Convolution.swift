@@ -1,9 +1,10 @@
 // Convolutions (conv2d, its adjoint convTranspose2d, conv2dBackwardWeight) have
 // three algorithms on every device: direct gather kernels, im2col/col2im + one
 // GEMM per image, and the same with one column matrix and one GEMM for the whole
-// batch (more memory, far fewer and larger GEMMs); stride-1 convolutions and their
-// adjoints also an implicit GEMM that reads a zero-padded copy of the input in
-// place of the column matrix. Which is fastest depends on the
+// batch (more memory, far fewer and larger GEMMs); convolutions and transposed
+// convolutions of dilation 1 also an implicit GEMM that reads a zero-padded (and for
+// strided convolutions rearranged) copy of the input in place of the column matrix
+// (see ImplicitConvolution). Which is fastest depends on the
 // shape and the device, so the first time a shape is seen each is run and timed,
 // and the winner is kept for the process and on disk beside the program cache.
 import Foundation
@@ -11,7 +12,7 @@ import OpenCLRuntime
 import TensorGraph
 
 /// How a convolution runs: direct kernels, im2col/col2im + GEMM per image or per batch, or
-/// (stride 1) an implicit GEMM over the padded input.
+/// (dilation 1) an implicit GEMM over the padded input.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case direct
     case gemm
@@ -59,8 +60,8 @@ struct Convolution {
         (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (implicit?.vectorized == true ? [.implicitGEMM] : [])
     }
 
-    /// Whether `algorithm` can run this convolution (a forced one that cannot falls back to the
-    /// tuner); a candidate of the tuner is also worth timing.
+    /// Whether `algorithm` can run this convolution at all (a forced one that cannot falls back
+    /// to the tuner). `candidates` are those worth timing, a subset.
     func supports(_ algorithm: ConvolutionAlgorithm) -> Bool {
         algorithm != .implicitGEMM || implicit != nil
     }
@@ -218,7 +219,10 @@ struct Convolution {
 
 /// The implicit GEMM of a convolution as stride-1 convolutions of one zero-padded input.
 ///
-/// A convolution of stride 1 is one such launch. A transposed convolution of stride S
+/// A convolution of stride 1 is one such launch. One of stride S is too, after
+/// `space_to_depth` moves each S×S block of (padded) input pixels into channels and
+/// `space_to_depth_weights` rearranges the kernel to match (⌈K/S⌉ taps, zeros past K).
+/// A transposed convolution of stride S
 /// (kernel K ≥ S, padding P) splits by output phase: along an axis, the outputs h with
 /// (h + P) mod S = a take the kernel rows a, a + S, … (T = ⌈(K − a)/S⌉ of them) from input
 /// rows i − t, where h = S·i + a − P, so each phase is a stride-1 convolution with those
@@ -234,13 +238,16 @@ struct ImplicitConvolution {
         let firstRow: Int, firstColumn: Int, rowStep: Int, columnStep: Int
         let inputShift: Size2
     }
-    /// The input read ([N, C, H, W], the small side of a transposed convolution).
+    /// The input read ([N, C, H, W]: the small side of a transposed convolution, the
+    /// rearranged [N, C·S·S, …] of a strided convolution).
     let input: Shape
     let outputChannels: Int
-    /// Zeros before the input's first row and column, and the padded plane's size.
+    /// Zeros before the input's first row and column (for a strided convolution its padding,
+    /// applied by space_to_depth), and the padded plane's size.
     let padding: Size2, paddedSize: Size2
     let phases: [Phase]
-    /// The transposed convolution's flipped weights (all phases), before the padded input in scratch.
+    /// Rearranged weights (a transposed convolution's flipped phases, a strided convolution's
+    /// space-to-depth kernel), before the padded input in scratch; 0 at stride 1.
     let weightElements: Int
 
     var scratchElements: Int { weightElements + input[0] * input[1] * paddedSize.h * paddedSize.w }

@@ -35,7 +35,7 @@ public final class OpenCLBackend: Backend {
     /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
     public var poisonOutputs = false
     /// Forces one convolution algorithm (tests, experiments) instead of the measured choice
-    /// (where it applies: the implicit GEMM only to stride-1 convolutions).
+    /// (where it applies: the implicit GEMM only at dilation 1, transposed with stride ≤ kernel).
     public var convolutionAlgorithm: ConvolutionAlgorithm?
     /// Spreads elementwise work (optimizer updates, long sums) as on this kind of device instead of the one present (tests).
     public var spreadDevice: (cpu: Bool, computeUnits: Int)?
