@@ -186,7 +186,7 @@ __kernel void swap_leading_axes_into(__global const float *src, __global float *
 // phase by phase, transposed convolutions: the GEMM of gemm.cl with B's rows read from the
 // input instead of an im2col matrix.
 // y[n, o, p, q] = Σ_{c, kh, kw} w[o, c, kh, kw] · xp[n, c, p + kh, q + kw], where xp is the
-// input zero-padded by `pad_planes` ([N, C, Hp, Wp], from element offX), so no bounds are
+// input zero-padded by `space_to_depth` ([N, C, Hp, Wp], from element offX), so no bounds are
 // checked inside the loop. Output pixel (p, q) of channel plane (n, o) lands at
 // y[(n·O + o)·outPlane + outOffset + p·outRow + q·outCol]: contiguous for a convolution, every
 // S-th row and column for one phase of a stride-S transposed convolution (see
@@ -289,24 +289,6 @@ CONV_IMPLICIT_KERNEL(conv2d_implicit_8x1, 8, 1)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3)
 
-// xp [planes, Hp, Wp] (from element `offset`) = x [planes, H, W] placed at row `top`, column
-// `left`, with zeros around; one work-item per padded row.
-__kernel void pad_planes(__global const float *x, __global float *xp, const int offset, const int planes, const int H,
-                         const int W, const int top, const int left, const int Hp, const int Wp) {
-    int i = get_global_id(0);
-    if (i >= planes * Hp) return;
-    int h = i % Hp - top;
-    __global float *out = xp + offset + i * Wp;
-    if (h < 0 || h >= H) {
-        for (int v = 0; v < Wp; v++) out[v] = 0.0f;
-        return;
-    }
-    __global const float *in = x + (i / Hp * H + h) * W;
-    for (int v = 0; v < left; v++) out[v] = 0.0f;
-    for (int v = 0; v < W; v++) out[left + v] = in[v];
-    for (int v = left + W; v < Wp; v++) out[v] = 0.0f;
-}
-
 // The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's:
 // wt [C, O, TH, TW] (from element `offset`) with wt[c, o, t, u] = w[o, c, a + SH·(TH − 1 − t),
 // b + SW·(TW − 1 − u)] for w [O, C, KH, KW]: the kernel rows and columns of the phase, flipped.
@@ -320,7 +302,9 @@ __kernel void flip_transpose_weights(__global const float *w, __global float *wt
     wt[offset + i] = w[((o * C + c) * KH + a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
 }
 
-// A stride-(SH, SW) convolution as a stride-1 one (its implicit GEMM): input channel
+// The implicit GEMM's input: x zero-padded (SH = SW = 1: xs[n, c, i, j] = x[n, c, i − PH,
+// j − PW], 0 outside, in an Hd × Wd plane), or for a stride-(SH, SW) convolution rearranged
+// so that it becomes a stride-1 one: input channel
 // (c, a, b) of xs [N, C·SH·SW, Hd, Wd] (from element `offset`) holds
 // x[n, c, SH·i + a − PH, SW·j + b − PW] (0 outside x), and ws [O, C·SH·SW, TH, TW] holds
 // w[o, c, SH·t + a, SW·u + b] (0 past the kernel), so that

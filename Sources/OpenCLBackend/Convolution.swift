@@ -150,22 +150,19 @@ struct Convolution {
         let padded = plan.weightElements
         let s = plan.spaceToDepth
         if s != Size2(1) {
-            let (channels, taps) = (large[1], plan.phases[0].taps)
+            let taps = plan.phases[0].taps
             work.append(.kernel("space_to_depth_weights", count: plan.weightElements, [
-                .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(channels)), .int(Int32(kernel.h)), .int(Int32(kernel.w)),
+                .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(large[1])), .int(Int32(kernel.h)), .int(Int32(kernel.w)),
                 .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(taps.h)), .int(Int32(taps.w)),
             ]))
-            work.append(.kernel("space_to_depth", count: n * c * plan.paddedSize.h, [
-                .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(channels)), .int(Int32(large[2])), .int(Int32(large[3])),
-                .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
-                .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
-            ]))
-        } else {
-            work.append(.kernel("pad_planes", count: n * c * plan.paddedSize.h, [
-                .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n * c)), .int(Int32(plan.input[2])), .int(Int32(plan.input[3])),
-                .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
-            ]))
         }
+        // The input padded (at stride 1, S = 1) or rearranged, padding included.
+        let source = kind == .forward ? large : small
+        work.append(.kernel("space_to_depth", count: n * c * plan.paddedSize.h, [
+            .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(source[1])), .int(Int32(source[2])), .int(Int32(source[3])),
+            .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
+            .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
+        ]))
         let tile = variant.split(separator: "x").compactMap { Int($0) }
         let output = kind == .forward ? small : large
         weightsAt = 0
@@ -257,7 +254,7 @@ struct ImplicitConvolution {
     /// the tuner does not time it; tests still force it.
     var vectorized: Bool { phases.allSatisfy { $0.columns % 8 == 0 } }
 
-    /// The space-to-depth factor of a strided convolution ((1, 1): none, the input is padded).
+    /// The space-to-depth factor of a strided convolution ((1, 1): none, `space_to_depth` only pads).
     let spaceToDepth: Size2
 
     init(forward input: Shape, _ output: Shape, kernel: Size2, stride: Size2, padding: Size2) {
