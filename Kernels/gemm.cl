@@ -117,3 +117,93 @@ __kernel void transpose_matrix(__global const float *B, const int offB, const in
     }
 }
 
+
+// The GPU GEMM: work-groups of 16 × 16 work-items compute a (16·R) × (16·R) tile of C,
+// staging TK-deep slices of A and B in local memory; work-item (ty, tx) owns rows
+// ty + 16·i and columns tx + 16·j (i, j < R), so a warp's reads of B's slice are
+// consecutive and of A's a broadcast, and its writes of C coalesce. Either operand may come
+// transposed (its slice is read along its rows instead), so no transposing pass is needed.
+// Launched with exactly 256 work-items per group, one group per tile (tiles down M first)
+// and slice of K: with several slices (split K, for products of few tiles and long sums such
+// as weight gradients), slice s sums its kSlice terms into C + s·sliceStride, and
+// `gemm_sum_slices` adds the slices up. (The register-tile kernels above keep a work-item's
+// panel in cache on a CPU; on a GPU they leave neighbouring work-items reading far-apart rows.)
+#define TK 16
+#define A_N(row, kk) ((m0 + (row) < M && k0 + (kk) < kEnd) ? A[(m0 + (row)) * lda + k0 + (kk)] : 0.0f)
+#define A_T(row, kk) ((m0 + (row) < M && k0 + (kk) < kEnd) ? A[(k0 + (kk)) * lda + m0 + (row)] : 0.0f)
+#define B_N(kk, col) ((n0 + (col) < N && k0 + (kk) < kEnd) ? B[(k0 + (kk)) * ldb + n0 + (col)] : 0.0f)
+#define B_T(kk, col) ((n0 + (col) < N && k0 + (kk) < kEnd) ? B[(n0 + (col)) * ldb + k0 + (kk)] : 0.0f)
+// Which element of the slice load `idx` fetches: along K for a row-major A (rows of A run
+// along K) and a transposed B, along the tile otherwise, so neighbouring work-items read
+// neighbouring addresses.
+#define A_N_LOAD(idx) As[(idx) % TK][(idx) / TK] = A_N((idx) / TK, (idx) % TK)
+#define A_T_LOAD(idx) As[(idx) / TILE][(idx) % TILE] = A_T((idx) % TILE, (idx) / TILE)
+#define B_N_LOAD(idx) Bs[(idx) / TILE][(idx) % TILE] = B_N((idx) / TILE, (idx) % TILE)
+#define B_T_LOAD(idx) Bs[(idx) % TK][(idx) / TK] = B_T((idx) % TK, (idx) / TK)
+
+#define GEMM_TILED(NAME, R, A_LOAD, B_LOAD)                                                          \
+__kernel __attribute__((reqd_work_group_size(256, 1, 1)))                                           \
+void NAME(const int M, const int N, const int K,                                                     \
+          __global const float *A, const int offA, const int lda,                                    \
+          __global const float *B, const int offB, const int ldb,                                    \
+          __global float *C, const int offC, const int ldc, const float beta,                        \
+          const int kSlice, const int sliceStride) {                                                 \
+    enum { TILE = 16 * R };                                                                          \
+    __local float As[TK][TILE + 1], Bs[TK][TILE + 1];                                                \
+    const int tilesM = (M + TILE - 1) / TILE, tilesN = (N + TILE - 1) / TILE;                        \
+    const int g = get_group_id(0) % (tilesM * tilesN), slice = get_group_id(0) / (tilesM * tilesN);  \
+    const int l = get_local_id(0), tx = l % 16, ty = l / 16;                                         \
+    const int m0 = (g % tilesM) * TILE, n0 = (g / tilesM) * TILE;                                    \
+    const int kStart = slice * kSlice, kEnd = min(K, kStart + kSlice);                               \
+    A += offA; B += offB; C += offC + slice * sliceStride;                                           \
+    float acc[R][R];                                                                                 \
+    _Pragma("unroll") for (int i = 0; i < R; i++)                                                    \
+        _Pragma("unroll") for (int j = 0; j < R; j++) acc[i][j] = 0.0f;                              \
+    for (int k0 = kStart; k0 < kEnd; k0 += TK) {                                                     \
+        _Pragma("unroll") for (int r = 0; r < R; r++) {                                              \
+            A_LOAD(l + 256 * r);                                                                     \
+            B_LOAD(l + 256 * r);                                                                     \
+        }                                                                                            \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                                \
+        _Pragma("unroll") for (int kk = 0; kk < TK; kk++) {                                          \
+            float a[R], b[R];                                                                        \
+            _Pragma("unroll") for (int i = 0; i < R; i++) a[i] = As[kk][ty + 16 * i];                \
+            _Pragma("unroll") for (int j = 0; j < R; j++) b[j] = Bs[kk][tx + 16 * j];                \
+            _Pragma("unroll") for (int i = 0; i < R; i++)                                            \
+                _Pragma("unroll") for (int j = 0; j < R; j++) acc[i][j] = MULADD(a[i], b[j], acc[i][j]); \
+        }                                                                                            \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                                \
+    }                                                                                                \
+    _Pragma("unroll") for (int i = 0; i < R; i++) {                                                  \
+        const int row = m0 + ty + 16 * i;                                                            \
+        if (row >= M) break;                                                                         \
+        _Pragma("unroll") for (int j = 0; j < R; j++) {                                              \
+            const int col = n0 + tx + 16 * j;                                                        \
+            if (col < N) {                                                                           \
+                __global float *c = C + row * ldc + col;                                             \
+                *c = beta == 0.0f ? acc[i][j] : acc[i][j] + beta * *c;                               \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+}
+
+GEMM_TILED(gemm_tiled64_nn, 4, A_N_LOAD, B_N_LOAD)
+GEMM_TILED(gemm_tiled64_tn, 4, A_T_LOAD, B_N_LOAD)
+GEMM_TILED(gemm_tiled64_nt, 4, A_N_LOAD, B_T_LOAD)
+GEMM_TILED(gemm_tiled64_tt, 4, A_T_LOAD, B_T_LOAD)
+GEMM_TILED(gemm_tiled128_nn, 8, A_N_LOAD, B_N_LOAD)
+GEMM_TILED(gemm_tiled128_tn, 8, A_T_LOAD, B_N_LOAD)
+GEMM_TILED(gemm_tiled128_nt, 8, A_N_LOAD, B_T_LOAD)
+GEMM_TILED(gemm_tiled128_tt, 8, A_T_LOAD, B_T_LOAD)
+
+// C = Σ_s partials[s] + beta · C over the slices of a split-K tiled GEMM ([slices, M, N]),
+// one work-item per element of C, the slices added in order.
+__kernel void gemm_sum_slices(__global const float *partials, const int slices, const int M, const int N,
+                              __global float *C, const int offC, const int ldc, const float beta) {
+    int i = get_global_id(0);
+    if (i >= M * N) return;
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++) sum += partials[s * M * N + i];
+    __global float *c = C + offC + (i / N) * ldc + i % N;
+    *c = beta == 0.0f ? sum : sum + beta * *c;
+}

@@ -97,10 +97,22 @@ inline void im2col_row(__global const float *x, const int n, const int row, __gl
     }
 }
 
-__kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s) {
-    int row = get_global_id(0);
+// The same row shared by `parts` work-items (GPUs, see RowSpread): part j writes columns
+// j, j + parts, … so neighbouring work-items write neighbouring columns.
+inline void im2col_row_part(__global const float *x, const int n, const int row, __global float *out, const conv_t s, const int part, const int parts) {
+    int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
+    __global const float *plane = x + (n * s.C + c) * s.H * s.W;
+    for (int pq = part; pq < s.P * s.Q; pq += parts) {
+        int h = (pq / s.Q) * s.SH - s.PH + kh * s.DH, v = (pq % s.Q) * s.SW - s.PW + kw * s.DW;
+        out[pq] = h >= 0 && h < s.H && v >= 0 && v < s.W ? plane[h * s.W + v] : 0.0f;
+    }
+}
+
+__kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s, const int parts) {
+    int i = get_global_id(0), row = i / parts;
     if (row >= s.C * s.KH * s.KW) return;
-    im2col_row(x, n, row, col + row * s.P * s.Q, s);
+    if (parts == 1) im2col_row(x, n, row, col + row * s.P * s.Q, s);
+    else im2col_row_part(x, n, row, col + row * s.P * s.Q, s, i % parts, parts);
 }
 
 // col2im for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
@@ -121,30 +133,60 @@ inline void col2im_row(__global const float *col, const int columns, const int f
     }
 }
 
-__kernel void col2im(__global const float *col, const int n, __global float *y, const conv_t s) {
-    int i = get_global_id(0);
-    if (i >= s.C * s.H) return;
-    col2im_row(col, s.P * s.Q, 0, y + ((n * s.C) * s.H + i) * s.W, i / s.H, i % s.H, s);
+// The same output row shared by `parts` work-items (GPUs): part j sums columns v = j,
+// j + parts, … over their taps.
+inline void col2im_row_part(__global const float *col, const int columns, const int first, __global float *out, const int c, const int h, const conv_t s, const int part, const int parts) {
+    for (int v = part; v < s.W; v += parts) {
+        float sum = 0.0f;
+        for (int kh = 0; kh < s.KH; kh++) {
+            int ph = h + s.PH - kh * s.DH;
+            if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
+            for (int kw = 0; kw < s.KW; kw++) {
+                int pv = v + s.PW - kw * s.DW;
+                if (pv < 0 || pv % s.SW != 0 || pv / s.SW >= s.Q) continue;
+                sum += col[((c * s.KH + kh) * s.KW + kw) * columns + first + (ph / s.SH) * s.Q + pv / s.SW];
+            }
+        }
+        out[v] = sum;
+    }
+}
+
+__kernel void col2im(__global const float *col, const int n, __global float *y, const conv_t s, const int parts) {
+    int i = get_global_id(0), row = i / parts;
+    if (row >= s.C * s.H) return;
+    __global float *out = y + ((n * s.C) * s.H + row) * s.W;
+    if (parts == 1) col2im_row(col, s.P * s.Q, 0, out, row / s.H, row % s.H, s);
+    else col2im_row_part(col, s.P * s.Q, 0, out, row / s.H, row % s.H, s, i % parts, parts);
 }
 
 // The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
 // col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside;
-// one work-item per (row, n) writes PQ columns, as `im2col`.
-__kernel void im2col_batch(__global const float *x, __global float *col, const conv_t s) {
-    int i = get_global_id(0);
-    if (i >= s.C * s.KH * s.KW * s.N) return;
-    im2col_row(x, i % s.N, i / s.N, col + i * s.P * s.Q, s);
+// one work-item (or `parts`) per (row, n) writes PQ columns, as `im2col`.
+__kernel void im2col_batch(__global const float *x, __global float *col, const conv_t s, const int parts) {
+    int i = get_global_id(0), r = i / parts;
+    if (r >= s.C * s.KH * s.KW * s.N) return;
+    if (parts == 1) im2col_row(x, r % s.N, r / s.N, col + r * s.P * s.Q, s);
+    else im2col_row_part(x, r % s.N, r / s.N, col + r * s.P * s.Q, s, i % parts, parts);
 }
 
 // The same matrix transposed, [n·PQ + pq, C·KH·KW], for images first ..< first + images
 // (the weight gradient's right operand, for one image or the whole batch). One
-// work-item per output pixel (n, p, q) writes its row of C·KH·KW taps.
-__kernel void im2col_transposed(__global const float *x, const int first, const int images, __global float *col, const conv_t s) {
-    int i = get_global_id(0), PQ = s.P * s.Q;
+// work-item per output pixel (n, p, q) writes its row of C·KH·KW taps; with `parts` > 1
+// (GPUs) part j writes taps j, j + parts, … of it.
+__kernel void im2col_transposed(__global const float *x, const int first, const int images, __global float *col, const conv_t s, const int parts) {
+    int i = get_global_id(0) / parts, PQ = s.P * s.Q;
     if (i >= images * PQ) return;
     int n = first + i / PQ, p = (i % PQ) / s.Q, q = i % s.Q;
     int h0 = p * s.SH - s.PH, v0 = q * s.SW - s.PW;
     __global float *out = col + i * (s.C * s.KH * s.KW);
+    if (parts > 1) {
+        for (int t = get_global_id(0) % parts; t < s.C * s.KH * s.KW; t += parts) {
+            int kw = t % s.KW, kh = (t / s.KW) % s.KH, c = t / (s.KW * s.KH);
+            int h = h0 + kh * s.DH, v = v0 + kw * s.DW;
+            out[t] = h >= 0 && h < s.H && v >= 0 && v < s.W ? x[((n * s.C + c) * s.H + h) * s.W + v] : 0.0f;
+        }
+        return;
+    }
     for (int c = 0; c < s.C; c++) {
         __global const float *plane = x + (n * s.C + c) * s.H * s.W;
         for (int kh = 0; kh < s.KH; kh++) {
@@ -159,11 +201,12 @@ __kernel void im2col_transposed(__global const float *x, const int first, const 
 }
 
 // col2im for the whole batch: columns n·PQ + …, one work-item per row (n, c, h).
-__kernel void col2im_batch(__global const float *col, __global float *y, const conv_t s) {
-    int i = get_global_id(0);
+__kernel void col2im_batch(__global const float *col, __global float *y, const conv_t s, const int parts) {
+    int i = get_global_id(0) / parts;
     if (i >= s.N * s.C * s.H) return;
     int h = i % s.H, c = (i / s.H) % s.C, n = i / (s.H * s.C);
-    col2im_row(col, s.N * s.P * s.Q, n * s.P * s.Q, y + i * s.W, c, h, s);
+    if (parts == 1) col2im_row(col, s.N * s.P * s.Q, n * s.P * s.Q, y + i * s.W, c, h, s);
+    else col2im_row_part(col, s.N * s.P * s.Q, n * s.P * s.Q, y + i * s.W, c, h, s, get_global_id(0) % parts, parts);
 }
 
 // dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),

@@ -72,6 +72,39 @@ __kernel void reduce_sum_forward(__global const float *x, __global float *y, con
     y[i] = sum + error;
 }
 
+// The same sums (y[i] = part i % parts of output i / parts) by work-groups of REDUCE_GROUP
+// work-items, for GPUs: work-item l takes the part's terms l, l + REDUCE_GROUP, … (so
+// neighbours read neighbours), then the group adds its work-items' sums and errors pairwise
+// in local memory, still tracking the rounding error. Launched with exactly
+// REDUCE_GROUP work-items per group and one group per (output, part).
+#define REDUCE_GROUP 64
+__kernel void reduce_sum_groups(__global const float *x, __global float *y, const reduce_t p, const int parts) {
+    __local float sums[REDUCE_GROUP], errors[REDUCE_GROUP];
+    const int i = get_group_id(0), l = get_local_id(0);
+    const int base = offset_of(i / parts, p.kept_rank, p.kept_shape, p.kept_stride);
+    const int last = p.reduced_rank - 1, length = p.reduced_shape[last], stride = p.reduced_stride[last];
+    const int share = (p.reduced_count + parts - 1) / parts, start = (i % parts) * share;
+    const int end = min(start + share, p.reduced_count);
+    float sum = 0.0f, error = 0.0f;
+    for (int index = start + l; index < end; index += REDUCE_GROUP) {
+        const int row = index / length, column = index % length;
+        ADD_TRACKING_ERROR(sum, error, x[base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride], float);
+    }
+    sums[l] = sum;
+    errors[l] = error;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = REDUCE_GROUP / 2; width > 0; width /= 2) {
+        if (l < width) {
+            float s = sums[l], e = errors[l] + errors[l + width];
+            ADD_TRACKING_ERROR(s, e, sums[l + width], float);
+            sums[l] = s;
+            errors[l] = e;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) y[i] = sums[0] + errors[0];
+}
+
 __kernel void reduce_max_forward(__global const float *x, __global float *y, const reduce_t p) {
     int i = get_global_id(0);
     if (i >= p.kept_count) return;

@@ -97,9 +97,12 @@ struct Convolution {
 
     /// The device work for `algorithm`. Inputs follow the op: conv2d (x, w), convTranspose2d (x, w),
     /// conv2dBackwardWeight (x, dy). `variant` is the GEMM kernels' tile ("6x2"), for the implicit GEMM.
-    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, variant: String) -> [Work] {
+    /// `rows` spreads the im2col and col2im rows over work-items (`RowSpread`).
+    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, variant: String, rows: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let kk = kernel.h * kernel.w, pq = small[2] * small[3]
+        let im2colParts = rows(c * kk, pq).parts, col2imParts = rows(c * large[2], large[3]).parts
+        let transposedParts = rows(pq, c * kk).parts
         switch (algorithm, kind) {
         case (.direct, .forward):
             return [.kernel("conv2d_forward", count: small.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
@@ -110,23 +113,23 @@ struct Convolution {
         case (.gemm, .forward):
             // y[n] [O, PQ] = w [O, C·KK] · col [C·KK, PQ]
             return (0..<n).flatMap { i -> [Work] in
-                [.kernel("im2col", count: c * kk, [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words)]),
+                [.kernel("im2col", count: c * kk * im2colParts, [.buffer(x[0]), .int(Int32(i)), .buffer(scratch!), .words(words), .int(Int32(im2colParts))]),
                  .gemm(transposeA: false, transposeB: false, m: o, n: pq, k: c * kk, a: (x[1], 0), b: (scratch!, 0), c: (y, i * o * pq))]
             }
         case (.gemm, .transpose):
             // col [C·KK, PQ] = w[O, C·KK]ᵀ · x[n] [O, PQ]; then y[n] = col2im(col)
             return (0..<n).flatMap { i -> [Work] in
                 [.gemm(transposeA: true, transposeB: false, m: c * kk, n: pq, k: o, a: (x[1], 0), b: (x[0], i * o * pq), c: (scratch!, 0)),
-                 .kernel("col2im", count: c * large[2], [.buffer(scratch!), .int(Int32(i)), .buffer(y), .words(words)])]
+                 .kernel("col2im", count: c * large[2] * col2imParts, [.buffer(scratch!), .int(Int32(i)), .buffer(y), .words(words), .int(Int32(col2imParts))])]
             }
         case (.gemm, .weight):
             // dW [O, C·KK] = Σ_n dy[n] [O, PQ] · col[n]ᵀ, with col[n]ᵀ [PQ, C·KK] built directly.
             return (0..<n).flatMap { i -> [Work] in
-                [.kernel("im2col_transposed", count: pq, [.buffer(x[0]), .int(Int32(i)), .int(1), .buffer(scratch!), .words(words)]),
+                [.kernel("im2col_transposed", count: pq * transposedParts, [.buffer(x[0]), .int(Int32(i)), .int(1), .buffer(scratch!), .words(words), .int(Int32(transposedParts))]),
                  .gemm(transposeA: false, transposeB: false, m: o, n: c * kk, k: pq, a: (x[1], i * o * pq), b: (scratch!, 0), c: (y, 0), beta: i == 0 ? 0 : 1)]
             }
         case (.batchedGEMM, _):
-            return batchedWork(x, y, scratch: scratch!)
+            return batchedWork(x, y, scratch: scratch!, rows: rows)
         case (.implicitGEMM, _):
             return implicitWork(x, y, scratch: scratch!, variant: variant)
         }
@@ -184,15 +187,17 @@ struct Convolution {
 
     /// One GEMM for the batch: columns n·PQ + pq; the small side moves between [N, O, PQ]
     /// and [O, N·PQ] in the scratch buffer after the column matrix.
-    private func batchedWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer) -> [Work] {
+    private func batchedWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, rows spread: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let ckk = c * kernel.h * kernel.w, pq = small[2] * small[3], npq = n * pq
         let rows = ckk * npq  // offset of the [O, N·PQ] matrix
+        let outputRows = large.count / large[3]
+        let (im2colParts, col2imParts, transposedParts) = (spread(ckk * n, pq).parts, spread(outputRows, large[3]).parts, spread(npq, ckk).parts)
         switch kind {
         case .forward:
             // Y' [O, N·PQ] = w [O, C·KK] · col [C·KK, N·PQ]; y = Y' with N and O swapped.
             return [
-                .kernel("im2col_batch", count: ckk * n, [.buffer(x[0]), .buffer(scratch), .words(words)]),
+                .kernel("im2col_batch", count: ckk * n * im2colParts, [.buffer(x[0]), .buffer(scratch), .words(words), .int(Int32(im2colParts))]),
                 .gemm(transposeA: false, transposeB: false, m: o, n: npq, k: ckk, a: (x[1], 0), b: (scratch, 0), c: (scratch, rows)),
                 .kernel("swap_leading_axes_at", count: n * o * pq, [.buffer(scratch), .int(Int32(rows)), .buffer(y), .int(Int32(o)), .int(Int32(n)), .int(Int32(pq))]),
             ]
@@ -201,12 +206,12 @@ struct Convolution {
             return [
                 .kernel("swap_leading_axes_into", count: n * o * pq, [.buffer(x[0]), .buffer(scratch), .int(Int32(rows)), .int(Int32(n)), .int(Int32(o)), .int(Int32(pq))]),
                 .gemm(transposeA: true, transposeB: false, m: ckk, n: npq, k: o, a: (x[1], 0), b: (scratch, rows), c: (scratch, 0)),
-                .kernel("col2im_batch", count: large.count / large[3], [.buffer(scratch), .buffer(y), .words(words)]),
+                .kernel("col2im_batch", count: outputRows * col2imParts, [.buffer(scratch), .buffer(y), .words(words), .int(Int32(col2imParts))]),
             ]
         case .weight:
             // dW [O, C·KK] = dY' [O, N·PQ] · colᵀ, with colᵀ [N·PQ, C·KK] built directly.
             return [
-                .kernel("im2col_transposed", count: npq, [.buffer(x[0]), .int(0), .int(Int32(n)), .buffer(scratch), .words(words)]),
+                .kernel("im2col_transposed", count: npq * transposedParts, [.buffer(x[0]), .int(0), .int(Int32(n)), .buffer(scratch), .words(words), .int(Int32(transposedParts))]),
                 .kernel("swap_leading_axes_into", count: n * o * pq, [.buffer(x[1]), .buffer(scratch), .int(Int32(rows)), .int(Int32(n)), .int(Int32(o)), .int(Int32(pq))]),
                 .gemm(transposeA: false, transposeB: false, m: o, n: ckk, k: npq, a: (scratch, rows), b: (scratch, 0), c: (y, 0)),
             ]

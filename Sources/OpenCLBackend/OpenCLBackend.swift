@@ -17,7 +17,8 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 /// One unit of device work that an op maps to.
 enum Work {
     /// A kernel of Kernels/*.cl over `count` work-items (`flops` for the profile, when known).
-    case kernel(String, count: Int, [KernelArgument], flops: Double = 0)
+    /// `local` fixes the work-group size (kernels that share local memory), else the runtime picks it.
+    case kernel(String, count: Int, [KernelArgument], flops: Double = 0, local: Int? = nil)
     /// Row-major `c[m×n] = op(a) · op(b) + beta · c` (our GEMM kernels or CLBlast), with element offsets.
     case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float = 0)
     case copy(CLBuffer, CLBuffer, elements: Int)
@@ -46,6 +47,10 @@ public final class OpenCLBackend: Backend {
     func spread(_ elements: Int) -> ElementSpread {
         ElementSpread(elements: elements, cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
     }
+    /// How row-walking kernels share `rows` rows of `length` elements on this device.
+    func rowSpread(rows: Int, length: Int) -> RowSpread {
+        RowSpread(rows: rows, length: length, cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
+    }
     let profiler: Profiler?
     private let debugLevel: Int
     /// Set by one_hot_forward to (first bad row + 1).
@@ -58,7 +63,7 @@ public final class OpenCLBackend: Backend {
     var measurementContext: String {
         "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
     }
-    static let launchRevision = 2
+    static let launchRevision = 3
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
     /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
@@ -132,11 +137,11 @@ public final class OpenCLBackend: Backend {
         }
         let shapes = inputs.map(\.shape)
         if let convolution = Convolution(op, shapes, output.shape) {
-            // The implicit GEMM uses the GEMM's tile (CLBlast's has none of ours: 4x2).
+            // The implicit GEMM uses the GEMM's register tile (CLBlast and the work-group GEMMs have none: 4x2).
             let gemm = try gemmKernel ?? chooseGEMMKernel()
-            let variant = gemm == "clblast" ? "4x2" : gemm
+            let variant = gemm == "clblast" || Self.tiledGEMMVariants[gemm] != nil ? "4x2" : gemm
             let work = { (algorithm: ConvolutionAlgorithm) in
-                try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), variant: variant)
+                try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), variant: variant, rows: self.rowSpread)
             }
             let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
             let algorithm = try forced ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
@@ -149,8 +154,8 @@ public final class OpenCLBackend: Backend {
             try run(work(algorithm), op)
         } else if case .reduce(let reduce, let axes, _) = op {
             let reduction = try Reduction(reduce, axes: axes, shapes[0])
-            let parts = reduction.parts(workItems: max(deviceKind.computeUnits, 1) * (deviceKind.cpu ? 256 : 2048))
-            try run(reduction.work(x[0], y, parts: parts, scratch: scratch(reduction.scratchElements(parts: parts))), op)
+            let (parts, grouped) = reduction.spread(cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
+            try run(reduction.work(x[0], y, parts: parts, grouped: grouped, scratch: scratch(reduction.scratchElements(parts: parts))), op)
         } else {
             try run(try plan(op, x, shapes, y, output.shape, step: step), op)
         }
@@ -170,7 +175,7 @@ public final class OpenCLBackend: Backend {
         case .unary, .binary, .select, .oneHot:
             return [elementwiseWork(op, x, xs, y, ys, status: status, spread: spread(ys.count))]
         case .reshape, .stopGradient, .permute, .expand, .concat, .slice, .pad:
-            return try layoutWork(op, x, xs, y, ys, spread: spread)
+            return try layoutWork(op, x, xs, y, ys, spread: spread, rows: rowSpread)
         case .reduce:
             preconditionFailure("reductions are dispatched with their scratch")
         case .matmul:
@@ -221,8 +226,8 @@ public final class OpenCLBackend: Backend {
 
     private func perform(_ work: Work, op: String) throws {
         switch work {
-        case .kernel(let name, let count, let arguments, let flops):
-            let event = try queue.launch(name, count: count, arguments)
+        case .kernel(let name, let count, let arguments, let flops, let local):
+            let event = try queue.launch(name, count: count, arguments, localSize: local)
             if let event { profiler?.record(name, event, flops: flops) }
         case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c, let beta):
             try gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
@@ -255,8 +260,31 @@ public final class OpenCLBackend: Backend {
         }
     }
 
-    /// Kernels/gemm.cl's `gemm_{nn,tn}_<variant>`; a transposed B is transposed into scratch first.
+    /// Kernels/gemm.cl's `gemm_{nn,np}_<variant>` (transposed operands are transposed into
+    /// scratch first) or, for the GPU variants `tiled64` and `tiled128`, `gemm_<variant>_{n,t}{n,t}`
+    /// (work-groups of 256 over tiles of C, reading transposed operands in place).
     private func ownGEMM(_ variant: String, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
+        if let tile = Self.tiledGEMMVariants[variant] {
+            // Few tiles and a long K (weight gradients: K = N·P·Q) split K into slices of at
+            // least 128 terms, until about two groups per compute unit.
+            let tiles = (m + tile - 1) / tile * ((n + tile - 1) / tile)
+            let slices = max(1, min((2 * max(deviceKind.computeUnits, 1) + tiles - 1) / tiles, k / 128))
+            let kSlice = (k + slices - 1) / slices
+            let output = slices > 1 ? (try grown(&gemmScratchBufferPacked, elements: slices * m * n, label: "GEMM slices scratch"), 0) : c
+            let arguments: [KernelArgument] = [
+                .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(transposeA ? m : k)),
+                .buffer(b.0), .int(Int32(b.1)), .int(Int32(transposeB ? k : n)), .buffer(output.0), .int(Int32(output.1)),
+                .int(Int32(n)), .float(slices > 1 ? 0 : beta), .int(Int32(kSlice)), .int(Int32(m * n)),
+            ]
+            let name = "gemm_\(variant)_\(transposeA ? "t" : "n")\(transposeB ? "t" : "n")"
+            try perform(.kernel(name, count: tiles * slices * 256, arguments, flops: 2 * Double(m * n * k), local: 256), op: "matmul")
+            if slices > 1 {
+                try perform(.kernel("gemm_sum_slices", count: m * n, [
+                    .buffer(output.0), .int(Int32(slices)), .int(Int32(m)), .int(Int32(n)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
+                ]), op: "matmul")
+            }
+            return
+        }
         var a = a, b = b, ldb = n
         // A transposed operand is transposed into scratch first (the A·B kernels are the
         // fast ones); a transposed A is reused by the later GEMMs of the same op.
@@ -299,7 +327,9 @@ public final class OpenCLBackend: Backend {
 
     /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on three
     /// convolution-sized problems; the fastest serves every GEMM. `GENOCL_GEMM` forces one.
-    public static let gemmCandidates = ["clblast", "4x2", "8x1", "6x2", "4x3"]
+    public static let gemmCandidates = ["clblast", "4x2", "8x1", "6x2", "4x3", "tiled64", "tiled128"]
+    /// The work-group GEMMs and their tiles' side.
+    static let tiledGEMMVariants = ["tiled64": 64, "tiled128": 128]
 
     private func chooseGEMMKernel() throws -> String {
         if let forced = ProcessInfo.processInfo.environment["GENOCL_GEMM"], Self.gemmCandidates.contains(forced) {

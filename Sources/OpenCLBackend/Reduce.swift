@@ -1,6 +1,6 @@
 // Reductions → Kernels/reduce.cl: one work-item per output element, looping
 // over the reduced axes (sums track their rounding errors); long sums into few outputs are
-// split into parts summed by a second launch.
+// split into parts summed by a second launch; on a GPU, long sums go to work-groups.
 import OpenCLRuntime
 import TensorGraph
 
@@ -35,28 +35,40 @@ struct Reduction {
             + pad(kept.map(\.size)) + pad(kept.map(\.stride)) + pad(reduced.map(\.size)) + pad(reduced.map(\.stride))
     }
 
-    /// Parts per output sum: enough work-items to fill the device (`workItems`), each
-    /// part at least 2048 elements long.
-    func parts(workItems: Int) -> Int {
-        guard op == .sum else { return 1 }
-        return max(1, min(reducedCount / 2048, (workItems + keptCount - 1) / keptCount))
+    /// Work-items of one group of `reduce_sum_groups` (its REDUCE_GROUP).
+    static let groupSize = 64
+
+    /// How the sum spreads over the device: `parts` per output, each part summed by one
+    /// work-item, or by a work-group of `groupSize` when `grouped`. A CPU takes parts of at
+    /// least 2048 elements, enough to give its cores 256 work-items each. A GPU groups sums of
+    /// 256 terms or more, so neighbouring work-items read neighbouring elements, in parts of
+    /// at least 512 terms until about 16 groups per compute unit: one work-item per part
+    /// (2048 work-items for BatchNorm's 64 channel sums) left an H100 nearly idle, 60 µs a sum.
+    func spread(cpu: Bool, computeUnits: Int) -> (parts: Int, grouped: Bool) {
+        guard op == .sum else { return (1, false) }
+        let units = max(computeUnits, 1)
+        if cpu || reducedCount < 256 {
+            let workItems = units * (cpu ? 256 : 2048)
+            return (max(1, min(reducedCount / 2048, (workItems + keptCount - 1) / keptCount)), false)
+        }
+        return (max(1, min(reducedCount / 512, (units * 16 + keptCount - 1) / keptCount)), true)
     }
 
     /// Floats of scratch for the partial sums.
     func scratchElements(parts: Int) -> Int { parts > 1 ? keptCount * parts : 0 }
 
-    func work(_ x: CLBuffer, _ y: CLBuffer, parts: Int, scratch: CLBuffer?) -> [Work] {
+    func work(_ x: CLBuffer, _ y: CLBuffer, parts: Int, grouped: Bool = false, scratch: CLBuffer?) -> [Work] {
         if op == .max {
             return [.kernel("reduce_max_forward", count: keptCount, [.buffer(x), .buffer(y), .words(words)])]
         }
-        guard parts > 1, let scratch else {
-            return [.kernel("reduce_sum_forward", count: keptCount, [.buffer(x), .buffer(y), .words(words), .int(1)])]
+        let sum = { (x: CLBuffer, y: CLBuffer, words: [Int32], parts: Int) -> Work in
+            grouped
+                ? .kernel("reduce_sum_groups", count: self.keptCount * parts * Self.groupSize, [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))], local: Self.groupSize)
+                : .kernel("reduce_sum_forward", count: self.keptCount * parts, [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))])
         }
+        guard parts > 1, let scratch else { return [sum(x, y, words, 1)] }
         // The partial sums [kept, parts], then their sum over the parts.
         let partials = Self.words(kept: [(keptCount, parts)], reduced: [(parts, 1)])
-        return [
-            .kernel("reduce_sum_forward", count: keptCount * parts, [.buffer(x), .buffer(scratch), .words(words), .int(Int32(parts))]),
-            .kernel("reduce_sum_forward", count: keptCount, [.buffer(scratch), .buffer(y), .words(partials), .int(1)]),
-        ]
+        return [sum(x, scratch, words, parts), sum(scratch, y, partials, 1)]
     }
 }

@@ -244,16 +244,17 @@ public final class CommandQueue: @unchecked Sendable {
         return max(1, min(64, count / (max(device.info.computeUnits, 1) * 32)))
     }
 
-    /// Launches kernel `name` over `count` work-items (1-D) with `arguments` in order.
+    /// Launches kernel `name` over `count` work-items (1-D) with `arguments` in order, in
+    /// work-groups of `localSize` or of the runtime's choice (rounded up to whole groups).
     /// Returns the profiling event when profiling is on (the caller releases it).
     @discardableResult
-    public func launch(_ name: String, count: Int, _ arguments: [KernelArgument]) throws -> cl_event? {
+    public func launch(_ name: String, count: Int, _ arguments: [KernelArgument], localSize fixed: Int? = nil) throws -> cl_event? {
         let kernel = try kernel(name)
         for (index, argument) in arguments.enumerated() {
             try argument.set(kernel, cl_uint(index), name)
         }
         guard count > 0 else { return nil }
-        let local = localSize(count)
+        let local = fixed ?? localSize(count)
         var global = (count + local - 1) / local * local
         var localSize = local
         var event: cl_event?

@@ -42,13 +42,13 @@ public func backendMismatch(
 /// defaults to ten times the forward tolerance (backward sums are longer).
 public func opMismatch(
     _ inputs: [CheckInput], tolerance: Tolerance, gradientTolerance: Tolerance? = nil, context: String,
-    convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil, _ f: ([Tensor]) -> Tensor
+    convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil, configure: (OpenCLBackend) -> Void = { _ in }, _ f: ([Tensor]) -> Tensor
 ) throws -> String? {
     let graph = Graph()
     let xs = inputs.map { graph.placeholder($0.name, $0.shape) }
     let y = f(xs)
     let feeds = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.values) })
-    if let message = try backendMismatch([y], feeds: feeds, tolerance: tolerance, context: context + " forward", convolution: convolution, gemm: gemm) {
+    if let message = try backendMismatch([y], feeds: feeds, tolerance: tolerance, context: context + " forward", convolution: convolution, gemm: gemm, configure: configure) {
         return message
     }
     let differentiable = zip(inputs, xs).filter { !$0.0.isConstant }.map(\.1)
@@ -56,5 +56,5 @@ public func opMismatch(
     let weights = graph.constant(randomValues(y.shape.count, seed: testSeed &+ 17), y.shape)
     let grads = gradients(of: (y * weights).sum(), wrt: differentiable)
     let gTolerance = gradientTolerance ?? Tolerance(atol: tolerance.atol * 10, rtol: tolerance.rtol * 10)
-    return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward", convolution: convolution, gemm: gemm)
+    return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward", convolution: convolution, gemm: gemm, configure: configure)
 }
