@@ -61,6 +61,9 @@ public struct BenchResult: Codable, Sendable {
     /// The first iteration: first kernel launches, convolution timing, CLBlast's build.
     public var firstIterationSeconds: Double
     public var peakDeviceBytes: Int?
+    /// Device time of all kernels per timed iteration (profiling events): the rest of an
+    /// iteration is host work (planning launches, reading losses) and gaps between launches.
+    public var kernelMillisecondsPerIteration: Double?
     public var topKernels: [KernelTotal]
 }
 
@@ -123,6 +126,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let flops = run.flopsPerStep
     let gflops = flops / median / 1e9
+    let kernels = try openCL?.kernelTotals()
     return BenchResult(
         workload: workload.name, model: options.model.rawValue, device: backend.deviceDescription, batchSize: options.batchSize,
         imagesPerIteration: workload.imagesPerIteration, iterations: iterations, millisecondsMedian: median * 1e3, millisecondsMin: times.first! * 1e3,
@@ -130,7 +134,8 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
         flopCount: "2 × multiply-adds of every matmul, convolution, transposed convolution and weight-gradient convolution in the iteration's plans (\(options.criticSteps > 1 ? "\(options.criticSteps) critic steps + 1 generator step" : "one step")); elementwise ops, reductions and optimizer updates not counted",
         gflops: gflops, fractionOfGEMM: rates.gemmGFLOPs.map { gflops / $0 }, fractionOfMeasuredPeak: rates.peakGFLOPs.map { gflops / $0 },
         fractionOfNominalPeak: rates.nominalPeakGFLOPs.map { gflops / $0 }, setupSeconds: setup, firstIterationSeconds: first,
-        peakDeviceBytes: openCL?.queue.peakAllocatedBytes, topKernels: Array(try openCL?.kernelTotals().prefix(8) ?? []))
+        peakDeviceBytes: openCL?.queue.peakAllocatedBytes, kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
+        topKernels: Array(kernels?.prefix(8) ?? []))
 }
 
 /// The human-readable report of one workload.
@@ -144,6 +149,9 @@ public func formatBench(_ r: BenchResult) -> String {
         "  FLOPs: \(r.flopCount)",
         String(format: "  setup %.2f s, first iteration %.2f s", r.setupSeconds, r.firstIterationSeconds) + (r.peakDeviceBytes.map { String(format: ", peak device memory %.1f MiB", Double($0) / 1_048_576) } ?? ""),
     ]
+    if let busy = r.kernelMillisecondsPerIteration {
+        lines.append(String(format: "  kernels: %.1f ms of device time per iteration (%.0f %%); the rest is host work and launch gaps", busy, 100 * busy / r.millisecondsMedian))
+    }
     let total = r.topKernels.reduce(0) { $0 + $1.seconds }
     if !r.topKernels.isEmpty {
         lines.append("  top kernels over the timed iterations:")
