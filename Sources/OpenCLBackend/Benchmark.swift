@@ -25,12 +25,15 @@ extension OpenCLBackend {
     /// The GEMM rate (FLOP/s) of an n×n×n matmul through this backend (as training runs it), best of three.
     public func measureGEMMFLOPs(size n: Int? = nil) throws -> (flops: Double, size: Int) {
         let size = n ?? (queue.device.info.type.lowercased().contains("cpu") ? 1024 : 4096)
-        // Constants: uploaded once when the plan is built, so each run times the GEMM itself
-        // (random operands drawn in the plan cost more than the GEMM on a CPU).
+        // Variables: uploaded once, so each run times the GEMM itself (random operands drawn
+        // in the plan cost more than the GEMM on a CPU). Not constants: a plan computes what
+        // depends on constants alone once, when it is built.
         let graph = Graph()
         var rng = SplitMix64(seed: 1)
-        let a = graph.constant((0..<size * size).map { _ in Float(rng.next() % 1024) / 1024 }, [size, size])
-        let b = graph.constant((0..<size * size).map { _ in Float(rng.next() % 1024) / 1024 }, [size, size])
+        let operand = { (name: String) in
+            graph.variable(Parameter(name, shape: [size, size], value: (0..<size * size).map { _ in Float(rng.next() % 1024) / 1024 }))
+        }
+        let a = operand("gemm rate a"), b = operand("gemm rate b")
         let plan = try Session(backend: self).plan(fetches: [matmul(a, b).sliced(starts: [0, 0], sizes: [1, 1])])
         try plan.run()  // first use: program and GEMM kernel builds
         var best = 0.0

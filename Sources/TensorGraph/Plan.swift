@@ -1,6 +1,7 @@
 /// A compiled step: the nodes that the fetches and updates need, in topological
 /// order, with buffers assigned by liveness. Replayed with new feeds by `run`,
-/// without rebuilding anything.
+/// without rebuilding anything. Values that no run can change (fills, constants and
+/// what is computed from them alone) are computed once, when the plan is built.
 public final class Plan {
     public let session: Session
     private let graph: Graph
@@ -14,6 +15,8 @@ public final class Plan {
     public var step: UInt64 = 0
     /// Elements in buffers that the plan allocated for intermediate values.
     public private(set) var intermediateElements = 0
+    /// Nodes computed once when the plan was built (see `computeInvariants`).
+    public private(set) var invariantCount = 0
 
     init(session: Session, fetches: [Tensor], updates: [Assignment], reuseBuffers: Bool) throws {
         guard let graph = (fetches.first ?? updates.first?.value)?.graph else {
@@ -39,6 +42,7 @@ public final class Plan {
         }
         let order = needed.indices.filter { needed[$0] }
         try bindSources(order)
+        try computeInvariants(order)
         schedule = order.filter { buffers[$0] == nil }
         let scheduled = Set(schedule)
 
@@ -89,6 +93,40 @@ public final class Plan {
             default:
                 continue
             }
+        }
+    }
+
+    /// Runs once, now, every node whose value is the same in every run: fills, and ops whose
+    /// inputs are all constants, fills or such ops (not placeholders, variables or random
+    /// draws). Their buffers stay bound, outside the liveness pool; equal fills share one.
+    /// (The graphs' scalar operands and masks are fills: dcgan64 launched about 200 per step.)
+    private func computeInvariants(_ order: [Int]) throws {
+        let backend = session.backend
+        var invariant = Set<Int>()
+        var fills: [String: any DeviceBuffer] = [:]
+        for id in order {
+            let node = graph[id]
+            switch node.op {
+            case .constant:
+                invariant.insert(id)
+                continue
+            case .placeholder, .variable, .random:
+                continue
+            default:
+                guard node.inputs.allSatisfy(invariant.contains) else { continue }
+            }
+            invariant.insert(id)
+            if case .fill(let value, let shape) = node.op, let shared = fills["\(value.bitPattern) \(shape)"] {
+                buffers[id] = shared
+                continue
+            }
+            let count = max(node.shape.count, 1)
+            let buffer = try backend.allocate(elements: count, label: "\(node.op.name) \(node.shape) (computed once)")
+            intermediateElements += count
+            try backend.execute(node.op, inputs: node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }, output: Operand(buffer, node.shape), step: 0)
+            buffers[id] = buffer
+            invariantCount += 1
+            if case .fill(let value, let shape) = node.op { fills["\(value.bitPattern) \(shape)"] = buffer }
         }
     }
 

@@ -78,6 +78,23 @@ import Testing
         plan.step = 0
         #expect(try plan.run()[0] == first)
     }
+
+    /// Fills and what is computed from them and constants alone run once, when the plan is
+    /// built; ops that read a placeholder, a variable or a random draw run every time.
+    @Test func invariantValuesAreComputedOnce() throws {
+        let graph = Graph()
+        let x = graph.placeholder("x", [2, 3])
+        let scale = graph.fill(0.5, [2, 3]) * graph.constant([1, 2, 3, 4, 5, 6], [2, 3])  // invariant: 2 nodes
+        let again = graph.fill(0.5, [2, 3])  // an equal fill: shares the first one's buffer
+        let noise = graph.randomUniform([2, 3], seed: 7) * graph.fill(2, [2, 3])  // the product is not invariant
+        let plan = try Session(backend: CPUBackend()).plan(fetches: [x * scale + again, noise])
+        #expect(plan.invariantCount == 3)  // fill 0.5, the product, fill 2
+        #expect(!plan.schedule.contains(scale.id) && plan.schedule.contains(noise.id))
+        let first = try plan.run(["x": [1, 1, 1, 1, 1, 1]]), second = try plan.run(["x": [2, 2, 2, 2, 2, 2]])
+        #expect(first[0] == [1, 1.5, 2, 2.5, 3, 3.5])
+        #expect(second[0] == [1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+        #expect(first[1] != second[1])
+    }
 }
 
 @Suite struct GraphErrorTests {
