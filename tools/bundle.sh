@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# A self-contained genocl for a machine without Swift (a GPU server, a lent machine):
+# builds the release binary with the Swift runtime linked in, and puts it in dist/ beside the
+# shared libraries it loads (the OpenCL ICD loader, CLBlast, libpng, libturbojpeg) and a
+# wrapper that finds them. The GPU's OpenCL driver comes from that machine: its ICD file in
+# /etc/OpenCL/vendors, or name the driver library yourself:
+#   mkdir -p /tmp/icd && echo /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
+#   OCL_ICD_VENDORS=/tmp/icd dist/genocl devices
+# usage: tools/bundle.sh [OUTPUT_DIR]   (default dist/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-dist}
+swift build -c release --static-swift-stdlib --product genocl
+mkdir -p "$out/lib"
+strip -o "$out/genocl.bin" .build/release/genocl
+for lib in libOpenCL.so.1 libclblast.so.1 libpng16.so.16 libturbojpeg.so.0; do
+  path=$(ldd .build/release/genocl | awk -v l="$lib" '$1 == l { print $3 }')
+  [ -n "$path" ] || { echo "bundle: genocl does not load $lib (ldd)" >&2; exit 1; }
+  cp -L "$path" "$out/lib/"
+done
+cat > "$out/genocl" <<'WRAPPER'
+#!/bin/sh
+here=$(dirname "$(readlink -f "$0")")
+LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$here/genocl.bin" "$@"
+WRAPPER
+chmod +x "$out/genocl"
+echo "bundle: $out/genocl ($(du -sh "$out" | cut -f1)); copy the folder, run $out/genocl devices"
