@@ -92,9 +92,6 @@ public struct RowSpread: Equatable, Sendable {
         let target = max(computeUnits, 1) * 2048, rows = max(rows, 1)
         parts = max(1, min(length, max(32, (target + rows - 1) / rows)))
     }
-
-    /// Work-items for `rows` rows.
-    public func workItems(rows: Int) -> Int { rows * parts }
 }
 
 func elementwiseWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, status: CLBuffer, spread: ElementSpread) -> Work {

@@ -270,6 +270,7 @@ public final class OpenCLBackend: Backend {
             let tiles = (m + tile - 1) / tile * ((n + tile - 1) / tile)
             let slices = max(1, min((2 * max(deviceKind.computeUnits, 1) + tiles - 1) / tiles, k / 128))
             let kSlice = (k + slices - 1) / slices
+            // The slices go to the packing scratch: the tiled kernels never pack B.
             let output = slices > 1 ? (try grown(&gemmScratchBufferPacked, elements: slices * m * n, label: "GEMM slices scratch"), 0) : c
             let arguments: [KernelArgument] = [
                 .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(transposeA ? m : k)),
