@@ -59,11 +59,14 @@ public final class OpenCLBackend: Backend {
     private var scratchBuffer: CLBuffer?
     /// What the measured choices depend on: the device, its driver, our kernels and how
     /// they are launched (`launchRevision` counts changes to the launch code, such as
-    /// work-group sizes, that make earlier measurements stale).
+    /// work-group sizes, or to how candidates are timed, that make earlier measurements
+    /// stale; 4: timed in rounds).
     var measurementContext: String {
         "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
     }
-    static let launchRevision = 3
+    static let launchRevision = 4
+    /// The device as far as timing goes: backends timing on one device take turns.
+    var timingDevice: String { "\(queue.device.info.platformName) | \(queue.device.info.name)" }
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
     /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
@@ -74,8 +77,11 @@ public final class OpenCLBackend: Backend {
     private var transposedA: (buffer: ObjectIdentifier, offset: Int, rows: Int, columns: Int)?
 
     /// Opens device `index` (see `genocl devices`) and builds or loads its kernels
-    /// (`kernelSource` replaces Kernels/*.cl, for tests).
-    public init(device index: Int, profiling: Bool? = nil, kernelSource source: String? = nil, cache: ProgramCache = .shared) throws {
+    /// (`kernelSource` replaces Kernels/*.cl, for tests). `measurements` names the files of
+    /// measured choices in the cache directory apart from the default ones: tests keep theirs
+    /// apart, since they time beside other tests running at once and their choices must not
+    /// become the ones a training run uses.
+    public init(device index: Int, profiling: Bool? = nil, kernelSource source: String? = nil, cache: ProgramCache = .shared, measurements: String? = nil) throws {
         let environment = ProcessInfo.processInfo.environment
         let profile = profiling ?? (environment["GENOCL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false)
         debugLevel = Int(environment["GENOCL_DEBUG"] ?? "") ?? 0
@@ -88,8 +94,9 @@ public final class OpenCLBackend: Backend {
             log("genocl: \(device.info.name) (\(device.info.platformName)): kernels \(queue.programOrigin.rawValue) in \(seconds) s")
         }
         profiler = profile ? Profiler() : nil
-        convolutionChoices = MeasuredChoices.shared(cache.directory + "/convolution-algorithms.tsv")
-        gemmChoices = MeasuredChoices.shared(cache.directory + "/gemm-kernels.tsv")
+        let tag = measurements.map { ".\($0)" } ?? ""
+        convolutionChoices = MeasuredChoices.shared(cache.directory + "/convolution-algorithms\(tag).tsv")
+        gemmChoices = MeasuredChoices.shared(cache.directory + "/gemm-kernels\(tag).tsv")
         status = try queue.allocate(byteCount: 4, label: "status word")
         try writeStatus(0)
     }
@@ -145,7 +152,7 @@ public final class OpenCLBackend: Backend {
             }
             let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
             let algorithm = try forced ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
-                for: convolution.key, context: measurementContext, candidates: convolution.candidates.map(\.rawValue)
+                for: convolution.key, context: measurementContext, device: timingDevice, candidates: convolution.candidates.map(\.rawValue)
             ) { candidate in
                 let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
                 if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
@@ -347,7 +354,7 @@ public final class OpenCLBackend: Backend {
         let c = try queue.allocate(byteCount: largest { $0.m * $0.n } * 4, label: "GEMM timing C")
         for buffer in [a, b, c] { try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill") }
         let problem = shapes.map { "\($0.m)x\($0.n)x\($0.k)" }.joined(separator: ",")
-        let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, candidates: Self.gemmCandidates) { candidate in
+        let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates) { candidate in
             var score = 0.0
             for (m, n, k) in shapes {
                 let seconds = try timed {

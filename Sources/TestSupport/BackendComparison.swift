@@ -12,10 +12,14 @@ public let testDeviceIndex = Int(ProcessInfo.processInfo.environment["GENOCL_DEV
 /// Whether OpenCL tests can run here. Under CI they always run (and fail without a device).
 public let openCLTestsEnabled: Bool = ProcessInfo.processInfo.environment["CI"] == "true" || ((try? listDevices().isEmpty == false) ?? false)
 
+/// Tests keep their measured choices (convolution algorithms, GEMM kernel) in files of their
+/// own: they are timed while other tests run.
+public let testMeasurements = "tests"
+
 /// A fresh OpenCL backend that poisons every output with NaN before writing it,
 /// optionally with one convolution algorithm or GEMM kernel forced.
 public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil) throws -> OpenCLBackend {
-    let backend = try OpenCLBackend(device: testDeviceIndex)
+    let backend = try OpenCLBackend(device: testDeviceIndex, measurements: testMeasurements)
     backend.poisonOutputs = true
     backend.convolutionAlgorithm = convolution
     if let gemm { backend.gemmKernel = gemm }

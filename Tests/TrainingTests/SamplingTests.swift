@@ -122,7 +122,7 @@ import Training
     @Test func benchTimesRealIterationsAndCountsTheirWork() throws {
         var workload = BenchWorkload.all.first { $0.name == "dcgan28" }!
         (workload.name, workload.options.imageSize, workload.options.batchSize, workload.options.generatorWidth, workload.options.discriminatorWidth) = ("tiny", 16, 4, 4, 4)
-        let backend: any Backend = openCLTestsEnabled ? try OpenCLBackend(device: testDeviceIndex, profiling: true) : CPUBackend()
+        let backend: any Backend = openCLTestsEnabled ? try OpenCLBackend(device: testDeviceIndex, profiling: true, measurements: testMeasurements) : CPUBackend()
         let rates = DeviceRates(device: backend.deviceDescription)
         let result = try runBench(workload, iterations: 5, backend: backend, rates: rates)
         #expect(result.iterations == 5 && result.millisecondsMin <= result.millisecondsMedian && result.millisecondsMedian <= result.millisecondsMax)
