@@ -2,7 +2,7 @@
 // parameter) from p, g, the state and the step t read from device memory, so an
 // update never leaves the device. Each work-item computes the step's scalars (bias
 // corrections, momentum schedule) once and then updates its elements (FOR_EACH_ELEMENT
-// of elementwise.cl: a contiguous run on CPUs, lane-interleaved on GPUs).
+// of element_functions.cl: a contiguous run on CPUs, lane-interleaved on GPUs).
 
 __kernel void sgd_update(__global const float *p, __global const float *g, __global const float *b,
                          __global const float *t, __global float *y, const int which, const float lr,

@@ -1,5 +1,6 @@
-// Elementwise family (activations included) → Kernels/elementwise.cl. The codes
-// below are the `op` switch cases of unary_forward and binary_forward.
+// Elementwise family (activations included) → Kernels/elementwise.cl (one op per launch) and
+// the fused kernels of FusedKernels.swift. The codes below select unary_op and binary_op of
+// Kernels/element_functions.cl.
 import OpenCLRuntime
 import TensorGraph
 
@@ -46,7 +47,7 @@ extension BinaryOp {
 }
 
 /// How the elementwise and optimizer kernels spread `elements` over work-items (see
-/// FOR_EACH_ELEMENT in Kernels/elementwise.cl): about 1024 work-items per compute unit on
+/// FOR_EACH_ELEMENT in Kernels/element_functions.cl): about 1024 work-items per compute unit on
 /// a GPU, each striding by its work-group's width (coalesced); on a CPU about 64 per core,
 /// each a contiguous run of at least 512 elements (vectorized; an optimizer's scalars are
 /// paid once per run). Measured on 2 cores: a 4M-element multiply 11.3 → 18 GB/s, a

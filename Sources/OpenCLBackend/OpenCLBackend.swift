@@ -28,6 +28,7 @@ enum Work {
 /// (embedded in the binary) or GEMMs (ours or CLBlast's) on one in-order queue. Nothing
 /// waits for the device except reads (and the one-time timing of a new convolution shape).
 ///
+/// `GENOCL_FUSE=0` runs elementwise ops one by one instead of fused.
 /// `GENOCL_PROFILE=1` records kernel times (`profileReport`); `GENOCL_DEBUG`: 1 device and
 /// program origin, 2 every op, 3 every op with its time (waiting after each), 4 also the
 /// kernel source.
@@ -38,6 +39,11 @@ public final class OpenCLBackend: Backend {
     /// Forces one convolution algorithm (tests, experiments) instead of the measured choice
     /// (where it applies: the implicit GEMM only at dilation 1, transposed with stride ≤ kernel).
     public var convolutionAlgorithm: ConvolutionAlgorithm?
+    /// Whether plans hand this backend fused elementwise ops (FusedKernels.swift); tests turn it off.
+    public var fusesElementwise = true
+    /// Fused kernels by op, and the names of those compiled.
+    private var fusedKernels: [FusedElementwise: FusedKernel] = [:]
+    private var compiledFusedKernels: Set<String> = []
     /// Spreads elementwise work (optimizer updates, long sums) as on this kind of device instead of the one present (tests).
     public var spreadDevice: (cpu: Bool, computeUnits: Int)?
     private var deviceKind: (cpu: Bool, computeUnits: Int) {
@@ -85,6 +91,7 @@ public final class OpenCLBackend: Backend {
         let environment = ProcessInfo.processInfo.environment
         let profile = profiling ?? (environment["GENOCL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false)
         debugLevel = Int(environment["GENOCL_DEBUG"] ?? "") ?? 0
+        fusesElementwise = environment["GENOCL_FUSE"] != "0"
         let device = try OpenCLDevice.open(index)
         let start = Date()
         queue = try CommandQueue(device: device, source: source ?? kernelSource(), options: Self.buildOptions(device.info), profiling: profile, cache: cache)
@@ -196,6 +203,40 @@ public final class OpenCLBackend: Backend {
         }
     }
 
+    public func prepareFused(_ ops: [FusedElementwise]) throws {
+        var new: [String: FusedKernel] = [:]
+        for op in ops {
+            let kernel = fusedKernel(op)
+            if !compiledFusedKernels.contains(kernel.name) { new[kernel.name] = kernel }
+        }
+        guard !new.isEmpty else { return }
+        let kernels = new.keys.sorted().map { new[$0]! }
+        let start = Date()
+        let origin = try queue.addProgram(source: FusedKernel.program(kernels), options: Self.buildOptions(queue.device.info), kernels: kernels.map(\.name))
+        compiledFusedKernels.formUnion(new.keys)
+        if debugLevel >= 1 {
+            log(String(format: "genocl: %d fused elementwise kernels %@ in %.2f s", kernels.count, origin.rawValue, Date().timeIntervalSince(start)))
+        }
+    }
+
+    public func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws {
+        let kernel = fusedKernel(op)
+        if !compiledFusedKernels.contains(kernel.name) { try prepareFused([op]) }
+        let y = (output.buffer as! OpenCLBuffer).buffer
+        if poisonOutputs { try perform(fill(y, .nan, count: op.count, spread: spread(op.count)), op: "poison") }
+        if debugLevel >= 2 { log("genocl: fused (\(op.opCount) ops) \(inputs.map(\.shape)) → \(output.shape)") }
+        let spread = spread(op.count)
+        let arguments = kernel.arguments(op, inputs.map { ($0.buffer as! OpenCLBuffer).buffer }, y, spread: spread)
+        try perform(.kernel(kernel.name, count: spread.workItems, arguments), op: "fused")
+    }
+
+    private func fusedKernel(_ op: FusedElementwise) -> FusedKernel {
+        if let kernel = fusedKernels[op] { return kernel }
+        let kernel = FusedKernel(op)
+        fusedKernels[op] = kernel
+        return kernel
+    }
+
     private func run(_ work: [Work], _ op: Op) throws {
         for item in work { try perform(item, op: op.name) }
     }
@@ -235,7 +276,8 @@ public final class OpenCLBackend: Backend {
         switch work {
         case .kernel(let name, let count, let arguments, let flops, let local):
             let event = try queue.launch(name, count: count, arguments, localSize: local)
-            if let event { profiler?.record(name, event, flops: flops) }
+            // The generated fused kernels (one name per expression) count as one in profiles.
+            if let event { profiler?.record(name.hasPrefix("fused_") ? "fused_elementwise" : name, event, flops: flops) }
         case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c, let beta):
             try gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
         case .copy(let source, let destination, let elements):
@@ -414,11 +456,16 @@ public final class OpenCLBackend: Backend {
 /// All kernel files as one program (kernel names are unique across files):
 /// `GENOCL_KERNEL_DIR`'s `.cl` files when set, else the copies embedded at build time.
 public func kernelSource() throws -> String {
+    try kernelFiles().map { "#line 1 \"\($0.name)\"\n" + $0.source }.joined(separator: "\n")
+}
+
+/// Kernels/*.cl by name, in order: embedded, or read from `GENOCL_KERNEL_DIR`.
+func kernelFiles() throws -> [(name: String, source: String)] {
     if let dir = ProcessInfo.processInfo.environment["GENOCL_KERNEL_DIR"], !dir.isEmpty {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".cl") }.sorted()
-        return try names.map { "#line 1 \"\($0)\"\n" + (try String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) }.joined(separator: "\n")
+        return try names.map { ($0, try String(contentsOfFile: dir + "/" + $0, encoding: .utf8)) }
     }
-    return embeddedKernelSources.map { "#line 1 \"\($0.name)\"\n" + $0.source }.joined(separator: "\n")
+    return embeddedKernelSources
 }
 
 func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -153,6 +153,8 @@ public final class CommandQueue: @unchecked Sendable {
     private let program: cl_program
     private let ledger = MemoryLedger()
     private var kernels: [String: cl_kernel] = [:]
+    /// Kernels of programs added after the queue's own (`addProgram`), by name.
+    private var addedKernels: [String: cl_program] = [:]
 
     public init(device: OpenCLDevice, source: String, options: String = "", profiling: Bool = false, cache: ProgramCache = .shared) throws {
         self.device = device
@@ -223,11 +225,20 @@ public final class CommandQueue: @unchecked Sendable {
 
     public func finish() throws { try check(clFinish(queue), "clFinish") }
 
-    /// The kernel `name` of this queue's program.
+    /// Builds (or loads from the cache) a further program whose kernels `names` this queue
+    /// launches from then on, as it does its own.
+    @discardableResult
+    public func addProgram(source: String, options: String, kernels names: [String], cache: ProgramCache = .shared) throws -> ProgramOrigin {
+        let (added, origin) = try device.program(source: source, options: options, cache: cache)
+        for name in names { addedKernels[name] = added }
+        return origin
+    }
+
+    /// The kernel `name` of this queue's program (or of one added to it).
     public func kernel(_ name: String) throws -> cl_kernel {
         if let kernel = kernels[name] { return kernel }
         var status: cl_int = 0
-        guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
+        guard let kernel = clCreateKernel(addedKernels[name] ?? program, name, &status), status == CL_SUCCESS else {
             throw OpenCLError("clCreateKernel", status, "kernel \(name)")
         }
         kernels[name] = kernel

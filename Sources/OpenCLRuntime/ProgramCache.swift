@@ -114,7 +114,8 @@ public final class ProgramCache: @unchecked Sendable {
     }
 }
 
-private func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+/// The 64-bit FNV-1a hash of `bytes` (cache file names, generated kernel names).
+public func fnv1a(_ bytes: [UInt8]) -> UInt64 {
     bytes.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
 }
 

@@ -28,6 +28,21 @@ public protocol Backend: AnyObject {
     /// Runs `op` (never a source op: placeholder, variable or constant). Random ops
     /// draw from the stream of `step`. May return before the work is done.
     func execute(_ op: Op, inputs: [Operand], output: Operand, step: UInt64) throws
+    /// Whether plans hand this backend fused elementwise ops (Fusion.swift) instead of the
+    /// ops one by one. The CPU reference does not: it is the oracle for the fused kernels.
+    var fusesElementwise: Bool { get }
+    /// Called once per plan with its fused ops, before any runs (to compile their kernels together).
+    func prepareFused(_ ops: [FusedElementwise]) throws
+    /// Runs a fused elementwise op; `inputs` in the order of its expression's inputs.
+    func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws
+}
+
+extension Backend {
+    public var fusesElementwise: Bool { false }
+    public func prepareFused(_ ops: [FusedElementwise]) throws {}
+    public func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws {
+        throw PlanError("\(deviceDescription) does not run fused elementwise ops")
+    }
 }
 
 /// An error found while compiling or running a plan, said so that a user can act on it.

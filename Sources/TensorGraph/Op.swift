@@ -68,14 +68,14 @@ public enum OptimizerRule: Sendable, Equatable {
     case rmsprop(learningRate: Float, alpha: Float, epsilon: Float)
 }
 
-public enum UnaryOp: Sendable, Equatable {
+public enum UnaryOp: Sendable, Hashable {
     case neg, exp, log, sqrt, rsqrt, square, abs, sign
     case relu, tanh, sigmoid, softplus
     case leakyReLU(slope: Float)
     case clamp(min: Float, max: Float)
 }
 
-public enum BinaryOp: Sendable, Equatable {
+public enum BinaryOp: Sendable, Hashable {
     case add, sub, mul, div, pow, maximum, minimum
     /// Comparisons give 1 where true and 0 where false.
     case equal, notEqual, less, lessEqual, greater, greaterEqual

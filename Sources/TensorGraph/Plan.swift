@@ -17,6 +17,9 @@ public final class Plan {
     public private(set) var intermediateElements = 0
     /// Nodes computed once when the plan was built (see `computeInvariants`).
     public private(set) var invariantCount = 0
+    /// Scheduled nodes that run as fused elementwise ops, with the node ids of their inputs
+    /// (see Fusion.swift); the nodes they absorbed are not scheduled.
+    public private(set) var fused: [Int: (op: FusedElementwise, inputs: [Int])] = [:]
 
     init(session: Session, fetches: [Tensor], updates: [Assignment], reuseBuffers: Bool) throws {
         guard let graph = (fetches.first ?? updates.first?.value)?.graph else {
@@ -44,12 +47,18 @@ public final class Plan {
         try bindSources(order)
         try computeInvariants(order)
         schedule = order.filter { buffers[$0] == nil }
+        if session.backend.fusesElementwise {
+            let (fused, absorbed) = ElementwiseFusion.fuse(graph, schedule: schedule, targets: targets) { [buffers] in buffers[$0] != nil }
+            self.fused = fused.mapValues { (op: $0.0, inputs: $0.1) }
+            schedule.removeAll(where: absorbed.contains)
+            try session.backend.prepareFused(schedule.compactMap { fused[$0]?.0 })
+        }
         let scheduled = Set(schedule)
 
         // Liveness: a buffer returns to the pool after the last op that reads it.
         var lastUse: [Int: Int] = [:]
         for (step, id) in schedule.enumerated() {
-            for input in graph[id].inputs { lastUse[input] = step }
+            for input in inputs(of: id) { lastUse[input] = step }
         }
         for id in targets { lastUse[id] = Int.max }
         var pool: [any DeviceBuffer] = []
@@ -62,11 +71,14 @@ public final class Plan {
                 buffers[id] = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
                 intermediateElements += count
             }
-            for input in Set(graph[id].inputs) where lastUse[input] == step && scheduled.contains(input) {
+            for input in Set(inputs(of: id)) where lastUse[input] == step && scheduled.contains(input) {
                 if let buffer = buffers[input] { pool.append(buffer) }
             }
         }
     }
+
+    /// The nodes whose values a scheduled node reads: a fused op's inputs, else the node's.
+    private func inputs(of id: Int) -> [Int] { fused[id]?.inputs ?? graph[id].inputs }
 
     /// Placeholders get feed buffers, variables their session buffers, constants are uploaded once.
     private func bindSources(_ order: [Int]) throws {
@@ -175,8 +187,12 @@ public final class Plan {
         }
         for id in schedule {
             let node = graph[id]
-            let inputs = node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }
-            try backend.execute(node.op, inputs: inputs, output: Operand(buffers[id]!, node.shape), step: step)
+            let inputs = inputs(of: id).map { Operand(buffers[$0]!, graph[$0].shape) }
+            if let fused = fused[id] {
+                try backend.executeFused(fused.op, inputs: inputs, output: Operand(buffers[id]!, node.shape))
+            } else {
+                try backend.execute(node.op, inputs: inputs, output: Operand(buffers[id]!, node.shape), step: step)
+            }
         }
         for update in updates {
             let target = try session.buffer(for: update.parameter)
