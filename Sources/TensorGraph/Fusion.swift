@@ -50,21 +50,6 @@ public struct FusedElementwise: Hashable, Sendable {
     public let opCount: Int
 }
 
-extension ElementwiseExpression {
-    /// The value at one element, given the inputs' values there, computed op by op in Float
-    /// as the unfused ops are (for tests and backends without kernels of their own).
-    public func evaluate(_ inputs: [Float], unary: (UnaryOp, Float) -> Float, binary: (BinaryOp, Float, Float) -> Float) -> Float {
-        switch self {
-        case .input(let k): inputs[k]
-        case .scalar(let value): value
-        case .unary(let op, let x): unary(op, x.evaluate(inputs, unary: unary, binary: binary))
-        case .binary(let op, let a, let b): binary(op, a.evaluate(inputs, unary: unary, binary: binary), b.evaluate(inputs, unary: unary, binary: binary))
-        case .select(let c, let a, let b):
-            c.evaluate(inputs, unary: unary, binary: binary) != 0 ? a.evaluate(inputs, unary: unary, binary: binary) : b.evaluate(inputs, unary: unary, binary: binary)
-        }
-    }
-}
-
 /// Finds the fused ops of a schedule. `bound` says which nodes already have a value
 /// (sources and values computed once), `targets` which values leave the plan.
 struct ElementwiseFusion {
