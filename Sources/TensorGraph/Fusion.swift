@@ -57,13 +57,13 @@ struct ElementwiseFusion {
     static let maxInputs = 10, maxOps = 48
 
     /// Fused roots → (the fused op, the node ids of its inputs in order); the ids it absorbed.
-    static func fuse(_ graph: Graph, schedule: [Int], targets: Set<Int>, bound: (Int) -> Bool) -> (fused: [Int: (FusedElementwise, [Int])], absorbed: Set<Int>) {
+    static func fuse(_ graph: Graph, schedule: [Int], targets: Set<Int>, bound: (Int) -> Bool) -> (fused: [Int: (op: FusedElementwise, inputs: [Int])], absorbed: Set<Int>) {
         var consumers: [Int: Int] = [:]
         for id in schedule {
             for input in graph[id].inputs { consumers[input, default: 0] += 1 }
         }
         let scheduled = Set(schedule)
-        var fused: [Int: (FusedElementwise, [Int])] = [:]
+        var fused: [Int: (op: FusedElementwise, inputs: [Int])] = [:]
         var absorbed = Set<Int>()
         for root in schedule.reversed() where !absorbed.contains(root) && isElementwise(graph[root].op) {
             let count = graph[root].shape.count
@@ -113,7 +113,7 @@ struct ElementwiseFusion {
             // Worth a fused op when it replaces another op or reads a scalar in place.
             guard !taken.isEmpty || result.hasScalar else { continue }
             absorbed.formUnion(taken)
-            fused[root] = (FusedElementwise(expression: result, indexing: leaves.map(\.indexing), count: count, opCount: 1 + taken.count), leaves.map(\.id))
+            fused[root] = (op: FusedElementwise(expression: result, indexing: leaves.map(\.indexing), count: count, opCount: 1 + taken.count), inputs: leaves.map(\.id))
         }
         return (fused, absorbed)
     }

@@ -49,10 +49,10 @@ public final class Plan {
         try computeInvariants(order)
         schedule = order.filter { buffers[$0] == nil }
         if session.backend.fusesElementwise {
-            let (fused, absorbed) = ElementwiseFusion.fuse(graph, schedule: schedule, targets: targets) { [buffers] in buffers[$0] != nil }
-            self.fused = fused.mapValues { (op: $0.0, inputs: $0.1) }
+            let absorbed: Set<Int>
+            (fused, absorbed) = ElementwiseFusion.fuse(graph, schedule: schedule, targets: targets) { [buffers] in buffers[$0] != nil }
             schedule.removeAll(where: absorbed.contains)
-            try session.backend.prepareFused(schedule.compactMap { fused[$0]?.0 })
+            try session.backend.prepareFused(schedule.compactMap { fused[$0]?.op })
         }
         let scheduled = Set(schedule)
 
