@@ -67,6 +67,12 @@ public struct Assignment {
 public final class Session {
     public let backend: any Backend
     private var parameters: [ObjectIdentifier: (parameter: Parameter, buffer: any DeviceBuffer)] = [:]
+    /// The buffers that plans allocated for the values they compute each run. A run leaves
+    /// nothing in them that outlives it (fetches are read back, updates copied into their
+    /// parameters before `run` returns) and runs of one session do not overlap, so every
+    /// plan draws on all of them: the discriminator and generator steps of a GAN share
+    /// their activations' memory. They are freed with the session.
+    var intermediateBuffers: [any DeviceBuffer] = []
 
     public init(backend: any Backend) { self.backend = backend }
 

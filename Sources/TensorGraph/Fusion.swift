@@ -65,12 +65,15 @@ struct ElementwiseFusion {
         let scheduled = Set(schedule)
         var fused: [Int: (op: FusedElementwise, inputs: [Int])] = [:]
         var absorbed = Set<Int>()
+        var sharedExpandReads: [Int: Int] = [:]
         for root in schedule.reversed() where !absorbed.contains(root) && isElementwise(graph[root].op) {
             let count = graph[root].shape.count
             // The largest tree within `maxOps` ops: depth first, operands in order.
-            func tree(maxOps: Int) -> (ElementwiseExpression, leaves: [(id: Int, indexing: FusedIndexing)], taken: [Int]) {
+            func tree(maxOps: Int) -> (ElementwiseExpression, leaves: [(id: Int, indexing: FusedIndexing)], taken: [Int], shared: [Int]) {
                 var leaves: [(id: Int, indexing: FusedIndexing)] = []
                 var taken: [Int] = []
+                // Expands read in place here though other ops read them too (`sharedExpands`).
+                var shared: [Int] = []
                 func leaf(_ id: Int, _ indexing: FusedIndexing = FusedIndexing(inner: 1, period: count)) -> ElementwiseExpression {
                     if let k = leaves.firstIndex(where: { $0.id == id && $0.indexing == indexing }) { return .input(k) }
                     leaves.append((id, indexing))
@@ -84,6 +87,12 @@ struct ElementwiseFusion {
                 func operand(_ id: Int) -> ElementwiseExpression {
                     if let value = filled(id) { return .scalar(value) }
                     let node = graph[id]
+                    if case .expand = node.op, consumers[id, default: 0] > 1, scheduled.contains(id), !targets.contains(id), node.shape.count == count,
+                        let indexing = FusedIndexing.expand(from: graph[node.inputs[0]].shape, to: node.shape) {
+                        shared.append(id)
+                        if let value = filled(node.inputs[0]) { return .scalar(value) }
+                        return leaf(node.inputs[0], indexing)
+                    }
                     guard scheduled.contains(id), !absorbed.contains(id), !targets.contains(id), consumers[id] == 1,
                         node.shape.count == count, taken.count + 1 < maxOps
                     else { return leaf(id) }
@@ -101,20 +110,24 @@ struct ElementwiseFusion {
                         return leaf(id)
                     }
                 }
-                return (combine(graph[root].op, graph[root].inputs.map(operand)), leaves, taken)
+                return (combine(graph[root].op, graph[root].inputs.map(operand)), leaves, taken, shared)
             }
             // Fewer ops until the inputs fit (one op alone has at most three).
             var budget = maxOps
-            var (result, leaves, taken) = tree(maxOps: budget)
+            var (result, leaves, taken, shared) = tree(maxOps: budget)
             while leaves.count > maxInputs {
                 budget /= 2
-                (result, leaves, taken) = tree(maxOps: budget)
+                (result, leaves, taken, shared) = tree(maxOps: budget)
             }
-            // Worth a fused op when it replaces another op or reads a scalar in place.
-            guard !taken.isEmpty || result.hasScalar else { continue }
+            // Worth a fused op when it replaces another op or reads a scalar or a broadcast in place.
+            guard !taken.isEmpty || result.hasScalar || !shared.isEmpty else { continue }
             absorbed.formUnion(taken)
+            for id in shared { sharedExpandReads[id, default: 0] += 1 }
             fused[root] = (op: FusedElementwise(expression: result, indexing: leaves.map(\.indexing), count: count, opCount: 1 + taken.count), inputs: leaves.map(\.id))
         }
+        // An expand that every reader reads in place is not materialized at all. (A reader that
+        // a later tree absorbed read it through that tree, which counted it again.)
+        for (id, reads) in sharedExpandReads where reads == consumers[id] { absorbed.insert(id) }
         return (fused, absorbed)
     }
 

@@ -14,8 +14,11 @@ public final class Plan {
     private let updates: [(parameter: Parameter, value: Int)]
     /// The random stream index; advances by one per run (set it to resume).
     public var step: UInt64 = 0
-    /// Elements in buffers that the plan allocated for intermediate values.
+    /// Elements in buffers that the plan added to the session's pool for the values it computes
+    /// each run (it reuses the pool's free buffers first).
     public private(set) var intermediateElements = 0
+    /// Elements in buffers of values computed once (`computeInvariants`), outside the pool.
+    public private(set) var invariantElements = 0
     /// Nodes computed once when the plan was built (see `computeInvariants`).
     public private(set) var invariantCount = 0
     /// Scheduled nodes that run as fused elementwise ops, with the node ids of their inputs
@@ -47,13 +50,18 @@ public final class Plan {
         let order = needed.indices.filter { needed[$0] }
         try bindSources(order)
         try computeInvariants(order)
-        schedule = order.filter { buffers[$0] == nil }
+        schedule = order.filter { buffers[$0] == nil && deferredFills[$0] == nil }
         if session.backend.fusesElementwise {
             let absorbed: Set<Int>
-            (fused, absorbed) = ElementwiseFusion.fuse(graph, schedule: schedule, targets: targets) { [buffers] in buffers[$0] != nil }
+            (fused, absorbed) = ElementwiseFusion.fuse(graph, schedule: schedule, targets: targets) { [buffers, deferredFills] in
+                buffers[$0] != nil || deferredFills[$0] != nil
+            }
             schedule.removeAll(where: absorbed.contains)
             try session.backend.prepareFused(schedule.compactMap { fused[$0]?.op })
         }
+        // Fills that an op still reads as a buffer (not a fused op's literal), or that leave the plan.
+        for id in schedule.flatMap(inputs(of:)) + targets where deferredFills[id] != nil { try materializeFill(id) }
+        deferredFills = [:]
         let scheduled = Set(schedule)
 
         // Liveness: a buffer returns to the pool after the last op that reads it.
@@ -62,15 +70,18 @@ public final class Plan {
             for input in inputs(of: id) { lastUse[input] = step }
         }
         for id in targets { lastUse[id] = Int.max }
-        var pool: [any DeviceBuffer] = []
+        // The pool starts with the session's buffers: no other plan's values live while this one runs.
+        var pool: [any DeviceBuffer] = reuseBuffers ? session.intermediateBuffers : []
         let backend = session.backend
         for (step, id) in schedule.enumerated() {
             let count = max(graph[id].shape.count, 1)
             if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
                 buffers[id] = pool.remove(at: best)
             } else {
-                buffers[id] = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
+                let buffer = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
+                buffers[id] = buffer
                 intermediateElements += count
+                if reuseBuffers { session.intermediateBuffers.append(buffer) }
             }
             for input in Set(inputs(of: id)) where lastUse[input] == step && scheduled.contains(input) {
                 if let buffer = buffers[input] { pool.append(buffer) }
@@ -113,10 +124,9 @@ public final class Plan {
     /// inputs are all constants, fills or such ops (not placeholders, variables or random
     /// draws). Their buffers stay bound, outside the liveness pool; equal fills share one.
     /// (The graphs' scalar operands and masks are fills: dcgan64 launched about 200 per step.)
+    /// Fills waits until fusion has run: most become literals in fused ops and need no buffer.
     private func computeInvariants(_ order: [Int]) throws {
-        let backend = session.backend
         var invariant = Set<Int>()
-        var fills: [String: any DeviceBuffer] = [:]
         for id in order {
             let node = graph[id]
             switch node.op {
@@ -125,22 +135,44 @@ public final class Plan {
                 continue
             case .placeholder, .variable, .random:
                 continue
+            case .fill:
+                invariant.insert(id)
+                deferredFills[id] = ()
+                continue
             default:
                 guard node.inputs.allSatisfy(invariant.contains) else { continue }
             }
             invariant.insert(id)
-            if case .fill(let value, let shape) = node.op, let shared = fills["\(value.bitPattern) \(shape)"] {
-                buffers[id] = shared
-                continue
-            }
-            let count = max(node.shape.count, 1)
-            let buffer = try backend.allocate(elements: count, label: "\(node.op.name) \(node.shape) (computed once)")
-            intermediateElements += count
-            try backend.execute(node.op, inputs: node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }, output: Operand(buffer, node.shape), step: 0)
-            buffers[id] = buffer
-            invariantCount += 1
-            if case .fill(let value, let shape) = node.op { fills["\(value.bitPattern) \(shape)"] = buffer }
+            for input in node.inputs where deferredFills[input] != nil { try materializeFill(input) }
+            try computeOnce(id)
         }
+    }
+
+    /// Fills that `computeInvariants` found, not yet given buffers (see `materializeFill`).
+    private var deferredFills: [Int: Void] = [:]
+    /// Materialized fills by value and shape: equal fills share one buffer.
+    private var fillBuffers: [String: any DeviceBuffer] = [:]
+
+    private func materializeFill(_ id: Int) throws {
+        guard buffers[id] == nil, case .fill(let value, let shape) = graph[id].op else { return }
+        let key = "\(value.bitPattern) \(shape)"
+        if let shared = fillBuffers[key] {
+            buffers[id] = shared
+        } else {
+            try computeOnce(id)
+            fillBuffers[key] = buffers[id]
+        }
+    }
+
+    /// Runs node `id` now into a buffer of its own, outside the liveness pool.
+    private func computeOnce(_ id: Int) throws {
+        let node = graph[id], backend = session.backend
+        let count = max(node.shape.count, 1)
+        let buffer = try backend.allocate(elements: count, label: "\(node.op.name) \(node.shape) (computed once)")
+        invariantElements += count
+        try backend.execute(node.op, inputs: node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }, output: Operand(buffer, node.shape), step: 0)
+        buffers[id] = buffer
+        invariantCount += 1
     }
 
     /// Floating-point operations of one run counted as 2 per multiply-add of every

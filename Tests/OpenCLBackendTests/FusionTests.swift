@@ -89,6 +89,29 @@ struct FusionTests {
         }
     }
 
+    /// A broadcast that several fused ops read is read in place by each (no copy is made), a
+    /// broadcast that an unfused op also reads stays a copy, and fills read as literals get no
+    /// buffer; the values match the reference.
+    @Test func sharedBroadcastsAndLiteralFillsTakeNoMemory() throws {
+        let g = Graph()
+        let s = Shape([4, 6, 5, 7])
+        let x = g.placeholder("x", s), channel = g.placeholder("channel", [1, 6, 1, 1]), row = g.placeholder("row", [7])
+        let wide = channel.expanded(to: s)  // read by two fused ops only
+        let rows = row.expanded(to: s)  // read by a fused op and by a reduction
+        let a = exp(x * wide), b = (x + 2) / (wide + 3)
+        let fetches = [a + 1, b * 0.5, (x * rows).sum(axes: [1, 2]), rows.sum()]
+        let feeds = ["x": randomValues(s.count, seed: seed(21)), "channel": randomValues(6, seed: seed(22)), "row": randomValues(7, seed: seed(23))]
+        let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
+        let plan = try Session(backend: try makeTestBackend()).plan(fetches: fetches)
+        #expect(!plan.schedule.contains(wide.id), "the shared broadcast was copied")
+        #expect(plan.schedule.contains(rows.id), "a broadcast a reduction reads must be copied")
+        #expect(plan.invariantCount == 0, "\(plan.invariantCount) fills got buffers")
+        for (i, (got, want)) in zip(try plan.run(feeds), reference).enumerated() {
+            let message = mismatch(got, want, .transcendental, "output \(i)")
+            #expect(message == nil, Comment(rawValue: message ?? ""))
+        }
+    }
+
     @Test func trainingStepsAreFusedWhereValuesAreReadOnce() throws {
         // A BatchNorm layer's forward and backward: statistics broadcast in place.
         let g = Graph()

@@ -36,6 +36,22 @@ import Testing
         #expect(reused.intermediateElements * 2 < separate.intermediateElements)
     }
 
+    /// Plans of one session draw on one pool: a second plan allocates nothing for the values it
+    /// computes each run, and runs of the two in any order give what separate sessions give.
+    @Test func plansOfOneSessionShareTheirIntermediateBuffers() throws {
+        let session = Session(backend: CPUBackend())
+        let first = try session.plan(fetches: Self.build(Graph()))
+        let second = try session.plan(fetches: Self.build(Graph()))
+        #expect(first.intermediateElements > 0 && second.intermediateElements == 0)
+        #expect(second.invariantElements == first.invariantElements)
+        let alone = try Session(backend: CPUBackend()).plan(fetches: Self.build(Graph()))
+        for seed: UInt64 in [1, 2, 3] {
+            let a = try first.run(Self.feeds(seed)), b = try second.run(Self.feeds(seed + 10))
+            #expect(a == (try alone.run(Self.feeds(seed))))
+            #expect(b == (try alone.run(Self.feeds(seed + 10))))
+        }
+    }
+
     @Test func parametersPersistAndUpdateInPlace() throws {
         // Gradient descent on ½‖p − target‖²: p ← p − 0.5(p − target), shared by two plans.
         let p = Parameter("p", shape: [3], value: [4, -4, 0])
