@@ -72,7 +72,7 @@ struct ElementwiseFusion {
             func tree(maxOps: Int) -> (ElementwiseExpression, leaves: [(id: Int, indexing: FusedIndexing)], taken: [Int], shared: [Int]) {
                 var leaves: [(id: Int, indexing: FusedIndexing)] = []
                 var taken: [Int] = []
-                // Expands read in place here though other ops read them too (`sharedExpands`).
+                // Expands read in place here though other ops read them too (counted in `sharedExpandReads`).
                 var shared: [Int] = []
                 func leaf(_ id: Int, _ indexing: FusedIndexing = FusedIndexing(inner: 1, period: count)) -> ElementwiseExpression {
                     if let k = leaves.firstIndex(where: { $0.id == id && $0.indexing == indexing }) { return .input(k) }

@@ -124,7 +124,7 @@ public final class Plan {
     /// inputs are all constants, fills or such ops (not placeholders, variables or random
     /// draws). Their buffers stay bound, outside the liveness pool; equal fills share one.
     /// (The graphs' scalar operands and masks are fills: dcgan64 launched about 200 per step.)
-    /// Fills waits until fusion has run: most become literals in fused ops and need no buffer.
+    /// Fills wait until fusion has run: most become literals in fused ops and need no buffer.
     private func computeInvariants(_ order: [Int]) throws {
         var invariant = Set<Int>()
         for id in order {
