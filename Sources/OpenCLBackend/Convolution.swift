@@ -102,7 +102,6 @@ struct Convolution {
         let (n, c, o) = (large[0], large[1], small[1])
         let kk = kernel.h * kernel.w, pq = small[2] * small[3]
         let im2colParts = rows(c * kk, pq).parts, col2imParts = rows(c * large[2], large[3]).parts
-        let transposedParts = rows(pq, c * kk).parts
         switch (algorithm, kind) {
         case (.direct, .forward):
             return [.kernel("conv2d_forward", count: small.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]

@@ -87,9 +87,16 @@ struct ElementwiseFusion {
                 func operand(_ id: Int) -> ElementwiseExpression {
                     if let value = filled(id) { return .scalar(value) }
                     let node = graph[id]
-                    if case .expand = node.op, consumers[id, default: 0] > 1, scheduled.contains(id), !targets.contains(id), node.shape.count == count,
+                    // An expand's source is read in place: taken when only this tree reads the
+                    // expand, else counted in `shared`.
+                    if case .expand = node.op, scheduled.contains(id), !absorbed.contains(id), !targets.contains(id), node.shape.count == count,
                         let indexing = FusedIndexing.expand(from: graph[node.inputs[0]].shape, to: node.shape) {
-                        shared.append(id)
+                        if consumers[id] == 1 {
+                            guard taken.count + 1 < maxOps else { return leaf(id) }
+                            taken.append(id)
+                        } else {
+                            shared.append(id)
+                        }
                         if let value = filled(node.inputs[0]) { return .scalar(value) }
                         return leaf(node.inputs[0], indexing)
                     }
@@ -97,12 +104,6 @@ struct ElementwiseFusion {
                         node.shape.count == count, taken.count + 1 < maxOps
                     else { return leaf(id) }
                     switch node.op {
-                    case .expand:
-                        let source = node.inputs[0]
-                        guard let indexing = FusedIndexing.expand(from: graph[source].shape, to: node.shape) else { return leaf(id) }
-                        taken.append(id)
-                        if let value = filled(source) { return .scalar(value) }
-                        return leaf(source, indexing)
                     case .unary, .binary, .select, .stopGradient, .reshape:
                         taken.append(id)
                         return combine(node.op, node.inputs.map(operand))

@@ -50,18 +50,18 @@ public final class Plan {
         let order = needed.indices.filter { needed[$0] }
         try bindSources(order)
         try computeInvariants(order)
-        schedule = order.filter { buffers[$0] == nil && deferredFills[$0] == nil }
+        schedule = order.filter { buffers[$0] == nil && !deferredFills.contains($0) }
         if session.backend.fusesElementwise {
             let absorbed: Set<Int>
             (fused, absorbed) = ElementwiseFusion.fuse(graph, schedule: schedule, targets: targets) { [buffers, deferredFills] in
-                buffers[$0] != nil || deferredFills[$0] != nil
+                buffers[$0] != nil || deferredFills.contains($0)
             }
             schedule.removeAll(where: absorbed.contains)
             try session.backend.prepareFused(schedule.compactMap { fused[$0]?.op })
         }
         // Fills that an op still reads as a buffer (not a fused op's literal), or that leave the plan.
-        for id in schedule.flatMap(inputs(of:)) + targets where deferredFills[id] != nil { try materializeFill(id) }
-        deferredFills = [:]
+        for id in schedule.flatMap(inputs(of:)) + targets where deferredFills.contains(id) { try materializeFill(id) }
+        (deferredFills, fillBuffers) = ([], [:])
         let scheduled = Set(schedule)
 
         // Liveness: a buffer returns to the pool after the last op that reads it.
@@ -137,20 +137,20 @@ public final class Plan {
                 continue
             case .fill:
                 invariant.insert(id)
-                deferredFills[id] = ()
+                deferredFills.insert(id)
                 continue
             default:
                 guard node.inputs.allSatisfy(invariant.contains) else { continue }
             }
             invariant.insert(id)
-            for input in node.inputs where deferredFills[input] != nil { try materializeFill(input) }
+            for input in node.inputs where deferredFills.contains(input) { try materializeFill(input) }
             try computeOnce(id)
         }
     }
 
     /// Fills that `computeInvariants` found, not yet given buffers (see `materializeFill`).
-    private var deferredFills: [Int: Void] = [:]
-    /// Materialized fills by value and shape: equal fills share one buffer.
+    private var deferredFills = Set<Int>()
+    /// Materialized fills by value and shape while the plan is built: equal fills share one buffer.
     private var fillBuffers: [String: any DeviceBuffer] = [:]
 
     private func materializeFill(_ id: Int) throws {
