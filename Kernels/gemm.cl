@@ -97,16 +97,21 @@ __kernel void pack_panels(__global const float *B, const int offB, const int ldb
     }
 }
 
-// out [K, N] (leading dimension N) = Bᵀ for B [N, K] at offset offB with leading dimension ldb.
-// One work-item per (8 rows of out, column n): it reads 8 consecutive elements of B's row n
-// and writes them down a column of out; adjacent work-items write adjacent columns. (One
-// work-item per element, dividing its index, moved an 8 MB weight matrix at 3 GB/s.)
+// out [K, N] (leading dimension N, at offset offOut) = Bᵀ for B [N, K] at offset offB with
+// leading dimension ldb; `batch` such matrices one after another (B's N·ldb apart, out's K·N).
+// One work-item per (matrix, 8 rows of out, column n): it reads 8 consecutive elements of
+// B's row n and writes them down a column of out; adjacent work-items write adjacent columns.
+// (One work-item per element, dividing its index, moved an 8 MB weight matrix at 3 GB/s.)
 __kernel void transpose_matrix(__global const float *B, const int offB, const int ldb, __global float *out,
-                               const int K, const int N) {
+                               const int offOut, const int K, const int N, const int batch) {
+    const int per = (K + 7) / 8 * N;
     int i = get_global_id(0);
-    if (i >= (K + 7) / 8 * N) return;
+    if (i >= per * batch) return;
+    const int b = i / per;
+    i %= per;
     int k0 = i / N * 8, n = i % N;
-    __global const float *in = B + offB + n * ldb + k0;
+    __global const float *in = B + offB + (b * N + n) * ldb + k0;
+    out += offOut + b * K * N;
     if (k0 + 8 <= K) {
         float8 v = vload8(0, in);
         float lanes[8];

@@ -160,13 +160,14 @@ __kernel void col2im(__global const float *col, const int n, __global float *y, 
 }
 
 // The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
-// col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[n, c, pS − P + kh·D, qS − P + kw·D], 0 outside;
-// one work-item (or `parts`) per (row, n) writes PQ columns, as `im2col`.
-__kernel void im2col_batch(__global const float *x, __global float *col, const conv_t s, const int parts) {
+// col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[first + n, c, pS − P + kh·D, qS − P + kw·D], 0
+// outside, for n < images (a chunk of the batch, or all of it); one work-item (or `parts`)
+// per (row, n) writes PQ columns, as `im2col`.
+__kernel void im2col_batch(__global const float *x, const int first, const int images, __global float *col, const conv_t s, const int parts) {
     int i = get_global_id(0), r = i / parts;
-    if (r >= s.C * s.KH * s.KW * s.N) return;
-    if (parts == 1) im2col_row(x, r % s.N, r / s.N, col + r * s.P * s.Q, s);
-    else im2col_row_part(x, r % s.N, r / s.N, col + r * s.P * s.Q, s, i % parts, parts);
+    if (r >= s.C * s.KH * s.KW * images) return;
+    if (parts == 1) im2col_row(x, first + r % images, r / images, col + r * s.P * s.Q, s);
+    else im2col_row_part(x, first + r % images, r / images, col + r * s.P * s.Q, s, i % parts, parts);
 }
 
 // The same matrix transposed, [n·PQ + pq, C·KH·KW], for images first ..< first + images

@@ -340,7 +340,7 @@ public final class OpenCLBackend: Backend {
         // fast ones); a transposed A is reused by the later GEMMs of the same op.
         func transposed(_ source: (CLBuffer, Int), rows: Int, columns: Int, into scratch: inout CLBuffer?) throws -> (CLBuffer, Int) {
             let out = try grown(&scratch, elements: rows * columns, label: "GEMM transpose scratch")
-            try perform(.kernel("transpose_matrix", count: (rows + 7) / 8 * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(Int32(rows)), .int(Int32(columns))]), op: "matmul")
+            try perform(.kernel("transpose_matrix", count: (rows + 7) / 8 * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(0), .int(Int32(rows)), .int(Int32(columns)), .int(1)]), op: "matmul")
             return (out, 0)
         }
         if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }

@@ -126,6 +126,9 @@ struct OpenCLOpTests {
         // at a time) and of 8 (float8 rows, panels across rows, a partial last panel).
         ([2, 3, 6, 37], 7, Size2(3), Size2(1), Size2(1), Size2(1), Size2(0)),
         ([1, 2, 6, 8], 9, Size2(2, 3), Size2(1), Size2(0, 1), Size2(1), Size2(0)),
+        // 300 output pixels: the per-image GEMM path's weight gradient sums chunks of 3 images
+        // (about 1024 terms each), so 5 images are a full chunk and a partial one.
+        ([5, 2, 20, 15], 3, Size2(3), Size2(1), Size2(1), Size2(1), Size2(0)),
     ]
 
     /// Each convolution algorithm (forward, input and weight gradients; the implicit GEMM where
