@@ -141,14 +141,8 @@ public final class OpenCLBackend: Backend {
         let y = (output.buffer as! OpenCLBuffer).buffer
         transposedA = nil  // inputs may change between ops; within one op they do not
         if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count, spread: spread(output.shape.count)), op: "poison") }
-        let start = debugLevel >= 3 ? try finishedNow() : Date()
-        defer {
-            if debugLevel >= 3, let elapsed = try? finishedNow().timeIntervalSince(start) {
-                log(String(format: "genocl: %@ %@ → %@ %.3f ms", op.name, "\(inputs.map(\.shape))", "\(output.shape)", elapsed * 1e3))
-            } else if debugLevel == 2 {
-                log("genocl: \(op.name) \(inputs.map(\.shape)) → \(output.shape)")
-            }
-        }
+        let start = try logStart()
+        defer { logEnd("\(op.name) \(inputs.map(\.shape)) → \(output.shape)", start) }
         let shapes = inputs.map(\.shape)
         if let convolution = Convolution(op, shapes, output.shape) {
             // The implicit GEMM uses the GEMM's register tile (CLBlast and the work-group GEMMs have none: 4x2).
@@ -216,6 +210,26 @@ public final class OpenCLBackend: Backend {
         compiledFusedKernels.formUnion(new.keys)
         if debugLevel >= 1 {
             log(String(format: "genocl: %d fused elementwise kernels %@ in %.2f s", kernels.count, origin.rawValue, Date().timeIntervalSince(start)))
+        }
+    }
+
+    /// One launch of the rule's kernel with `which` = −1: every output over its input.
+    public func updateInPlace(_ rule: OptimizerRule, inputs: [Operand]) throws {
+        let x = inputs.map { ($0.buffer as! OpenCLBuffer).buffer }, count = inputs[0].shape.count
+        let start = try logStart()
+        defer { logEnd("optimizer step in place \(inputs.map(\.shape))", start) }
+        try perform(optimizerWork(rule, output: -1, x, x[0], count: count, spread: spread(count)), op: "optimizerUpdate")
+    }
+
+    /// With GENOCL_DEBUG ≥ 3 an op is timed alone: the queue drains before (here) and after it (`logEnd`).
+    private func logStart() throws -> Date { debugLevel >= 3 ? try finishedNow() : Date() }
+
+    /// Logs an op (GENOCL_DEBUG 2), with its time since `start` (3).
+    private func logEnd(_ description: @autoclosure () -> String, _ start: Date) {
+        if debugLevel >= 3, let elapsed = try? finishedNow().timeIntervalSince(start) {
+            log(String(format: "genocl: %@ %.3f ms", description(), elapsed * 1e3))
+        } else if debugLevel == 2 {
+            log("genocl: \(description())")
         }
     }
 

@@ -2,6 +2,7 @@
 import OpenCLRuntime
 import TensorGraph
 
+/// Output `output` of `rule` into `y`; output −1: all of them over the inputs they replace.
 func optimizerWork(_ rule: OptimizerRule, output: Int, _ x: [CLBuffer], _ y: CLBuffer, count elements: Int, spread: ElementSpread) -> Work {
     let buffers = x.map { KernelArgument.buffer($0) } + [.buffer(y), .int(Int32(output))]
     let tail = spread.arguments(elements)

@@ -35,6 +35,9 @@ public protocol Backend: AnyObject {
     func prepareFused(_ ops: [FusedElementwise]) throws
     /// Runs a fused elementwise op; `inputs` in the order of its expression's inputs.
     func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws
+    /// Runs every output of one optimizer step at once, each written over the input it
+    /// replaces (`rule.replacedInput`): the state and the parameter are updated in place.
+    func updateInPlace(_ rule: OptimizerRule, inputs: [Operand]) throws
 }
 
 extension Backend {
@@ -42,6 +45,20 @@ extension Backend {
     public func prepareFused(_ ops: [FusedElementwise]) throws {}
     public func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws {
         throw PlanError("\(deviceDescription) does not run fused elementwise ops")
+    }
+
+    /// Each output into a buffer of its own, then over the inputs (the CPU reference's way:
+    /// `optimizerUpdate` ops one by one, as a plan runs them when it cannot update in place).
+    public func updateInPlace(_ rule: OptimizerRule, inputs: [Operand]) throws {
+        let shape = inputs[0].shape
+        let outputs = try (0..<rule.outputCount).map { output -> any DeviceBuffer in
+            let buffer = try allocate(elements: max(shape.count, 1), label: "\(rule) output \(output)")
+            try execute(.optimizerUpdate(rule, output: output), inputs: inputs, output: Operand(buffer, shape), step: 0)
+            return buffer
+        }
+        for (output, buffer) in outputs.enumerated() {
+            try copy(buffer, to: inputs[rule.replacedInput(output)].buffer, count: shape.count)
+        }
     }
 }
 

@@ -66,6 +66,18 @@ public enum OptimizerRule: Sendable, Equatable {
     case nadam(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, momentumDecay: Float)
     /// Inputs `p, g, v`; outputs 0: `v' = αv + (1 − α)g²`, 1: `p' = p − lr·g / (√v' + ε)`.
     case rmsprop(learningRate: Float, alpha: Float, epsilon: Float)
+
+    /// The rule's outputs: its state tensors, then the new parameter.
+    public var outputCount: Int {
+        switch self {
+        case .sgd, .rmsprop: 2
+        case .adam, .nadam: 3
+        }
+    }
+
+    /// The input that output `output` replaces in a step: state `j` is input `2 + j`, the new
+    /// parameter (the last output) input 0.
+    public func replacedInput(_ output: Int) -> Int { output == outputCount - 1 ? 0 : 2 + output }
 }
 
 public enum UnaryOp: Sendable, Hashable {

@@ -24,6 +24,8 @@ public final class Plan {
     /// Scheduled nodes that run as fused elementwise ops, with the node ids of their inputs
     /// (see Fusion.swift); the nodes they absorbed are not scheduled.
     public private(set) var fused: [Int: (op: FusedElementwise, inputs: [Int])] = [:]
+    /// Scheduled nodes that run a whole optimizer step in place (`bindInPlaceUpdates`), by rule.
+    public private(set) var inPlaceUpdates: [Int: OptimizerRule] = [:]
 
     init(session: Session, fetches: [Tensor], updates: [Assignment], reuseBuffers: Bool) throws {
         guard let graph = (fetches.first ?? updates.first?.value)?.graph else {
@@ -62,6 +64,7 @@ public final class Plan {
         // Fills that an op still reads as a buffer (not a fused op's literal), or that leave the plan.
         for id in schedule.flatMap(inputs(of:)) + targets where deferredFills.contains(id) { try materializeFill(id) }
         (deferredFills, fillBuffers) = ([], [:])
+        try bindInPlaceUpdates()
         let scheduled = Set(schedule)
 
         // Liveness: a buffer returns to the pool after the last op that reads it.
@@ -75,7 +78,9 @@ public final class Plan {
         let backend = session.backend
         for (step, id) in schedule.enumerated() {
             let count = max(graph[id].shape.count, 1)
-            if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
+            if buffers[id] != nil {
+                // An in-place optimizer step: its outputs are its parameter's and state's buffers.
+            } else if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
                 buffers[id] = pool.remove(at: best)
             } else {
                 let buffer = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
@@ -87,6 +92,71 @@ public final class Plan {
                 if let buffer = buffers[input] { pool.append(buffer) }
             }
         }
+    }
+
+    /// Optimizer steps whose every output is assigned back to the parameter or state it
+    /// replaces (as `Optimizer.updates` builds them) run as one launch that writes them in
+    /// place, where the step's last output was scheduled: their outputs get no buffers of their
+    /// own and need no copy after the run (Adam: one pass over p, g, m, v writing p, m, v,
+    /// instead of three passes writing new tensors and three copies). Ops that read the new
+    /// values (a generator step through the discriminator's updated weights) read the
+    /// parameters' buffers. A step stays as it is if anything scheduled after it reads what
+    /// it replaces (the old values), or if another update's value does.
+    private func bindInPlaceUpdates() throws {
+        let assignments = Dictionary(grouping: updates, by: \.value)
+        let assignedParameters = Dictionary(grouping: updates, by: { ObjectIdentifier($0.parameter) })
+        let position = Dictionary(uniqueKeysWithValues: schedule.enumerated().map { ($1, $0) })
+        // The steps' outputs by their inputs (one step per parameter).
+        var steps: [[Int]: [Int: Int]] = [:]
+        for id in schedule {
+            if case .optimizerUpdate(_, let output) = graph[id].op { steps[graph[id].inputs, default: [:]][output] = id }
+        }
+        var candidates: [(rule: OptimizerRule, members: [Int], parameters: [Parameter])] = []
+        for (inputs, members) in steps {
+            guard case .optimizerUpdate(let rule, _) = graph[members.values.first!].op, members.count == rule.outputCount,
+                members.values.allSatisfy({ if case .optimizerUpdate(rule, _) = graph[$0].op { true } else { false } })
+            else { continue }
+            let parameters = (0..<rule.outputCount).compactMap { output -> Parameter? in
+                guard let id = members[output], let assigned = assignments[id], assigned.count == 1,
+                    case .variable(let parameter) = graph[inputs[rule.replacedInput(output)]].op, parameter === assigned[0].parameter,
+                    assignedParameters[ObjectIdentifier(parameter)]?.count == 1
+                else { return nil }
+                return parameter
+            }
+            guard parameters.count == rule.outputCount else { continue }
+            candidates.append((rule, (0..<rule.outputCount).map { members[$0]! }, parameters))
+        }
+        // Where each parameter's old value is last read: by scheduled ops (a candidate step at
+        // its last member, where it would run) and, after the run, by other updates' copies.
+        let runsAt = { (step: (rule: OptimizerRule, members: [Int], parameters: [Parameter])) in step.members.max { position[$0]! < position[$1]! }! }
+        let stepAt = Dictionary(uniqueKeysWithValues: candidates.flatMap { step in step.members.map { ($0, position[runsAt(step)]!) } })
+        var lastRead: [ObjectIdentifier: Int] = [:]
+        for (index, id) in schedule.enumerated() {
+            for input in Set(inputs(of: id)) {
+                guard case .variable(let parameter) = graph[input].op else { continue }
+                lastRead[ObjectIdentifier(parameter), default: -1] = max(lastRead[ObjectIdentifier(parameter), default: -1], stepAt[id] ?? index)
+            }
+        }
+        for update in updates {
+            if case .variable(let parameter) = graph[update.value].op { lastRead[ObjectIdentifier(parameter)] = Int.max }
+        }
+        var accepted: [(rule: OptimizerRule, members: [Int], parameters: [Parameter])] = []
+        for step in candidates {
+            let at = position[runsAt(step)]!
+            let members = Set(step.members)
+            // Its own reads happen at `at`; nothing else may read an old value from then on,
+            // and what reads its outputs must come after the whole step.
+            let oldReadLater = step.parameters.contains { lastRead[ObjectIdentifier($0), default: -1] > at }
+            let newReadEarly = schedule[..<at].contains { id in !members.contains(id) && inputs(of: id).contains(where: members.contains) }
+            if !oldReadLater && !newReadEarly { accepted.append(step) }
+        }
+        let members = Set(accepted.flatMap(\.members))
+        let runs = Dictionary(uniqueKeysWithValues: accepted.map { (runsAt($0), $0.rule) })
+        schedule.removeAll { members.contains($0) && runs[$0] == nil }
+        for step in accepted {
+            for (id, parameter) in zip(step.members, step.parameters) { buffers[id] = try session.buffer(for: parameter) }
+        }
+        inPlaceUpdates = runs
     }
 
     /// The nodes whose values a scheduled node reads: a fused op's inputs, else the node's.
@@ -221,7 +291,9 @@ public final class Plan {
         for id in schedule {
             let node = graph[id]
             let inputs = inputs(of: id).map { Operand(buffers[$0]!, graph[$0].shape) }
-            if let fused = fused[id] {
+            if let rule = inPlaceUpdates[id] {
+                try backend.updateInPlace(rule, inputs: inputs)
+            } else if let fused = fused[id] {
                 try backend.executeFused(fused.op, inputs: inputs, output: Operand(buffers[id]!, node.shape))
             } else {
                 try backend.execute(node.op, inputs: inputs, output: Operand(buffers[id]!, node.shape), step: step)
