@@ -6,12 +6,20 @@
 
 // Work-item w updates `chunk` elements: runs of `lanes` adjacent work-items interleave
 // over one contiguous block of lanes · chunk elements. The host (ElementSpread) picks
-// lanes = 1 on CPUs — each work-item a contiguous run, which the compiler vectorizes —
-// and lanes = the work-group size on GPUs (coalesced). Kernels switch on their op once,
-// outside the loop, so that each case's loop is vectorized. (Also used by optim.cl.)
-#define FOR_EACH_ELEMENT(i)                                                                      \
-    const int w_ = get_global_id(0), first_ = (w_ / lanes) * lanes * chunk + w_ % lanes;          \
-    for (int j_ = 0, i = first_; j_ < chunk && i < count; j_++, i += lanes)
+// lanes = 1 on CPUs — each work-item a contiguous run, walked by a loop of its own that the
+// compiler vectorizes (the strided loop's two exit tests kept PoCL from vectorizing it:
+// 2M-element exp 12 → 3 ms, rsqrt 4.4 → 1.4 ms, multiply 1.5 → 1.2 ms on 2 cores) — and
+// lanes = the work-group size on GPUs (coalesced). Used as FOR_EACH_ELEMENT(i, body).
+// Kernels switch on their op once, outside the loop, so that each case's loop is
+// vectorized. (Also used by optim.cl.)
+#define FOR_EACH_ELEMENT(i, ...)                                                                   \
+    if (lanes == 1) {                                                                              \
+        const int first_ = get_global_id(0) * chunk, end_ = min(first_ + chunk, count);            \
+        for (int i = first_; i < end_; i++) { __VA_ARGS__ }                                        \
+    } else {                                                                                       \
+        const int w_ = get_global_id(0), first_ = (w_ / lanes) * lanes * chunk + w_ % lanes;        \
+        for (int j_ = 0, i = first_; j_ < chunk && i < count; j_++, i += lanes) { __VA_ARGS__ }    \
+    }
 
 // The functions by op code. Kernels call them with a literal code, which the compiler folds;
 // fused and unfused ops compute alike.

@@ -2,12 +2,12 @@
 // per launch; `op` selects the function of element_functions.cl (which also holds the loop).
 
 __kernel void fill_forward(__global float *y, const float value, const int count, const int chunk, const int lanes) {
-    FOR_EACH_ELEMENT(i) y[i] = value;
+    FOR_EACH_ELEMENT(i, y[i] = value;)
 }
 
 #define UNARY_CASE(CODE)                                                   \
     case CODE: {                                                           \
-        FOR_EACH_ELEMENT(i) y[i] = unary_op(CODE, x[i], p0, p1);           \
+        FOR_EACH_ELEMENT(i, y[i] = unary_op(CODE, x[i], p0, p1);)           \
         break;                                                             \
     }
 
@@ -16,13 +16,13 @@ __kernel void unary_forward(__global const float *x, __global float *y, const in
     switch (op) {
     UNARY_CASE(0) UNARY_CASE(1) UNARY_CASE(2) UNARY_CASE(3) UNARY_CASE(4) UNARY_CASE(5) UNARY_CASE(6)
     UNARY_CASE(7) UNARY_CASE(8) UNARY_CASE(9) UNARY_CASE(10) UNARY_CASE(11) UNARY_CASE(12) UNARY_CASE(13)
-    default: { FOR_EACH_ELEMENT(i) y[i] = NAN; }
+    default: { FOR_EACH_ELEMENT(i, y[i] = NAN;) }
     }
 }
 
 #define BINARY_CASE(CODE)                                                  \
     case CODE: {                                                           \
-        FOR_EACH_ELEMENT(i) y[i] = binary_op(CODE, a[i], b[i]);            \
+        FOR_EACH_ELEMENT(i, y[i] = binary_op(CODE, a[i], b[i]);)            \
         break;                                                             \
     }
 
@@ -31,13 +31,13 @@ __kernel void binary_forward(__global const float *a, __global const float *b, _
     switch (op) {
     BINARY_CASE(0) BINARY_CASE(1) BINARY_CASE(2) BINARY_CASE(3) BINARY_CASE(4) BINARY_CASE(5) BINARY_CASE(6)
     BINARY_CASE(7) BINARY_CASE(8) BINARY_CASE(9) BINARY_CASE(10) BINARY_CASE(11) BINARY_CASE(12)
-    default: { FOR_EACH_ELEMENT(i) y[i] = NAN; }
+    default: { FOR_EACH_ELEMENT(i, y[i] = NAN;) }
     }
 }
 
 __kernel void select_forward(__global const float *c, __global const float *a, __global const float *b,
                              __global float *y, const int count, const int chunk, const int lanes) {
-    FOR_EACH_ELEMENT(i) y[i] = c[i] != 0.0f ? a[i] : b[i];
+    FOR_EACH_ELEMENT(i, y[i] = c[i] != 0.0f ? a[i] : b[i];)
 }
 
 // One work-item per row. A label outside 0..<depth records row + 1 in `status`
