@@ -45,6 +45,10 @@ extension Tensor {
     /// Sums this (broadcast) gradient down to `shape`, inverting NumPy broadcasting.
     public func sum(to shape: Shape) -> Tensor {
         if shape == self.shape { return self }
+        // Σ(−t) = −Σt exactly: summing first negates the small tensor, where a full-size
+        // negation would be written only for the sum to read it (the gradient of `x − mean`
+        // with respect to BatchNorm's broadcast mean).
+        if case .unary(.neg) = op { return -inputs[0].sum(to: shape) }
         let lead = self.shape.rank - shape.rank
         var axes = Array(0..<Swift.max(lead, 0))
         for (i, size) in shape.dims.enumerated() where size == 1 && self.shape[i + lead] != 1 {
