@@ -405,12 +405,18 @@ public final class OpenCLBackend: Backend {
         // first shape plus the others' scaled to the first one's work.
         let shapes = [(m: 256, n: 1024, k: 576), (m: 512, n: 16, k: 4096), (m: 128, n: 256, k: 1024)]
         let largest = { (size: ((m: Int, n: Int, k: Int)) -> Int) in shapes.map(size).max()! }
-        let a = try queue.allocate(byteCount: largest { $0.m * $0.k } * 4, label: "GEMM timing A")
-        let b = try queue.allocate(byteCount: largest { $0.k * $0.n } * 4, label: "GEMM timing B")
-        let c = try queue.allocate(byteCount: largest { $0.m * $0.n } * 4, label: "GEMM timing C")
-        for buffer in [a, b, c] { try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill") }
+        // The operands exist only while candidates are timed (a recorded choice needs none).
+        var operands: (a: CLBuffer, b: CLBuffer, c: CLBuffer)?
         let problem = shapes.map { "\($0.m)x\($0.n)x\($0.k)" }.joined(separator: ",")
         let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates) { candidate in
+            if operands == nil {
+                let a = try queue.allocate(byteCount: largest { $0.m * $0.k } * 4, label: "GEMM timing A")
+                let b = try queue.allocate(byteCount: largest { $0.k * $0.n } * 4, label: "GEMM timing B")
+                let c = try queue.allocate(byteCount: largest { $0.m * $0.n } * 4, label: "GEMM timing C")
+                for buffer in [a, b, c] { try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill") }
+                operands = (a, b, c)
+            }
+            let (a, b, c) = operands!
             var score = 0.0
             for (m, n, k) in shapes {
                 let seconds = try timed {
