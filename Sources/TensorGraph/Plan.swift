@@ -2,7 +2,8 @@
 /// order, with buffers assigned by liveness. Replayed with new feeds by `run`,
 /// without rebuilding anything. Values that no run can change (fills, constants and
 /// what is computed from them alone) are computed once, when the plan is built; trees of
-/// elementwise ops run as fused ops on backends that fuse (Fusion.swift).
+/// elementwise ops run as fused ops on backends that fuse (Fusion.swift); optimizer steps
+/// run in place where they can (`bindInPlaceUpdates`).
 public final class Plan {
     public let session: Session
     private let graph: Graph
