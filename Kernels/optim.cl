@@ -22,6 +22,19 @@ __kernel void sgd_update(__global float *p, __global const float *g, __global fl
     )
 }
 
+// The outputs of the Adam family's element i: output `which` (m′, v′ or p − step) into y, or
+// (which < 0) all three over m, v and p.
+inline void store_moments_step(const int which, const int i, __global float *p, __global float *m, __global float *v,
+                               __global float *y, const float m2, const float v2, const float step) {
+    if (which < 0) {
+        m[i] = m2;
+        v[i] = v2;
+        p[i] -= step;
+    } else {
+        y[i] = which == 0 ? m2 : (which == 1 ? v2 : p[i] - step);
+    }
+}
+
 __kernel void adam_update(__global float *p, __global const float *g, __global float *m,
                           __global float *v, __global const float *t, __global float *y, const int which,
                           const float lr, const float beta1, const float beta2, const float epsilon, const int count, const int chunk, const int lanes) {
@@ -30,13 +43,7 @@ __kernel void adam_update(__global float *p, __global const float *g, __global f
         float m2 = beta1 * m[i] + (1.0f - beta1) * g[i];
         float v2 = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
         float step = lr * (m2 / correction1) / (sqrt(v2 / correction2) + epsilon);
-        if (which < 0) {
-            m[i] = m2;
-            v[i] = v2;
-            p[i] -= step;
-        } else {
-            y[i] = which == 0 ? m2 : (which == 1 ? v2 : p[i] - step);
-        }
+        store_moments_step(which, i, p, m, v, y, m2, v2, step);
     )
 }
 
@@ -53,13 +60,7 @@ __kernel void nadam_update(__global float *p, __global const float *g, __global 
         float m2 = beta1 * m[i] + (1.0f - beta1) * g[i];
         float v2 = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
         float step = lr * (gradient_weight * g[i] + momentum_weight * m2) / (sqrt(v2 / correction2) + epsilon);
-        if (which < 0) {
-            m[i] = m2;
-            v[i] = v2;
-            p[i] -= step;
-        } else {
-            y[i] = which == 0 ? m2 : (which == 1 ? v2 : p[i] - step);
-        }
+        store_moments_step(which, i, p, m, v, y, m2, v2, step);
     )
 }
 
