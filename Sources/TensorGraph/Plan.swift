@@ -79,15 +79,16 @@ public final class Plan {
         let backend = session.backend
         for (step, id) in schedule.enumerated() {
             let count = max(graph[id].shape.count, 1)
-            if buffers[id] != nil {
-                // An in-place optimizer step: its outputs are its parameter's and state's buffers.
-            } else if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
-                buffers[id] = pool.remove(at: best)
-            } else {
-                let buffer = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
-                buffers[id] = buffer
-                intermediateElements += count
-                if reuseBuffers { session.intermediateBuffers.append(buffer) }
+            // An in-place optimizer step has its buffers already: its parameter's and state's.
+            if buffers[id] == nil {
+                if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
+                    buffers[id] = pool.remove(at: best)
+                } else {
+                    let buffer = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
+                    buffers[id] = buffer
+                    intermediateElements += count
+                    if reuseBuffers { session.intermediateBuffers.append(buffer) }
+                }
             }
             for input in Set(inputs(of: id)) where lastUse[input] == step && scheduled.contains(input) {
                 if let buffer = buffers[input] { pool.append(buffer) }
@@ -103,6 +104,12 @@ public final class Plan {
     /// values (a generator step through the discriminator's updated weights) read the
     /// parameters' buffers. A step stays as it is if anything scheduled after it reads what
     /// it replaces (the old values), or if another update's value does.
+    private struct OptimizerStep {
+        let rule: OptimizerRule
+        /// The step's outputs in order, and the parameters they replace.
+        let members: [Int], parameters: [Parameter]
+    }
+
     private func bindInPlaceUpdates() throws {
         let assignments = Dictionary(grouping: updates, by: \.value)
         let assignedParameters = Dictionary(grouping: updates, by: { ObjectIdentifier($0.parameter) })
@@ -112,7 +119,7 @@ public final class Plan {
         for id in schedule {
             if case .optimizerUpdate(_, let output) = graph[id].op { steps[graph[id].inputs, default: [:]][output] = id }
         }
-        var candidates: [(rule: OptimizerRule, members: [Int], parameters: [Parameter])] = []
+        var candidates: [OptimizerStep] = []
         for (inputs, members) in steps {
             guard case .optimizerUpdate(let rule, _) = graph[members.values.first!].op, members.count == rule.outputCount,
                 members.values.allSatisfy({ if case .optimizerUpdate(rule, _) = graph[$0].op { true } else { false } })
@@ -125,23 +132,24 @@ public final class Plan {
                 return parameter
             }
             guard parameters.count == rule.outputCount else { continue }
-            candidates.append((rule, (0..<rule.outputCount).map { members[$0]! }, parameters))
+            candidates.append(OptimizerStep(rule: rule, members: (0..<rule.outputCount).map { members[$0]! }, parameters: parameters))
         }
         // Where each parameter's old value is last read: by scheduled ops (a candidate step at
         // its last member, where it would run) and, after the run, by other updates' copies.
-        let runsAt = { (step: (rule: OptimizerRule, members: [Int], parameters: [Parameter])) in step.members.max { position[$0]! < position[$1]! }! }
+        let runsAt = { (step: OptimizerStep) in step.members.max { position[$0]! < position[$1]! }! }
         let stepAt = Dictionary(uniqueKeysWithValues: candidates.flatMap { step in step.members.map { ($0, position[runsAt(step)]!) } })
         var lastRead: [ObjectIdentifier: Int] = [:]
         for (index, id) in schedule.enumerated() {
             for input in Set(inputs(of: id)) {
                 guard case .variable(let parameter) = graph[input].op else { continue }
-                lastRead[ObjectIdentifier(parameter), default: -1] = max(lastRead[ObjectIdentifier(parameter), default: -1], stepAt[id] ?? index)
+                let key = ObjectIdentifier(parameter)
+                lastRead[key] = max(lastRead[key, default: -1], stepAt[id] ?? index)
             }
         }
         for update in updates {
             if case .variable(let parameter) = graph[update.value].op { lastRead[ObjectIdentifier(parameter)] = Int.max }
         }
-        var accepted: [(rule: OptimizerRule, members: [Int], parameters: [Parameter])] = []
+        var accepted: [OptimizerStep] = []
         for step in candidates {
             let at = position[runsAt(step)]!
             let members = Set(step.members)
