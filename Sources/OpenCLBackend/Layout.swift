@@ -36,7 +36,8 @@ private func stridedCopy(_ x: CLBuffer, _ y: CLBuffer, shape: [Int], source: [In
 func layoutWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, spread: (Int) -> ElementSpread, rows: (_ rows: Int, _ length: Int) -> RowSpread) throws -> [Work] {
     switch op {
     case .reshape, .stopGradient:
-        return [.copy(x[0], y, elements: ys.count)]
+        // In place (the plan gave the output its input's buffer): the elements are there already.
+        return x[0] === y ? [] : [.copy(x[0], y, elements: ys.count)]
     case .permute(let permutation):
         return [try stridedCopy(x[0], y, shape: ys.dims, source: permutation.map { xs[0].strides[$0] }, destination: ys.strides, rows: rows)]
     case .expand:

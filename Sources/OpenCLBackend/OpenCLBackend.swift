@@ -41,6 +41,9 @@ public final class OpenCLBackend: Backend {
     public var convolutionAlgorithm: ConvolutionAlgorithm?
     /// Whether plans hand this backend fused elementwise ops (FusedKernels.swift); tests turn it off.
     public var fusesElementwise = true
+    /// Elementwise outputs over dying inputs of their size (Plan's `inPlaceInput`); not while
+    /// outputs are poisoned, which would poison the input too.
+    public var writesElementwiseInPlace: Bool { !poisonOutputs }
     /// Fused kernels by op, and the names of those compiled.
     private var fusedKernels: [FusedElementwise: FusedKernel] = [:]
     private var compiledFusedKernels: Set<String> = []

@@ -31,6 +31,10 @@ public protocol Backend: AnyObject {
     /// Whether plans hand this backend fused elementwise ops (Fusion.swift) instead of the
     /// ops one by one. The CPU reference does not: it is the oracle for the fused kernels.
     var fusesElementwise: Bool { get }
+    /// Whether an elementwise op's output may be the buffer of an input of its size that
+    /// nothing reads afterwards (Plan's `inPlaceInput`); a reshape's copy onto its own input
+    /// must then be no copy. The CPU reference keeps every value in a buffer of its own.
+    var writesElementwiseInPlace: Bool { get }
     /// Called once per plan with its fused ops, before any runs (to compile their kernels together).
     func prepareFused(_ ops: [FusedElementwise]) throws
     /// Runs a fused elementwise op; `inputs` in the order of its expression's inputs.
@@ -42,6 +46,7 @@ public protocol Backend: AnyObject {
 
 extension Backend {
     public var fusesElementwise: Bool { false }
+    public var writesElementwiseInPlace: Bool { false }
     public func prepareFused(_ ops: [FusedElementwise]) throws {}
     public func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws {
         throw PlanError("\(deviceDescription) does not run fused elementwise ops")

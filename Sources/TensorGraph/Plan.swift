@@ -27,6 +27,8 @@ public final class Plan {
     public private(set) var fused: [Int: (op: FusedElementwise, inputs: [Int])] = [:]
     /// Scheduled nodes that run a whole optimizer step in place (`bindInPlaceUpdates`), by rule.
     public private(set) var inPlaceUpdates: [Int: OptimizerRule] = [:]
+    /// Scheduled elementwise nodes that write over an input's buffer (`inPlaceInput`).
+    public private(set) var inPlaceCount = 0
 
     init(session: Session, fetches: [Tensor], updates: [Assignment], reuseBuffers: Bool) throws {
         guard let graph = (fetches.first ?? updates.first?.value)?.graph else {
@@ -77,11 +79,19 @@ public final class Plan {
         // The pool starts with the session's buffers: no other plan's values live while this one runs.
         var pool: [any DeviceBuffer] = reuseBuffers ? session.intermediateBuffers : []
         let backend = session.backend
+        // Nodes whose buffers came from this loop (the pool's, or new): the only ones an op may write over.
+        var pooled = Set<Int>()
         for (step, id) in schedule.enumerated() {
             let count = max(graph[id].shape.count, 1)
+            var donor: Int?
             // An in-place optimizer step has its buffers already: its parameter's and state's.
             if buffers[id] == nil {
-                if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
+                if reuseBuffers && backend.writesElementwiseInPlace,
+                    let input = inPlaceInput(of: id, step: step, lastUse: lastUse, pooled: pooled) {
+                    donor = input
+                    buffers[id] = buffers[input]
+                    inPlaceCount += 1
+                } else if reuseBuffers, let best = pool.indices.filter({ pool[$0].capacity >= count }).min(by: { pool[$0].capacity < pool[$1].capacity }) {
                     buffers[id] = pool.remove(at: best)
                 } else {
                     let buffer = try backend.allocate(elements: count, label: "\(graph[id].op.name) \(graph[id].shape)")
@@ -89,10 +99,34 @@ public final class Plan {
                     intermediateElements += count
                     if reuseBuffers { session.intermediateBuffers.append(buffer) }
                 }
+                pooled.insert(id)
             }
-            for input in Set(inputs(of: id)) where lastUse[input] == step && scheduled.contains(input) {
+            // Inputs read for the last time free their buffers (a donor's now holds the output).
+            for input in Set(inputs(of: id)) where lastUse[input] == step && scheduled.contains(input) && input != donor {
                 if let buffer = buffers[input] { pool.append(buffer) }
             }
+        }
+    }
+
+    /// The input whose buffer elementwise node `id` (a fused tree, unary, binary, select, or
+    /// the copy of a reshape or stopGradient) writes its output over: one of the output's size,
+    /// read element for element (not broadcast), whose buffer is the pool's and which nothing
+    /// reads after this op. Each element is read before it is written, by the same work-item,
+    /// so the result is the same; the output needs no buffer of its own (and a reshape no copy).
+    /// dcgan64: see the note of `writesElementwiseInPlace`.
+    private func inPlaceInput(of id: Int, step: Int, lastUse: [Int: Int], pooled: Set<Int>) -> Int? {
+        let count = graph[id].shape.count
+        let inputs = inputs(of: id)
+        func readsElementwise(_ position: Int) -> Bool {
+            if let op = fused[id]?.op { return op.indexing[position].isIdentity(count: count) }
+            switch graph[id].op {
+            case .unary, .binary, .select, .reshape, .stopGradient: return true
+            default: return false
+            }
+        }
+        return inputs.first { input in
+            lastUse[input] == step && pooled.contains(input) && graph[input].shape.count == count
+                && inputs.indices.allSatisfy { inputs[$0] != input || readsElementwise($0) }
         }
     }
 

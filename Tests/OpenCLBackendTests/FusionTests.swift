@@ -112,6 +112,39 @@ struct FusionTests {
         }
     }
 
+    /// Elementwise ops write over an input of their size that nothing reads after them (Plan's
+    /// `inPlaceInput`): a fused op over the value it alone still reads, a reshape over its input
+    /// (no copy), a unary op over a value a reduction read before; never over a value read
+    /// later, a feed or a fetched value. Bit for bit what the plan computes with a buffer per value.
+    @Test func elementwiseOpsWriteOverInputsNothingReadsLater() throws {
+        let g = Graph()
+        let s = Shape([5, 6, 7, 3])
+        let x = g.placeholder("x", s), channel = g.placeholder("channel", [1, 6, 1, 1])
+        let a = x * 3 + channel  // fused; x is a feed: not written over
+        let total = a.mean()  // a is read twice: materialized
+        let b = a * total.expanded(to: s) - channel  // over a
+        let kept = exp(b)  // b is still read below: not over b
+        let c = (b * kept).reshaped([5, 6 * 7 * 3])  // a fused op over b; its reshape over it
+        let d = tanh(c.sum(axes: [1], keepDims: true).expanded(to: Shape([5, 126])) - c)  // over c
+        let fetches = [d, kept.sum(axes: [0, 2, 3]), total]
+        let feeds = ["x": randomValues(s.count, seed: seed(31)), "channel": randomValues(6, seed: seed(32))]
+        let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
+        let separate = try Session(backend: try makeTestBackend()).plan(fetches: fetches)  // poisoned: a buffer per value
+        let backend = try makeTestBackend()
+        backend.poisonOutputs = false
+        let plan = try Session(backend: backend).plan(fetches: fetches)
+        #expect(separate.inPlaceCount == 0)
+        #expect(plan.inPlaceCount >= 3, "\(plan.inPlaceCount) ops in place")
+        #expect(plan.intermediateElements < separate.intermediateElements)
+        let (got, unshared) = (try plan.run(feeds), try separate.run(feeds))
+        #expect(try plan.run(feeds) == got, "a second run differs")
+        for (i, (value, want)) in zip(got, reference).enumerated() {
+            let message = mismatch(value, want, .transcendental, "output \(i)")
+            #expect(message == nil, Comment(rawValue: message ?? ""))
+            #expect(zip(value, unshared[i]).allSatisfy { $0.bitPattern == $1.bitPattern }, "output \(i) differs from the plan without in-place ops")
+        }
+    }
+
     @Test func trainingStepsAreFusedWhereValuesAreReadOnce() throws {
         // A BatchNorm layer's forward and backward: statistics broadcast in place.
         let g = Graph()
