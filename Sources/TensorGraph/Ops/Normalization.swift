@@ -34,11 +34,13 @@ public func batchNorm(
     let mean = x.mean(axes: axes, keepDims: true)
     let centered = x - mean
     let variance = square(centered).mean(axes: axes, keepDims: true)
-    let normalized = centered * rsqrt(variance + epsilon)
+    // The scale folds into the per-channel factor, y = (x − μ)·(γ/σ) + β (PyTorch folds it
+    // too): the backward pass then keeps x − μ alone, not x̂ = (x − μ)/σ as well.
+    let inverse = rsqrt(variance + epsilon)
     let n = Float(x.shape.count / max(channels, 1))
     let unbiased = variance.reshaped([channels]) * (n / max(n - 1, 1))
     return BatchNormOutput(
-        output: affine(normalized, scale: scale, offset: offset, shape: Shape(statShape)),
+        output: affine(centered, scale: scale.map { inverse * $0.reshaped(statShape) } ?? inverse, offset: offset, shape: Shape(statShape)),
         runningMean: stopGradient(runningMean * (1 - momentum) + mean.reshaped([channels]) * momentum),
         runningVariance: stopGradient(runningVariance * (1 - momentum) + unbiased * momentum))
 }
