@@ -108,14 +108,7 @@ inline void im2col_row_part(__global const float *x, const int n, const int row,
     }
 }
 
-__kernel void im2col(__global const float *x, const int n, __global float *col, const conv_t s, const int parts) {
-    int i = get_global_id(0), row = i / parts;
-    if (row >= s.C * s.KH * s.KW) return;
-    if (parts == 1) im2col_row(x, n, row, col + row * s.P * s.Q, s);
-    else im2col_row_part(x, n, row, col + row * s.P * s.Q, s, i % parts, parts);
-}
-
-// col2im for image n: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
+// col2im: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
 // (kh, kw) with h = pS − P + kh·D and v = qS − P + kw·D. One work-item per output row
 // (c, h) owns it: for each tap row, the columns v it reaches are one phase of the stride,
 // so no division happens per element.
@@ -151,18 +144,10 @@ inline void col2im_row_part(__global const float *col, const int columns, const 
     }
 }
 
-__kernel void col2im(__global const float *col, const int n, __global float *y, const conv_t s, const int parts) {
-    int i = get_global_id(0), row = i / parts;
-    if (row >= s.C * s.H) return;
-    __global float *out = y + ((n * s.C) * s.H + row) * s.W;
-    if (parts == 1) col2im_row(col, s.P * s.Q, 0, out, row / s.H, row % s.H, s);
-    else col2im_row_part(col, s.P * s.Q, 0, out, row / s.H, row % s.H, s, i % parts, parts);
-}
-
-// The batched GEMM convolution: one column matrix for the whole batch, columns n·PQ + pq.
+// The column matrix of images first ..< first + images (one, a chunk of the batch, or all
+// of it), columns n·PQ + pq:
 // col[(c·KH + kh)·KW + kw, n·PQ + p·Q + q] = x[first + n, c, pS − P + kh·D, qS − P + kw·D], 0
-// outside, for n < images (a chunk of the batch, or all of it); one work-item (or `parts`)
-// per (row, n) writes PQ columns, as `im2col`.
+// outside. One work-item (or `parts`) per (row, n) writes PQ columns.
 __kernel void im2col_batch(__global const float *x, const int first, const int images, __global float *col, const conv_t s, const int parts) {
     int i = get_global_id(0), r = i / parts;
     if (r >= s.C * s.KH * s.KW * images) return;
@@ -202,28 +187,24 @@ __kernel void im2col_transposed(__global const float *x, const int first, const 
 }
 
 // col2im for the whole batch: columns n·PQ + …, one work-item per row (n, c, h).
-__kernel void col2im_batch(__global const float *col, __global float *y, const conv_t s, const int parts) {
+// col2im of images first ..< first + images from their column matrix (columns n·PQ + pq);
+// one work-item (or `parts`) per output row (n, c, h).
+__kernel void col2im_batch(__global const float *col, const int first, const int images, __global float *y, const conv_t s, const int parts) {
     int i = get_global_id(0) / parts;
-    if (i >= s.N * s.C * s.H) return;
+    if (i >= images * s.C * s.H) return;
     int h = i % s.H, c = (i / s.H) % s.C, n = i / (s.H * s.C);
-    if (parts == 1) col2im_row(col, s.N * s.P * s.Q, n * s.P * s.Q, y + i * s.W, c, h, s);
-    else col2im_row_part(col, s.N * s.P * s.Q, n * s.P * s.Q, y + i * s.W, c, h, s, get_global_id(0) % parts, parts);
+    __global float *out = y + (first * s.C * s.H + i) * s.W;
+    if (parts == 1) col2im_row(col, images * s.P * s.Q, n * s.P * s.Q, out, c, h, s);
+    else col2im_row_part(col, images * s.P * s.Q, n * s.P * s.Q, out, c, h, s, get_global_id(0) % parts, parts);
 }
 
 // dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),
-// reading from an offset into src (…_at) or writing at an offset into dst (…_into).
-__kernel void swap_leading_axes_at(__global const float *src, const int offset, __global float *dst, const int A, const int B, const int C) {
+// both from an offset.
+__kernel void swap_leading_axes(__global const float *src, const int srcOffset, __global float *dst, const int dstOffset, const int A, const int B, const int C) {
     int i = get_global_id(0);
     if (i >= A * B * C) return;
     int c = i % C, b = (i / C) % B, a = i / (C * B);
-    dst[(b * A + a) * C + c] = src[offset + i];
-}
-
-__kernel void swap_leading_axes_into(__global const float *src, __global float *dst, const int offset, const int A, const int B, const int C) {
-    int i = get_global_id(0);
-    if (i >= A * B * C) return;
-    int c = i % C, b = (i / C) % B, a = i / (C * B);
-    dst[offset + (b * A + a) * C + c] = src[i];
+    dst[dstOffset + (b * A + a) * C + c] = src[srcOffset + i];
 }
 
 // Implicit GEMM for stride-1, dilation-1 convolutions (WGAN-GP's 3×3 "same" layers) and,

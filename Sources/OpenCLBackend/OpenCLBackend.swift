@@ -95,6 +95,7 @@ public final class OpenCLBackend: Backend {
         let profile = profiling ?? (environment["GENOCL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false)
         debugLevel = Int(environment["GENOCL_DEBUG"] ?? "") ?? 0
         fusesElementwise = environment["GENOCL_FUSE"] != "0"
+        convolutionAlgorithm = environment["GENOCL_CONVOLUTION"].flatMap(ConvolutionAlgorithm.init(rawValue:))
         let device = try OpenCLDevice.open(index)
         let start = Date()
         queue = try CommandQueue(device: device, source: source ?? kernelSource(), options: Self.buildOptions(device.info), profiling: profile, cache: cache)
