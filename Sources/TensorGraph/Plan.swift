@@ -91,7 +91,7 @@ public final class Plan {
     /// over its input (`inPlaceInput`), live from the step that writes it to the last that reads
     /// it. Then, largest value first, each takes the smallest slot that no value living at the
     /// same time holds, or a new slot of its size (greedy by size: an online best fit, buffers
-    /// taken in schedule order, left dcgan64's pool 54 % over its peak live set; this, 20 %).
+    /// taken in schedule order, left dcgan64's pool 54 % over its peak live set; this, 7 %).
     /// The slots then take the session's buffers (no other plan's values live while this one
     /// runs), so that a plan like one before it allocates nothing.
     private func assignBuffers(lastUse: [Int: Int]) throws {
