@@ -186,7 +186,6 @@ __kernel void im2col_transposed(__global const float *x, const int first, const 
     }
 }
 
-// col2im for the whole batch: columns n·PQ + …, one work-item per row (n, c, h).
 // col2im of images first ..< first + images from their column matrix (columns n·PQ + pq);
 // one work-item (or `parts`) per output row (n, c, h).
 __kernel void col2im_batch(__global const float *col, const int first, const int images, __global float *y, const conv_t s, const int parts) {

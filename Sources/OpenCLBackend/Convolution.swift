@@ -200,7 +200,8 @@ struct Convolution {
     /// one, `.batchedGEMM`: the whole batch): the chunk's column matrix [C·KK, G·PQ] (columns
     /// g·PQ + pq), and its small side as [O, G·PQ] in scratch after it; one image needs no such
     /// copy. (Chunks of 128 columns, 8 images at 4×4 and 2 at 8×8, were timed beside both on
-    /// dcgan64's layers and lost to one image per GEMM on all four: 75–88 ms against 69–82.)
+    /// dcgan64's four layers with 4×4 and 8×8 small sides and lost to one image per GEMM on
+    /// each: 75–88 ms against 69–82.)
     private func chunkedWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, chunk: Int, rows spread: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let ckk = c * kernel.h * kernel.w, pq = small[2] * small[3]
@@ -209,20 +210,20 @@ struct Convolution {
             let images = min(chunk, n - first)
             let columns = images * pq, smallAt = ckk * columns  // the [O, G·PQ] matrix, after the columns
             // The small side of images first ..< first + images: [O, G·PQ] in scratch, or y / x itself for one image.
-            let small: (CLBuffer, Int) = images == 1 ? (kind == .forward ? y : x[0], first * o * pq) : (scratch, smallAt)
+            let smallMatrix: (CLBuffer, Int) = images == 1 ? (kind == .forward ? y : x[0], first * o * pq) : (scratch, smallAt)
             switch kind {
             case .forward:
                 // Y' [O, G·PQ] = w [O, C·KK] · col [C·KK, G·PQ]; y = Y' with G and O swapped.
                 let parts = spread(ckk * images, pq).parts
                 return [
                     .kernel("im2col_batch", count: ckk * images * parts, [.buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch), .words(words), .int(Int32(parts))]),
-                    .gemm(transposeA: false, transposeB: false, m: o, n: columns, k: ckk, a: (x[1], 0), b: (scratch, 0), c: small),
+                    .gemm(transposeA: false, transposeB: false, m: o, n: columns, k: ckk, a: (x[1], 0), b: (scratch, 0), c: smallMatrix),
                 ] + (images == 1 ? [] : [swap(scratch, smallAt, y, first * o * pq, o, images, pq)])
             default:
                 // X' [O, G·PQ] from x [G, O, PQ]; col = wᵀ · X'; y = col2im(col).
                 let parts = spread(images * imagePlane, large[3]).parts
                 return (images == 1 ? [] : [swap(x[0], first * o * pq, scratch, smallAt, images, o, pq)]) + [
-                    .gemm(transposeA: true, transposeB: false, m: ckk, n: columns, k: o, a: (x[1], 0), b: small, c: (scratch, 0)),
+                    .gemm(transposeA: true, transposeB: false, m: ckk, n: columns, k: o, a: (x[1], 0), b: smallMatrix, c: (scratch, 0)),
                     .kernel("col2im_batch", count: images * imagePlane * parts, [.buffer(scratch), .int(Int32(first)), .int(Int32(images)), .buffer(y), .words(words), .int(Int32(parts))]),
                 ]
             }
