@@ -4,7 +4,8 @@
 // batch (more memory, far fewer and larger GEMMs); convolutions and transposed
 // convolutions of dilation 1 also an implicit GEMM that reads a zero-padded (and for
 // strided convolutions rearranged) copy of the input in place of the column matrix
-// (see ImplicitConvolution). Which is fastest depends on the
+// (see ImplicitConvolution), and those with a 1×1 output from a kernel over the whole
+// unpadded input one dense GEMM (`dense`). Which is fastest depends on the
 // shape and the device, so the first time a shape is seen each is run and timed,
 // and the winner is kept for the process and on disk beside the program cache.
 import Foundation
@@ -18,6 +19,10 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case gemm
     case batchedGEMM = "batched-gemm"
     case implicitGEMM = "implicit-gemm"
+    /// A convolution whose small side is 1×1 and whose kernel covers the large side exactly
+    /// (no padding): a dense layer, one GEMM with no column matrix (discriminator heads, a
+    /// generator's first layer).
+    case dense
 }
 
 /// One convolution op in the `conv_t` frame of Kernels/linear.cl: the large side
@@ -58,12 +63,23 @@ struct Convolution {
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
     var candidates: [ConvolutionAlgorithm] {
         (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (implicit?.vectorized == true ? [.implicitGEMM] : [])
+            + (isDense ? [.dense] : [])
     }
 
     /// Whether `algorithm` can run this convolution at all (a forced one that cannot falls back
     /// to the tuner). `candidates` are those worth timing, a subset.
     func supports(_ algorithm: ConvolutionAlgorithm) -> Bool {
-        algorithm != .implicitGEMM || implicit != nil
+        switch algorithm {
+        case .implicitGEMM: implicit != nil
+        case .dense: isDense
+        default: true
+        }
+    }
+
+    /// Whether every output pixel reads the whole input plane: a 1×1 small side, a kernel of the
+    /// large side's size, no padding (the stride then never applies; dilation 1).
+    var isDense: Bool {
+        small[2] == 1 && small[3] == 1 && kernel == Size2(large[2], large[3]) && config.padding == Size2(0) && config.dilation == Size2(1)
     }
 
     /// The implicit GEMM's launches, when it applies (dilation 1): a convolution is one (at
@@ -97,6 +113,7 @@ struct Convolution {
         // The batch's column matrix and the small side with batch and channels swapped.
         case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
         case .implicitGEMM: implicit?.scratchElements ?? 0
+        case .dense: 0
         }
     }
 
@@ -143,6 +160,13 @@ struct Convolution {
             return batchedWeightWork(x, y, scratch: scratch!, rows: rows)
         case (.implicitGEMM, _):
             return implicitWork(x, y, scratch: scratch!, variant: variant)
+        // The large side is [N, C·KK] and the small side [N, O]: y = x · wᵀ, y = x · w, dW = dyᵀ · x.
+        case (.dense, .forward):
+            return [.gemm(transposeA: false, transposeB: true, m: n, n: o, k: c * kk, a: (x[0], 0), b: (x[1], 0), c: (y, 0))]
+        case (.dense, .transpose):
+            return [.gemm(transposeA: false, transposeB: false, m: n, n: c * kk, k: o, a: (x[0], 0), b: (x[1], 0), c: (y, 0))]
+        case (.dense, .weight):
+            return [.gemm(transposeA: true, transposeB: false, m: o, n: c * kk, k: n, a: (x[1], 0), b: (x[0], 0), c: (y, 0))]
         }
     }
 

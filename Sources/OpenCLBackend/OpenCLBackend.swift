@@ -69,11 +69,11 @@ public final class OpenCLBackend: Backend {
     /// What the measured choices depend on: the device, its driver, our kernels and how
     /// they are launched (`launchRevision` counts changes to the launch code, such as
     /// work-group sizes, or to how candidates are timed, that make earlier measurements
-    /// stale; 4: timed in rounds).
+    /// stale; 4: timed in rounds; 5: the dense convolution joined the candidates).
     var measurementContext: String {
         "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
     }
-    static let launchRevision = 4
+    static let launchRevision = 5
     /// The device as far as timing goes: backends timing on one device take turns.
     var timingDevice: String { "\(queue.device.info.platformName) | \(queue.device.info.name)" }
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.

@@ -131,11 +131,14 @@ struct OpenCLOpTests {
         // 300 output pixels: the per-image GEMM path's weight gradient sums chunks of 3 images
         // (about 1024 terms each), so 5 images are a full chunk and a partial one.
         ([5, 2, 20, 15], 3, Size2(3), Size2(1), Size2(1), Size2(1), Size2(0)),
+        // A kernel the size of the input, no padding: a 1×1 output (the dense algorithm's).
+        ([3, 5, 4, 3], 7, Size2(4, 3), Size2(2), Size2(0), Size2(1), Size2(0)),
     ]
 
     /// Each convolution algorithm (forward, input and weight gradients; the implicit GEMM where
-    /// the stride is 1, the tuner's choice elsewhere), and the tuner's choice.
-    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, .implicitGEMM, nil])
+    /// the stride is 1 and the dense one where the output is 1×1, the tuner's choice elsewhere),
+    /// and the tuner's choice.
+    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, .implicitGEMM, .dense, nil])
     func convolutions(_ i: Int, _ algorithm: ConvolutionAlgorithm?) throws {
         let c = Self.convCases[i]
         let x = input("x", c.x, 40 + UInt64(i)), b = input("b", [c.o], 50 + UInt64(i))
