@@ -10,9 +10,10 @@
 //
 // B comes row-major (B_ROW_MAJOR) or packed (B_PACKED: the 8·VN-column panels one after
 // another, each K rows of 8·VN floats, zero-padded past N, as `pack_panels` writes them).
-// Packing pays when rows of B are long: a panel's rows then lie a power of two apart
-// and share a few cache sets (measured on a 2-core EPYC: 512×4096×1024 at 13.7 GFLOP/s
-// row-major, 47.5 packed).
+// Packing pays where a panel's rows lie far apart (each row of a panel on its own page, or
+// a power of two apart in a few cache sets) and A has enough rows to repay the pass over B
+// (measured on 2-core EPYCs: 512×4096×1024 at 13.7 GFLOP/s row-major, 47.5 packed;
+// 512×961×4096 at 41, 99 packed; the backend's `ownGEMM` holds the rule).
 
 // MULADD comes from the build options (the backend's buildOptions); mad without them.
 #ifndef MULADD

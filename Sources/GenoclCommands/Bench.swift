@@ -21,6 +21,15 @@ extension Genocl {
         @Option(help: "Warm-up iterations (the first included), not timed.") var warmup = 2
         @Flag(help: "Print JSON (device rates and one object per workload) instead of text.") var json = false
         @Flag(help: "Skip measuring the device's GEMM and peak rates (the fractions are then unknown).") var skipRates = false
+        @Option(name: .customLong("gemm"), help: ArgumentHelp("Time these GEMM shapes instead of workloads: the rate as training runs it, with B packed into panels and not.", valueName: "MxNxK"))
+        var gemmShapes: [String] = []
+
+        var parsedGEMMShapes: [(m: Int, n: Int, k: Int)] {
+            gemmShapes.compactMap { text in
+                let sizes = text.split(separator: "x").compactMap { Int($0) }.filter { $0 > 0 }
+                return sizes.count == 3 && text.split(separator: "x").count == 3 ? (sizes[0], sizes[1], sizes[2]) : nil
+            }
+        }
 
         var selected: [BenchWorkload] {
             workloads == ["all"] ? BenchWorkload.all : workloads.compactMap { name in BenchWorkload.all.first { $0.name == name } }
@@ -31,6 +40,10 @@ extension Genocl {
             if let unknown = workloads.first(where: { $0 != "all" && !known.contains($0) }) {
                 throw ValidationError("\(unknown): workloads are \(BenchWorkload.all.map(\.name).joined(separator: ", ")), or all")
             }
+            if parsedGEMMShapes.count != gemmShapes.count {
+                throw ValidationError("--gemm takes MxNxK with three positive sizes (an [M, K] · [K, N] product), e.g. 512x961x4096; got \(gemmShapes.joined(separator: " "))")
+            }
+            if !gemmShapes.isEmpty && json { throw ValidationError("--gemm prints text only; leave out --json") }
             guard iterations >= 5 else { throw ValidationError("--iterations must be at least 5, got \(iterations)") }
             guard warmup >= 1 else { throw ValidationError("--warmup must be at least 1 (the first iteration builds kernels)") }
         }
@@ -44,6 +57,11 @@ extension Genocl {
 
         public func run() throws {
             let backend = try makeBackend(deviceOptions.device, profiling: true)
+            if !gemmShapes.isEmpty {
+                print(backend.deviceDescription)
+                for shape in parsedGEMMShapes { print("  " + (try benchGEMM(m: shape.m, n: shape.n, k: shape.k, backend: backend))) }
+                return
+            }
             let rates = skipRates ? DeviceRates(device: backend.deviceDescription) : try measureDeviceRates(backend)
             if !json {
                 print("\(rates.device)")

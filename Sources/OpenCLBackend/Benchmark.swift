@@ -25,23 +25,28 @@ extension OpenCLBackend {
     /// The GEMM rate (FLOP/s) of an n×n×n matmul through this backend (as training runs it), best of three.
     public func measureGEMMFLOPs(size n: Int? = nil) throws -> (flops: Double, size: Int) {
         let size = n ?? (queue.device.info.type.lowercased().contains("cpu") ? 1024 : 4096)
+        return (try measureGEMMFLOPs(m: size, n: size, k: size), size)
+    }
+
+    /// The rate (FLOP/s) of an [m, k] · [k, n] matmul through this backend, best of `runs`.
+    public func measureGEMMFLOPs(m: Int, n: Int, k: Int, runs: Int = 3) throws -> Double {
         // Variables: uploaded once, so each run times the GEMM itself (random operands drawn
         // in the plan cost more than the GEMM on a CPU). Not constants: a plan computes what
         // depends on constants alone once, when it is built.
         let graph = Graph()
         var rng = SplitMix64(seed: 1)
-        let operand = { (name: String) in
-            graph.variable(Parameter(name, shape: [size, size], value: (0..<size * size).map { _ in Float(rng.next() % 1024) / 1024 }))
+        let operand = { (name: String, rows: Int, columns: Int) in
+            graph.variable(Parameter(name, shape: [rows, columns], value: (0..<rows * columns).map { _ in Float(rng.next() % 1024) / 1024 }))
         }
-        let a = operand("gemm rate a"), b = operand("gemm rate b")
+        let a = operand("gemm rate a", m, k), b = operand("gemm rate b", k, n)
         let plan = try Session(backend: self).plan(fetches: [matmul(a, b).sliced(starts: [0, 0], sizes: [1, 1])])
         try plan.run()  // first use: program and GEMM kernel builds
         var best = 0.0
-        for _ in 0..<3 {
+        for _ in 0..<runs {
             let start = Date()
             try plan.run()
-            best = max(best, 2 * pow(Double(size), 3) / Date().timeIntervalSince(start))
+            best = max(best, 2 * Double(m) * Double(n) * Double(k) / Date().timeIntervalSince(start))
         }
-        return (best, size)
+        return best
     }
 }

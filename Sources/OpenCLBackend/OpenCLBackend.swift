@@ -69,17 +69,21 @@ public final class OpenCLBackend: Backend {
     /// What the measured choices depend on: the device, its driver, our kernels and how
     /// they are launched (`launchRevision` counts changes to the launch code, such as
     /// work-group sizes, or to how candidates are timed, that make earlier measurements
-    /// stale; 4: timed in rounds; 5: the dense convolution joined the candidates).
+    /// stale; 4: timed in rounds; 5: the dense convolution joined the candidates; 6: GEMMs
+    /// pack B by rows of A as well as its shape).
     var measurementContext: String {
         "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
     }
-    static let launchRevision = 5
+    static let launchRevision = 6
     /// The device as far as timing goes: backends timing on one device take turns.
     var timingDevice: String { "\(queue.device.info.platformName) | \(queue.device.info.name)" }
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
     /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
     public var gemmKernel: String?
+    /// Whether our GEMM kernels pack B into panels first: always, never, or by the rule in
+    /// `ownGEMM` (nil). For measuring the rule (`genocl bench --gemm`).
+    public var gemmPacking: Bool?
     var gemmScratchBuffer: CLBuffer?, gemmScratchBufferA: CLBuffer?, gemmScratchBufferPacked: CLBuffer?
     /// The A operand last transposed into `gemmScratchBufferA` during the current op
     /// (the per-image GEMMs of a convolution share their weight matrix).
@@ -375,10 +379,15 @@ public final class OpenCLBackend: Backend {
         let parts = variant.split(separator: "x").compactMap { Int($0) }
         let width = 8 * parts[1], panels = (n + width - 1) / width
         let items = (m + parts[0] - 1) / parts[0] * panels
-        // Long rows of B are packed into column panels first (see Kernels/gemm.cl): measured
-        // 13.7 → 45.9 GFLOP/s with the packing at 512×4096×1024, 41 → 45 at 1024³, no
-        // gain below 1024 columns or for short K.
-        let packed = n >= 1024 && k >= 256
+        // B is packed into column panels first (see Kernels/gemm.cl) where its panels' rows lie
+        // far apart and A has enough rows to pay for the extra pass over B (which costs about
+        // as much as a GEMM with M ≈ 64 rows). Measured on a 2-core EPYC (`genocl bench --gemm`,
+        // row-major → packed, GFLOP/s): 512×961×4096 41 → 99 (a 4×4 stride-1 convolution of
+        // pix2pix's PatchGAN), 256×256×2048 70 → 93–111, 512×64×4096 96–109 → 107–159,
+        // 2048×256×256 96–146 → 160, 64×1024×1024 47–69 → 67–78; but 64×961×1024 77–87 → 58,
+        // 1×900×8192 3.1 → 1.7, 1024×256×128 101–110 → 85–102, and no gain for one panel
+        // (N ≤ its width: its rows already lie one after another).
+        let packed = gemmPacking ?? (k >= 256 && n > width && (m >= 128 || (m >= 32 && n >= 1024)))
         if packed {
             let out = try grown(&gemmScratchBufferPacked, elements: panels * width * k, label: "GEMM packing scratch")
             try perform(.kernel("pack_panels", count: panels * k, [

@@ -99,6 +99,28 @@ public func measureDeviceRates(_ backend: any Backend) throws -> DeviceRates {
     return rates
 }
 
+/// `genocl bench --gemm MxNxK`: an [M, K] · [K, N] matmul's rate through the backend as
+/// training runs it, then (on OpenCL, where our GEMM kernels serve) with B's packing into
+/// panels forced off and on: `rounds` alternating rounds, the best rate of each.
+public func benchGEMM(m: Int, n: Int, k: Int, backend: any Backend, rounds: Int = 3) throws -> String {
+    guard let openCL = backend as? OpenCLBackend else {
+        return "\(m)×\(n)×\(k): GEMM rates are measured on OpenCL devices only"
+    }
+    let settings: [(name: String, packing: Bool?)] = [("as run", nil), ("row-major", false), ("packed", true)]
+    var best = [Double](repeating: 0, count: settings.count)
+    defer { openCL.gemmPacking = nil }
+    for _ in 0..<rounds {
+        for (index, setting) in settings.enumerated() {
+            openCL.gemmPacking = setting.packing
+            best[index] = max(best[index], try openCL.measureGEMMFLOPs(m: m, n: n, k: k, runs: 1))
+        }
+    }
+    let kernel = openCL.gemmKernel ?? "?"
+    let rates = zip(settings, best).map { "\($0.name) " + String(format: "%.1f", $1 / 1e9) }.joined(separator: ", ")
+    let note = Int(kernel.split(separator: "x").first ?? "") == nil ? " (the \(kernel) GEMM never packs)" : ""
+    return "\(m)×\(n)×\(k), GEMM kernel \(kernel): GFLOP/s \(rates)\(note)"
+}
+
 /// Runs `warmup` + `iterations` training iterations of `workload` and reports them.
 public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws -> BenchResult {
     let folder = NSTemporaryDirectory() + "genocl-bench-" + UUID().uuidString

@@ -63,6 +63,9 @@ import Training
             (["train", "--no-such-flag"], "Unknown option '--no-such-flag'"),
             (["bench", "gan9000"], "gan9000: workloads are dcgan64, dcgan28, wgan-gp64, vae64, pix2pix256, or all"),
             (["bench", "--iterations", "3"], "--iterations must be at least 5, got 3"),
+            (["bench", "--gemm", "512x961"], "--gemm takes MxNxK with three positive sizes"),
+            (["bench", "--gemm", "0x4x4"], "--gemm takes MxNxK with three positive sizes"),
+            (["bench", "--gemm", "4x4x4", "--json"], "--gemm prints text only"),
             (["sample", "--checkpoint", "r", "--clusters=-1"], "--clusters, --refine and --noise must be ≥ 0"),
         ]
         for (arguments, message) in cases {

@@ -135,6 +135,18 @@ import Training
         #expect(text.contains("ms/iteration (median of 5") && text.contains("GFLOP per iteration"))
     }
 
+    /// `genocl bench --gemm`: the three rates of one shape, and packing back on its rule after.
+    @Test func gemmShapesAreTimedAsRunPackedAndNot() throws {
+        guard openCLTestsEnabled else {
+            #expect(try benchGEMM(m: 4, n: 4, k: 4, backend: CPUBackend()).contains("OpenCL devices only"))
+            return
+        }
+        let backend = try OpenCLBackend(device: testDeviceIndex, measurements: testMeasurements)
+        let line = try benchGEMM(m: 130, n: 40, k: 300, backend: backend, rounds: 1)
+        #expect(line.hasPrefix("130×40×300, GEMM kernel ") && line.contains("as run ") && line.contains("row-major ") && line.contains("packed "), "\(line)")
+        #expect(backend.gemmPacking == nil)
+    }
+
     @Test func wganGPIterationsAreFiveCriticStepsAndOneGeneratorStep() {
         let workload = BenchWorkload.all.first { $0.name == "wgan-gp64" }!
         #expect(workload.options.criticSteps == 5 && workload.options.batchSize == 32 && workload.imagesPerIteration == 160)
