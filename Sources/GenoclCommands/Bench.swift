@@ -26,8 +26,8 @@ extension Genocl {
 
         var parsedGEMMShapes: [(m: Int, n: Int, k: Int)] {
             gemmShapes.compactMap { text in
-                let sizes = text.split(separator: "x").compactMap { Int($0) }.filter { $0 > 0 }
-                return sizes.count == 3 && text.split(separator: "x").count == 3 ? (sizes[0], sizes[1], sizes[2]) : nil
+                let sizes = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+                return sizes.count == 3 && sizes.allSatisfy { $0 > 0 } ? (sizes[0], sizes[1], sizes[2]) : nil
             }
         }
 

@@ -117,6 +117,7 @@ public func benchGEMM(m: Int, n: Int, k: Int, backend: any Backend, rounds: Int 
     }
     let kernel = openCL.gemmKernel ?? "?"
     let rates = zip(settings, best).map { "\($0.name) " + String(format: "%.1f", $1 / 1e9) }.joined(separator: ", ")
+    // Only the register-tile kernels ("<TM>x<VN>") pack; CLBlast and the work-group tiles never do.
     let note = Int(kernel.split(separator: "x").first ?? "") == nil ? " (the \(kernel) GEMM never packs)" : ""
     return "\(m)×\(n)×\(k), GEMM kernel \(kernel): GFLOP/s \(rates)\(note)"
 }
