@@ -55,12 +55,12 @@ public final class MeasuredChoices: @unchecked Sendable {
     /// The recorded choice for `problem` in `context` (if it is still a candidate), else the
     /// fastest of `candidates` as timed by `measure` (seconds). Each is run once untimed (the
     /// first run may include compilation); then the candidates are timed in turn, round after
-    /// round (up to three, while a candidate has used less than about 0.2 s), and each one's
+    /// round (up to `rounds`, while a candidate has used less than about 0.2 s), and each one's
     /// fastest run counts. Rounds rather than one candidate's runs back to back: a burst of
     /// other load on a shared machine then slows a round of every candidate, not every run of
     /// one (timed back to back, a burst made a GEMM kernel half as fast as the best look best,
     /// and that choice was kept).
-    public func choice(for problem: String, context: String, device: String, candidates: [String], measure: (String) throws -> Double) throws -> String {
+    public func choice(for problem: String, context: String, device: String, candidates: [String], rounds: Int = 3, measure: (String) throws -> Double) throws -> String {
         let key = "\(context)\t\(problem)"
         if let known = recorded(key), candidates.contains(known) { return known }
         let timing = Self.timingLock(device: device)
@@ -71,7 +71,7 @@ public final class MeasuredChoices: @unchecked Sendable {
         for candidate in candidates { _ = try measure(candidate) }
         var fastest = [Double](repeating: .infinity, count: candidates.count)
         var spent = [Double](repeating: 0, count: candidates.count)
-        for _ in 0..<3 {
+        for _ in 0..<rounds {
             for (i, candidate) in candidates.enumerated() where spent[i] < 0.2 {
                 let seconds = try measure(candidate)
                 (fastest[i], spent[i]) = (min(fastest[i], seconds), spent[i] + seconds)

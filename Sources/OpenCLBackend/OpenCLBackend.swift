@@ -70,7 +70,7 @@ public final class OpenCLBackend: Backend {
     /// they are launched (`launchRevision` counts changes to the launch code, such as
     /// work-group sizes, or to how candidates are timed, that make earlier measurements
     /// stale; 4: timed in rounds; 5: the dense convolution joined the candidates; 6: GEMMs
-    /// pack B by rows of A as well as its shape).
+    /// pack B by rows of A as well as its shape, and the GEMM kernel is timed in seven rounds).
     var measurementContext: String {
         "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
     }
@@ -421,7 +421,10 @@ public final class OpenCLBackend: Backend {
         // The operands exist only while candidates are timed (a recorded choice needs none).
         var operands: (a: CLBuffer, b: CLBuffer, c: CLBuffer)?
         let problem = shapes.map { "\($0.m)x\($0.n)x\($0.k)" }.joined(separator: ",")
-        let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates) { candidate in
+        // Seven rounds, not three: the one choice serves every GEMM of every run on the device,
+        // and three rounds on a 2-core EPYC recorded 4x2 over 6x2 (about 25 % faster here) in 1
+        // of 12 fresh timings (and in 2 of 5 on a busier day; dcgan64 then ran 1.2–1.3× slower).
+        let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates, rounds: 7) { candidate in
             if operands == nil {
                 let a = try queue.allocate(byteCount: largest { $0.m * $0.k } * 4, label: "GEMM timing A")
                 let b = try queue.allocate(byteCount: largest { $0.k * $0.n } * 4, label: "GEMM timing B")
