@@ -198,12 +198,20 @@ __kernel void col2im_batch(__global const float *col, const int first, const int
 }
 
 // dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),
-// both from an offset.
-__kernel void swap_leading_axes(__global const float *src, const int srcOffset, __global float *dst, const int dstOffset, const int A, const int B, const int C) {
-    int i = get_global_id(0);
-    if (i >= A * B * C) return;
-    int c = i % C, b = (i / C) % B, a = i / (C * B);
-    dst[dstOffset + (b * A + a) * C + c] = src[srcOffset + i];
+// both from an offset. One work-item per row (a, b) copies its C elements in a loop of its
+// own (PoCL vectorizes it); on GPUs `parts` work-items share a row, part j copying elements
+// j, j + parts, … (one work-item per element, dividing its index three times, took 1.2 ms
+// for each of dcgan28's 1.6 MB swaps; its swaps over 5 iterations went 49 → 11 ms).
+__kernel void swap_leading_axes(__global const float *src, const int srcOffset, __global float *dst, const int dstOffset, const int A, const int B, const int C, const int parts) {
+    const int i = get_global_id(0), row = i / parts;
+    if (row >= A * B) return;
+    __global const float *in = src + srcOffset + row * C;
+    __global float *out = dst + dstOffset + ((row % B) * A + row / B) * C;
+    if (parts == 1) {
+        for (int c = 0; c < C; c++) out[c] = in[c];
+    } else {
+        for (int c = i % parts; c < C; c += parts) out[c] = in[c];
+    }
 }
 
 // Implicit GEMM for stride-1, dilation-1 convolutions (WGAN-GP's 3×3 "same" layers) and,

@@ -242,11 +242,11 @@ struct Convolution {
                 return [
                     .kernel("im2col_batch", count: ckk * images * parts, [.buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch), .words(words), .int(Int32(parts))]),
                     .gemm(transposeA: false, transposeB: false, m: o, n: columns, k: ckk, a: (x[1], 0), b: (scratch, 0), c: smallMatrix),
-                ] + (images == 1 ? [] : [swap(scratch, smallAt, y, first * o * pq, o, images, pq)])
+                ] + (images == 1 ? [] : [swap(scratch, smallAt, y, first * o * pq, o, images, pq, spread: spread)])
             default:
                 // X' [O, G·PQ] from x [G, O, PQ]; col = wᵀ · X'; y = col2im(col).
                 let parts = spread(images * imagePlane, large[3]).parts
-                return (images == 1 ? [] : [swap(x[0], first * o * pq, scratch, smallAt, images, o, pq)]) + [
+                return (images == 1 ? [] : [swap(x[0], first * o * pq, scratch, smallAt, images, o, pq, spread: spread)]) + [
                     .gemm(transposeA: true, transposeB: false, m: ckk, n: columns, k: o, a: (x[1], 0), b: smallMatrix, c: (scratch, 0)),
                     .kernel("col2im_batch", count: images * imagePlane * parts, [.buffer(scratch), .int(Int32(first)), .int(Int32(images)), .buffer(y), .words(words), .int(Int32(parts))]),
                 ]
@@ -254,9 +254,12 @@ struct Convolution {
         }
     }
 
-    /// dst [B, A, C] from src [A, B, C].
-    private func swap(_ src: CLBuffer, _ srcOffset: Int, _ dst: CLBuffer, _ dstOffset: Int, _ a: Int, _ b: Int, _ c: Int) -> Work {
-        .kernel("swap_leading_axes", count: a * b * c, [.buffer(src), .int(Int32(srcOffset)), .buffer(dst), .int(Int32(dstOffset)), .int(Int32(a)), .int(Int32(b)), .int(Int32(c))])
+    /// dst [B, A, C] from src [A, B, C], its A·B rows spread over work-items by `spread`.
+    private func swap(_ src: CLBuffer, _ srcOffset: Int, _ dst: CLBuffer, _ dstOffset: Int, _ a: Int, _ b: Int, _ c: Int, spread: (_ rows: Int, _ length: Int) -> RowSpread) -> Work {
+        let parts = spread(a * b, c).parts
+        return .kernel("swap_leading_axes", count: a * b * parts, [
+            .buffer(src), .int(Int32(srcOffset)), .buffer(dst), .int(Int32(dstOffset)), .int(Int32(a)), .int(Int32(b)), .int(Int32(c)), .int(Int32(parts)),
+        ])
     }
 
     /// The weight gradient with one GEMM for the batch: dW [O, C·KK] = dY' [O, N·PQ] · colᵀ,
@@ -268,7 +271,7 @@ struct Convolution {
         let transposedParts = spread(npq, ckk).parts
         return [
             .kernel("im2col_transposed", count: npq * transposedParts, [.buffer(x[0]), .int(0), .int(Int32(n)), .buffer(scratch), .words(words), .int(Int32(transposedParts))]),
-            swap(x[1], 0, scratch, rows, n, o, pq),
+            swap(x[1], 0, scratch, rows, n, o, pq, spread: spread),
             .gemm(transposeA: false, transposeB: false, m: o, n: ckk, k: npq, a: (scratch, rows), b: (scratch, 0), c: (y, 0)),
         ]
     }
