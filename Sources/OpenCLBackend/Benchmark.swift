@@ -30,6 +30,14 @@ extension OpenCLBackend {
 
     /// The rate (FLOP/s) of an [m, k] · [k, n] matmul through this backend, best of `runs`.
     public func measureGEMMFLOPs(m: Int, n: Int, k: Int, runs: Int = 3) throws -> Double {
+        let run = try gemmRun(m: m, n: n, k: k)
+        return try (0..<runs).map { _ in try run() }.max()!
+    }
+
+    /// A plan of one [m, k] · [k, n] matmul, run once (program and GEMM kernel builds), and a
+    /// closure that runs it again and returns the rate (FLOP/s) of that run: one upload of the
+    /// operands serves every timed run, whatever `gemmPacking` says between them.
+    public func gemmRun(m: Int, n: Int, k: Int) throws -> () throws -> Double {
         // Variables: uploaded once, so each run times the GEMM itself (random operands drawn
         // in the plan cost more than the GEMM on a CPU). Not constants: a plan computes what
         // depends on constants alone once, when it is built.
@@ -40,13 +48,11 @@ extension OpenCLBackend {
         }
         let a = operand("gemm rate a", m, k), b = operand("gemm rate b", k, n)
         let plan = try Session(backend: self).plan(fetches: [matmul(a, b).sliced(starts: [0, 0], sizes: [1, 1])])
-        try plan.run()  // first use: program and GEMM kernel builds
-        var best = 0.0
-        for _ in 0..<runs {
+        try plan.run()
+        return {
             let start = Date()
             try plan.run()
-            best = max(best, 2 * Double(m) * Double(n) * Double(k) / Date().timeIntervalSince(start))
+            return 2 * Double(m) * Double(n) * Double(k) / Date().timeIntervalSince(start)
         }
-        return best
     }
 }

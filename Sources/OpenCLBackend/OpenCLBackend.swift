@@ -155,7 +155,7 @@ public final class OpenCLBackend: Backend {
         if let convolution = Convolution(op, shapes, output.shape) {
             // The implicit GEMM uses the GEMM's register tile (CLBlast and the work-group GEMMs have none: 4x2).
             let gemm = try gemmKernel ?? chooseGEMMKernel()
-            let variant = gemm == "clblast" || Self.tiledGEMMVariants[gemm] != nil ? "4x2" : gemm
+            let variant = Self.isRegisterTile(gemm) ? gemm : "4x2"
             let work = { (algorithm: ConvolutionAlgorithm) in
                 try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), variant: variant, rows: self.rowSpread)
             }
@@ -407,6 +407,9 @@ public final class OpenCLBackend: Backend {
     public static let gemmCandidates = ["clblast", "4x2", "8x1", "6x2", "4x3", "tiled64", "tiled128"]
     /// The work-group GEMMs and their tiles' side.
     static let tiledGEMMVariants = ["tiled64": 64, "tiled128": 128]
+    /// Whether GEMM kernel `name` is one of our register-tile kernels ("<TM>x<VN>"), the ones
+    /// with a tile for the implicit GEMM and a packed B; CLBlast and the work-group tiles are not.
+    public static func isRegisterTile(_ name: String) -> Bool { name != "clblast" && tiledGEMMVariants[name] == nil }
 
     private func chooseGEMMKernel() throws -> String {
         if let forced = ProcessInfo.processInfo.environment["GENOCL_GEMM"], Self.gemmCandidates.contains(forced) {

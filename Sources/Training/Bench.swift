@@ -109,16 +109,16 @@ public func benchGEMM(m: Int, n: Int, k: Int, backend: any Backend, rounds: Int 
     let settings: [(name: String, packing: Bool?)] = [("as run", nil), ("row-major", false), ("packed", true)]
     var best = [Double](repeating: 0, count: settings.count)
     defer { openCL.gemmPacking = nil }
+    let run = try openCL.gemmRun(m: m, n: n, k: k)
     for _ in 0..<rounds {
         for (index, setting) in settings.enumerated() {
             openCL.gemmPacking = setting.packing
-            best[index] = max(best[index], try openCL.measureGEMMFLOPs(m: m, n: n, k: k, runs: 1))
+            best[index] = max(best[index], try run())
         }
     }
     let kernel = openCL.gemmKernel ?? "?"
     let rates = zip(settings, best).map { "\($0.name) " + String(format: "%.1f", $1 / 1e9) }.joined(separator: ", ")
-    // Only the register-tile kernels ("<TM>x<VN>") pack; CLBlast and the work-group tiles never do.
-    let note = Int(kernel.split(separator: "x").first ?? "") == nil ? " (the \(kernel) GEMM never packs)" : ""
+    let note = OpenCLBackend.isRegisterTile(kernel) ? "" : " (the \(kernel) GEMM never packs)"
     return "\(m)×\(n)×\(k), GEMM kernel \(kernel): GFLOP/s \(rates)\(note)"
 }
 
