@@ -59,3 +59,20 @@ public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int,
     }
     return (pixels, gridW, gridH)
 }
+
+/// A grid image a model writes (samples, reconstructions, triptychs) into `folder/step_NNNNNN.png`.
+public struct OutputImage: Sendable {
+    public var folder: String
+    public var grid: (pixels: [UInt8], width: Int, height: Int)
+    public var channels: Int
+
+    public init(folder: String, grid: (pixels: [UInt8], width: Int, height: Int), channels: Int) {
+        (self.folder, self.grid, self.channels) = (folder, grid, channels)
+    }
+
+    /// `images` (`[count, C, S, S]` in [−1, 1], count from their size) as a grid of `columns`.
+    public init(folder: String, images: [Float], channels: Int, size: Int, columns: Int) {
+        let count = images.count / (channels * size * size)
+        self.init(folder: folder, grid: imageGrid(images, count: count, channels: channels, height: size, width: size, columns: columns), channels: channels)
+    }
+}

@@ -4,6 +4,7 @@
 // strided convolutions with LeakyReLU and dropout 0.3 (no batch statistics, which
 // would mix the classes of a batch) and two heads on its features: real/fake
 // (sigmoid) and the class (softmax logits).
+import Datasets
 import NeuralNet
 import TensorGraph
 
@@ -51,4 +52,51 @@ public func classAccuracy(_ logits: Tensor, labels: Tensor) -> Tensor {
     let g = logits.graph
     let best = equal(logits, logits.max(axes: [1], keepDims: true).expanded(to: logits.shape))
     return (best * g.apply(.oneHot(depth: logits.shape[1]), [labels])).sum() * (1 / Float(logits.shape[0]))
+}
+
+extension ACGAN: AdversarialModel {
+    public static let name = "acgan"
+    public static let summary = "ACGAN (MNIST study): class-conditioned, RMSprop 5e-5, dropout 0.3"
+    public static let trainsOn = ExampleKind.labeledImages
+    public static let discriminatorMetrics = ["class_accuracy"]
+
+    public static func applyStudyDefaults(to o: inout TrainOptions) {
+        (o.optimizer, o.learningRateG, o.learningRateD, o.discriminatorDropout) = (.rmsprop, 5e-5, 5e-5, 0.3)
+    }
+
+    public convenience init(_ options: TrainOptions, classes: Int) { self.init(options.dcganConfig, classes: classes, seed: options.seed) }
+
+    public var networks: [(file: String, module: Module)] { [("netG", generatorModule), ("netD", discriminatorModule)] }
+    public var generatorParameters: [Parameter] { generatorModule.parameters }
+    public var discriminatorParameters: [Parameter] { discriminatorModule.parameters }
+    public func latentShape(_ count: Int) -> Shape? { [count, config.latentSize] }
+    public func generate(_ inputs: GeneratorInputs, _ context: ForwardContext) -> Tensor { generate(inputs.noise!, labels: inputs.labels!, context) }
+    public func discriminate(_ images: Tensor, condition: Tensor?, _ context: ForwardContext) -> Discrimination {
+        let out = discriminate(images, context)
+        return Discrimination(score: out.real, classLogits: out.classLogits)
+    }
+
+    /// Real/fake BCE plus the class cross-entropy of real and generated images.
+    public func discriminatorLoss(_ step: DiscriminatorStep) -> DiscriminatorLoss {
+        let (real, fake) = (step.dReal, step.dFake)
+        let loss = bceAgainstTargets(real.score, step.options.realLabel) + bceAgainstTargets(fake.score, 0)
+            + softmaxCrossEntropy(real.classLogits!, labels: step.labels!) + softmaxCrossEntropy(fake.classLogits!, labels: step.fakeLabels!)
+        return DiscriminatorLoss(loss, extras: [classAccuracy(real.classLogits!, labels: step.labels!)])
+    }
+
+    public func generatorLoss(_ step: GeneratorStep) -> (loss: Tensor, extras: [Tensor]) {
+        (bceAgainstTargets(step.dFake.score, 1) + softmaxCrossEntropy(step.dFake.classLogits!, labels: step.fakeLabels!), [])
+    }
+
+    /// One row per class (at most 16), ten per row.
+    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) -> TrainingSamples {
+        let rows = min(classes, 16)
+        let z = fixedLatents(graph, latentShape(rows * 10)!, rng: &rng)
+        let rowLabels = graph.constant((0..<rows * 10).map { Float($0 / 10) }, [rows * 10])
+        return TrainingSamples(GeneratorInputs(noise: z, labels: rowLabels), columns: 10)
+    }
+}
+
+extension ModelKind {
+    public static let acgan = ModelKind(ACGAN.self)
 }

@@ -5,6 +5,7 @@
 // example exactly; 28×28 (MNIST, Fashion-MNIST) starts the generator at 7×7.
 // The two stacks are also the building blocks of WGAN, ACGAN and the
 // convolutional VAEs (`dcganGenerator`, `dcganDiscriminatorBody`).
+import Datasets
 import NeuralNet
 import TensorGraph
 
@@ -103,4 +104,61 @@ public final class DCGAN {
     public func discriminate(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         discriminator(x, context).reshaped([-1])
     }
+}
+
+extension DCGAN: AdversarialModel {
+    public static let name = "dcgan"
+    public static let summary = "DCGAN, pytorch/examples (cars study): BCE, Adam 2e-4, β₁ 0.5"
+    public static let trainsOn = ExampleKind.images
+
+    public convenience init(_ options: TrainOptions, classes: Int) {
+        self.init(options.dcganConfig, seed: options.seed)
+    }
+
+    /// The example's layout, read off a generator's weights (a PyTorch `netG` state dict).
+    public static func options(forGenerator shapes: [String: [Int]]) -> TrainOptions? {
+        let convolutions = shapes.filter { $0.value.count == 4 && $0.key.split(separator: ".").count > 1 }
+            .compactMap { name, shape in Int(name.split(separator: ".")[1]).map { ($0, shape) } }.sorted { $0.0 < $1.0 }.map(\.1)
+        guard let first = convolutions.first, let last = convolutions.last else { return nil }
+        var options = TrainOptions()
+        options.imageSize = first[2] == 7 ? 28 : 4 << (convolutions.count - 1)
+        let multiplier = options.imageSize == 28 ? 2 : 1 << (convolutions.count - 2)
+        (options.channels, options.latentSize, options.generatorWidth) = (last[1], first[0], first[1] / multiplier)
+        return options
+    }
+
+    public var networks: [(file: String, module: Module)] { [("netG", Module([("main", generator)])), ("netD", Module([("main", discriminator)]))] }
+    public var generatorParameters: [Parameter] { generator.parameters }
+    public var discriminatorParameters: [Parameter] { discriminator.parameters }
+    public func latentShape(_ count: Int) -> Shape? { [count, config.latentSize, 1, 1] }
+    public func generate(_ inputs: GeneratorInputs, _ context: ForwardContext) -> Tensor { generate(inputs.noise!, context) }
+    public func discriminate(_ images: Tensor, condition: Tensor?, _ context: ForwardContext) -> Discrimination {
+        Discrimination(score: discriminate(images, context))
+    }
+
+    public func discriminatorLoss(_ step: DiscriminatorStep) -> DiscriminatorLoss {
+        DiscriminatorLoss(bceAgainstTargets(step.dReal.score, step.options.realLabel) + bceAgainstTargets(step.dFake.score, 0))
+    }
+
+    public func generatorLoss(_ step: GeneratorStep) -> (loss: Tensor, extras: [Tensor]) {
+        (bceAgainstTargets(step.dFake.score, 1), [])
+    }
+}
+
+/// Binary cross-entropy of probabilities against one target for all.
+func bceAgainstTargets(_ probabilities: Tensor, _ target: Float) -> Tensor {
+    binaryCrossEntropy(probabilities, probabilities.graph.fill(target, probabilities.shape))
+}
+
+extension TrainOptions {
+    /// The DCGAN layout of dcgan, wgan and acgan runs.
+    public var dcganConfig: DCGANConfig {
+        DCGANConfig(
+            imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: generatorWidth, discriminatorWidth: discriminatorWidth,
+            discriminatorDropout: discriminatorDropout)
+    }
+}
+
+extension ModelKind {
+    public static let dcgan = ModelKind(DCGAN.self)
 }

@@ -5,6 +5,7 @@
 // after the innermost, Tanh out; a 70×70 PatchGAN on the input and output images
 // side by side (channel concatenation), giving one logit per patch. N(0, 0.02)
 // weights, zero biases, N(1, 0.02) BatchNorm scales.
+import Datasets
 import NeuralNet
 import TensorGraph
 
@@ -121,4 +122,66 @@ public final class Pix2Pix {
     public func discriminate(input: Tensor, output: Tensor, _ context: ForwardContext) -> Tensor {
         discriminator(concat([input, output], axis: 1), context)
     }
+}
+
+extension Pix2Pix: AdversarialModel {
+    public static let name = "pix2pix"
+    public static let summary = "pix2pix (maps study): U-Net + PatchGAN, GAN + 100·L1, batch 1"
+    public static let trainsOn = ExampleKind.pairs
+    public static let showsHeldOut = true
+    public static let generatorMetrics = ["loss_g_gan", "loss_g_l1"]
+
+    public static func applyStudyDefaults(to o: inout TrainOptions) { (o.imageSize, o.channels, o.batchSize) = (256, 3, 1) }
+
+    public static func problem(with options: TrainOptions) -> String? {
+        pix2pixConfig(options).sizeProblem.map { "--image-size \(options.imageSize): \($0)" }
+    }
+
+    private static func pix2pixConfig(_ o: TrainOptions) -> Pix2PixConfig {
+        Pix2PixConfig(imageSize: o.imageSize, inputChannels: o.channels, outputChannels: o.channels, generatorWidth: o.generatorWidth, discriminatorWidth: o.discriminatorWidth)
+    }
+
+    public convenience init(_ options: TrainOptions, classes: Int) throws { try self.init(Self.pix2pixConfig(options), seed: options.seed) }
+
+    public var networks: [(file: String, module: Module)] { [("netG", Module([("main", generator)])), ("netD", Module([("main", discriminator)]))] }
+    public var generatorParameters: [Parameter] { generator.parameters }
+    public var discriminatorParameters: [Parameter] { discriminator.parameters }
+    public func latentShape(_ count: Int) -> Shape? { nil }
+    public func generate(_ inputs: GeneratorInputs, _ context: ForwardContext) -> Tensor { translate(inputs.condition!, context) }
+    public func discriminate(_ images: Tensor, condition: Tensor?, _ context: ForwardContext) -> Discrimination {
+        Discrimination(score: discriminate(input: condition!, output: images, context))
+    }
+
+    /// Patch logits against 1 (real) and 0 (generated), halved as in the reference code.
+    public func discriminatorLoss(_ step: DiscriminatorStep) -> DiscriminatorLoss {
+        let (real, fake) = (step.dReal.score, step.dFake.score)
+        let loss = (logitBCEAgainstTargets(real, step.options.realLabel) + logitBCEAgainstTargets(fake, 0)) * 0.5
+        return DiscriminatorLoss(loss, probabilities: (sigmoid(real).mean(), sigmoid(fake).mean()))
+    }
+
+    /// The GAN term plus λ·L1 to the target.
+    public func generatorLoss(_ step: GeneratorStep) -> (loss: Tensor, extras: [Tensor]) {
+        let adversarial = logitBCEAgainstTargets(step.dFake.score, 1), l1 = l1Loss(step.fake, step.real)
+        return (adversarial + l1 * step.options.l1Weight, [adversarial, l1])
+    }
+
+    /// Translates in training mode (batch statistics and dropout), as its test script does.
+    public var sampling: Sampling { .translation { [self] x in translate(x, ForwardContext(training: true)) } }
+
+    /// Up to four held-out pairs: input | translation | target.
+    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) throws -> TrainingSamples {
+        guard let heldOut, heldOut.count > 0 else { throw DatasetError("\(options.data): no pairs to show (the data folder has too few)") }
+        let shown = heldOut.subset(Array(0..<min(4, heldOut.count)))
+        let (c, s) = (options.channels, options.imageSize)
+        return TrainingSamples(GeneratorInputs(condition: graph.constant(shown.images, [shown.count, c, s, s])), columns: 3, shown: shown)
+    }
+}
+
+/// Binary cross-entropy of logits against one target for all.
+func logitBCEAgainstTargets(_ logits: Tensor, _ target: Float) -> Tensor {
+    binaryCrossEntropyWithLogits(logits, logits.graph.fill(target, logits.shape))
+}
+
+extension ModelKind {
+    public static let pix2pix = ModelKind(Pix2Pix.self)
 }

@@ -6,6 +6,7 @@
 // two hidden layers each way. Conditioning appends the one-hot label: as constant
 // channels of the encoder's input image (or features of its input vector) and as
 // extra latent dimensions of the decoder's input. Images are in [−1, 1] (Tanh).
+import Datasets
 import NeuralNet
 import TensorGraph
 
@@ -87,4 +88,72 @@ public final class VAE {
 /// The reparameterization trick: `z = μ + exp(½·logσ²)·ε` with `ε ~ N(0, I)` drawn on the device.
 public func reparameterize(mean: Tensor, logVariance: Tensor, seed: UInt64) -> Tensor {
     mean + exp(logVariance * 0.5) * mean.graph.randomNormal(mean.shape, seed: seed)
+}
+
+/// vae, vae-dense and cvae: one `VAE`, three recipes (architecture, conditioning, defaults).
+public protocol VAEModel: AutoencoderModel {
+    static var architecture: VAEArchitecture { get }
+    var vae: VAE { get }
+    init(vae: VAE)
+}
+
+extension VAEModel {
+    public static var trainsOn: ExampleKind { .images }
+
+    /// The studies' Adam 1e-3 (β 0.9, 0.999), one learning rate for encoder and decoder.
+    public static func applyStudyDefaults(to o: inout TrainOptions) {
+        (o.learningRateG, o.beta1, o.beta2, o.latentSize) = (1e-3, 0.9, 0.999, architecture == .dense ? 32 : 128)
+        o.learningRateD = o.learningRateG
+    }
+
+    /// A dense VAE takes any size; the convolutional ones the DCGAN layout's.
+    public static func problem(with options: TrainOptions) -> String? {
+        if architecture == .dense { return options.imageSize > 0 ? nil : "--image-size must be positive" }
+        return DCGANConfig.imageSizes.contains(options.imageSize)
+            ? nil : "--image-size \(options.imageSize): \(name) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))"
+    }
+
+    public init(_ options: TrainOptions, classes: Int) {
+        let config = VAEConfig(
+            architecture: Self.architecture, imageSize: options.imageSize, channels: options.channels, latentSize: options.latentSize,
+            width: options.generatorWidth, classes: Self.trainsOn == .labeledImages ? classes : 0)
+        self.init(vae: VAE(config, seed: options.seed))
+    }
+
+    public var networks: [(file: String, module: Module)] { [("encoder", Module([("main", vae.encoder)])), ("decoder", Module([("main", vae.decoder)]))] }
+    public var parameters: [Parameter] { vae.encoder.parameters + vae.decoder.parameters }
+    public var latentSize: Int { vae.config.latentSize }
+    public func encode(_ x: Tensor, labels: Tensor?, _ context: ForwardContext) -> (mean: Tensor, logVariance: Tensor) { vae.encode(x, labels: labels, context) }
+    public func decode(_ z: Tensor, labels: Tensor?, _ context: ForwardContext) -> Tensor { vae.decode(z, labels: labels, context) }
+}
+
+public final class ConvolutionalVAE: VAEModel {
+    public static let name = "vae"
+    public static let summary = "convolutional VAE (cars study): KL + reconstruction, Adam 1e-3"
+    public static let architecture = VAEArchitecture.convolutional
+    public let vae: VAE
+    public init(vae: VAE) { self.vae = vae }
+}
+
+public final class DenseVAE: VAEModel {
+    public static let name = "vae-dense"
+    public static let summary = "dense VAE (cars study): 2 hidden layers each way, Adam 1e-3"
+    public static let architecture = VAEArchitecture.dense
+    public let vae: VAE
+    public init(vae: VAE) { self.vae = vae }
+}
+
+public final class ConditionalVAE: VAEModel {
+    public static let name = "cvae"
+    public static let summary = "conditional VAE (dogs study); genocl sample --clusters/--perturb"
+    public static let architecture = VAEArchitecture.convolutional
+    public static let trainsOn = ExampleKind.labeledImages
+    public let vae: VAE
+    public init(vae: VAE) { self.vae = vae }
+}
+
+extension ModelKind {
+    public static let vae = ModelKind(ConvolutionalVAE.self)
+    public static let vaeDense = ModelKind(DenseVAE.self)
+    public static let cvae = ModelKind(ConditionalVAE.self)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Backends
 import Training
 
 extension Genocl {

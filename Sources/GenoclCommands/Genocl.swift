@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import Training
 
 /// The `genocl` command line: one file per subcommand. The executable target only calls `Genocl.main()`.

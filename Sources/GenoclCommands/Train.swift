@@ -1,8 +1,9 @@
 import ArgumentParser
+import Backends
 import Datasets
 import Foundation
 import GenerativeModels
-import OpenCLBackend
+import TensorGraph
 import Training
 
 extension ModelKind: ExpressibleByArgument {}
@@ -62,13 +63,7 @@ extension Genocl {
 
         public func validate() throws {
             let o = options
-            if o.model == .pix2pix {
-                if let problem = o.pix2pixConfig.sizeProblem { throw ValidationError("--image-size \(o.imageSize): \(problem)") }
-            } else if o.model != .vaeDense, !DCGANConfig.imageSizes.contains(o.imageSize) {
-                throw ValidationError("--image-size \(o.imageSize): \(o.model.rawValue) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))")
-            } else if o.imageSize <= 0 {
-                throw ValidationError("--image-size must be positive")
-            }
+            if let problem = o.model.type.problem(with: o) { throw ValidationError(problem) }
             guard o.channels == 1 || o.channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
             for (name, value) in [("--batch-size", o.batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", o.latentSize), ("--ngf", o.generatorWidth), ("--ndf", o.discriminatorWidth), ("--critic-steps", o.criticSteps)] {
                 guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
@@ -117,7 +112,7 @@ extension Genocl {
             settings.resume = resume != nil
             settings.dryRun = dryRun
             try Training.train(options, settings: settings, backend: backend, log: log)
-            if let openCL = backend as? OpenCLBackend, openCL.queue.profiling { log(try openCL.profileReport()) }
+            if let profiling = backend as? any ProfilingBackend, profiling.isProfiling { log(try profiling.profileReport()) }
         }
     }
 }

@@ -32,7 +32,7 @@ enum Work {
 /// `GENOCL_PROFILE=1` records kernel times (`profileReport`); `GENOCL_DEBUG`: 1 device and
 /// program origin, 2 every op, 3 every op with its time (waiting after each), 4 also the
 /// kernel source.
-public final class OpenCLBackend: Backend {
+public final class OpenCLBackend: ProfilingBackend {
     public let queue: CommandQueue
     /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
     public var poisonOutputs = false
@@ -471,6 +471,9 @@ public final class OpenCLBackend: Backend {
             throw PlanError("oneHot: the label in row \(word - 1) is not a class index (0 ..< number of classes)")
         }
     }
+
+    public var isProfiling: Bool { queue.profiling }
+    public var peakAllocatedBytes: Int { queue.peakAllocatedBytes }
 
     /// Per-kernel totals so far (empty when profiling is off).
     public func kernelTotals() throws -> [KernelTotal] {

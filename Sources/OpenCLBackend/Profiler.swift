@@ -2,6 +2,7 @@
 // and mean device time, and GFLOP/s where the work is known.
 import COpenCL
 import Foundation
+import TensorGraph
 
 final class Profiler {
     private var events: [(name: String, event: cl_event, flops: Double)] = []
@@ -49,10 +50,3 @@ final class Profiler {
     }
 }
 
-/// One kernel's share of the profiled device time.
-public struct KernelTotal: Codable, Sendable {
-    public var name: String
-    public var count: Int
-    public var seconds: Double
-    public var flops: Double
-}

@@ -67,6 +67,31 @@ extension Backend {
     }
 }
 
+/// A backend that times its kernels on the device (`genocl bench`, `GENOCL_PROFILE`).
+public protocol ProfilingBackend: Backend {
+    /// Whether kernel times are being recorded.
+    var isProfiling: Bool { get }
+    /// Forgets the profile so far and restarts the peak-memory count.
+    func resetProfile() throws
+    /// Per-kernel totals since the last reset (empty when profiling is off).
+    func kernelTotals() throws -> [KernelTotal]
+    /// The most device memory allocated at once since the last reset, in bytes.
+    var peakAllocatedBytes: Int { get }
+    /// A table of the profile so far, for people.
+    func profileReport() throws -> String
+}
+
+/// One kernel's share of the profiled device time.
+public struct KernelTotal: Codable, Sendable {
+    public var name: String
+    public var count: Int
+    public var seconds: Double
+    public var flops: Double
+    public init(name: String, count: Int, seconds: Double, flops: Double) {
+        (self.name, self.count, self.seconds, self.flops) = (name, count, seconds, flops)
+    }
+}
+
 /// An error found while compiling or running a plan, said so that a user can act on it.
 public struct PlanError: Error, CustomStringConvertible {
     public let message: String

@@ -1,7 +1,8 @@
 // `genocl bench`: real training iterations of the real models on synthetic data,
 // timed on one device, with the device's own measured rates for proportion.
 import Foundation
-import OpenCLBackend
+import Datasets
+import GenerativeModels
 import TensorGraph
 
 /// A benchmark workload: a model at the size, batch and step structure of its study.
@@ -28,12 +29,12 @@ public struct BenchWorkload: Sendable {
     public var imagesPerIteration: Int { options.batchSize * options.criticSteps }
 
     /// Synthetic examples: uniform pixels in [−1, 1], random labels, enough for two iterations per epoch.
-    func syntheticData() -> Examples {
+    public func syntheticData() -> Examples {
         let count = 2 * imagesPerIteration, per = options.channels * options.imageSize * options.imageSize
         var rng = SplitMix64(seed: 7)
         func pixels() -> [Float] { (0..<count * per).map { _ in Float.random(in: -1...1, using: &rng) } }
         let labels = (0..<count).map { _ in Int.random(in: 0..<classes, using: &rng) }
-        return Examples(images: pixels(), labels: labels, targets: options.model == .pix2pix ? pixels() : nil, count: count)
+        return Examples(images: pixels(), labels: labels, targets: options.model.type.trainsOn == .pairs ? pixels() : nil, count: count)
     }
 }
 
@@ -88,40 +89,6 @@ public func nominalPeakGFLOPs(_ device: String) -> Double? {
     return known.first { device.contains($0.0) }?.1
 }
 
-/// Measures the device's GEMM and multiply-add rates (OpenCL devices only).
-public func measureDeviceRates(_ backend: any Backend) throws -> DeviceRates {
-    var rates = DeviceRates(device: backend.deviceDescription)
-    if let openCL = backend as? OpenCLBackend {
-        let gemm = try openCL.measureGEMMFLOPs()
-        (rates.gemmGFLOPs, rates.gemmSize) = (gemm.flops / 1e9, gemm.size)
-        rates.peakGFLOPs = try openCL.measurePeakFLOPs() / 1e9
-    }
-    return rates
-}
-
-/// `genocl bench --gemm MxNxK`: an [M, K] · [K, N] matmul's rate through the backend as
-/// training runs it, then (on OpenCL, where our GEMM kernels serve) with B's packing into
-/// panels forced off and on: `rounds` alternating rounds, the best rate of each.
-public func benchGEMM(m: Int, n: Int, k: Int, backend: any Backend, rounds: Int = 3) throws -> String {
-    guard let openCL = backend as? OpenCLBackend else {
-        return "\(m)×\(n)×\(k): GEMM rates are measured on OpenCL devices only"
-    }
-    let settings: [(name: String, packing: Bool?)] = [("as run", nil), ("row-major", false), ("packed", true)]
-    var best = [Double](repeating: 0, count: settings.count)
-    defer { openCL.gemmPacking = nil }
-    let run = try openCL.gemmRun(m: m, n: n, k: k)
-    for _ in 0..<rounds {
-        for (index, setting) in settings.enumerated() {
-            openCL.gemmPacking = setting.packing
-            best[index] = max(best[index], try run())
-        }
-    }
-    let kernel = openCL.gemmKernel ?? "?"
-    let rates = zip(settings, best).map { "\($0.name) " + String(format: "%.1f", $1 / 1e9) }.joined(separator: ", ")
-    let note = OpenCLBackend.isRegisterTile(kernel) ? "" : " (the \(kernel) GEMM never packs)"
-    return "\(m)×\(n)×\(k), GEMM kernel \(kernel): GFLOP/s \(rates)\(note)"
-}
-
 /// Runs `warmup` + `iterations` training iterations of `workload` and reports them.
 public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws -> BenchResult {
     let folder = NSTemporaryDirectory() + "genocl-bench-" + UUID().uuidString
@@ -130,15 +97,15 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     options.steps = warmup + iterations + 1
     let setupStart = Date()
     let run = try TrainingRun(
-        options, data: workload.syntheticData(), heldOut: workload.options.model.isVAE || workload.options.model == .pix2pix ? workload.syntheticData() : nil,
+        options, data: workload.syntheticData(), heldOut: options.model.type.showsHeldOut ? workload.syntheticData() : nil,
         classes: workload.classes, folder: folder, backend: backend, log: { _ in })
     let setup = Date().timeIntervalSince(setupStart)
-    let openCL = backend as? OpenCLBackend
+    let profiling = backend as? any ProfilingBackend
     var start = Date()
     _ = try run.trainStep()
     let first = Date().timeIntervalSince(start)
     for _ in 1..<max(warmup, 1) { _ = try run.trainStep() }
-    try openCL?.resetProfile()
+    try profiling?.resetProfile()
     var times: [Double] = []
     for _ in 0..<iterations {
         start = Date()
@@ -149,7 +116,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let flops = run.flopsPerStep
     let gflops = flops / median / 1e9
-    let kernels = try openCL?.kernelTotals()
+    let kernels = try profiling?.kernelTotals()
     return BenchResult(
         workload: workload.name, model: options.model.rawValue, device: backend.deviceDescription, batchSize: options.batchSize,
         imagesPerIteration: workload.imagesPerIteration, iterations: iterations, millisecondsMedian: median * 1e3, millisecondsMin: times.first! * 1e3,
@@ -157,7 +124,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
         flopCount: "2 × multiply-adds of every matmul, convolution, transposed convolution and weight-gradient convolution in the iteration's plans (\(options.criticSteps > 1 ? "\(options.criticSteps) critic steps + 1 generator step" : "one step")); elementwise ops, reductions and optimizer updates not counted",
         gflops: gflops, fractionOfGEMM: rates.gemmGFLOPs.map { gflops / $0 }, fractionOfMeasuredPeak: rates.peakGFLOPs.map { gflops / $0 },
         fractionOfNominalPeak: rates.nominalPeakGFLOPs.map { gflops / $0 }, setupSeconds: setup, firstIterationSeconds: first,
-        peakDeviceBytes: openCL?.queue.peakAllocatedBytes, kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
+        peakDeviceBytes: profiling?.peakAllocatedBytes, kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
         topKernels: Array(kernels?.prefix(8) ?? []))
 }
 

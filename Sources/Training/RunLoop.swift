@@ -1,6 +1,7 @@
 // The training loop around a run: run folder, config.json, metrics.csv, progress,
 // samples, checkpoints, and a clean stop on Ctrl-C.
 import Foundation
+import GenerativeModels
 import TensorGraph
 
 public let genoclVersion = "0.1.0"

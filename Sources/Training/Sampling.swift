@@ -37,26 +37,23 @@ public struct SampleOptions: Sendable {
     public init(checkpoint: String) { self.checkpoint = checkpoint }
 }
 
-/// The DCGAN configuration read off a generator's weights (a PyTorch `netG` state dict).
-func dcganConfig(forGenerator file: SafetensorsFile) -> DCGANConfig? {
-    let convolutions = file.tensors.filter { $0.value.shape.count == 4 }.sorted { Int($0.key.split(separator: ".")[1])! < Int($1.key.split(separator: ".")[1])! }
-    guard let first = convolutions.first?.value.shape, let last = convolutions.last?.value.shape else { return nil }
-    let size = first[2] == 7 ? 28 : 4 << (convolutions.count - 1)
-    let multiplier = size == 28 ? 2 : 1 << (convolutions.count - 2)
-    return DCGANConfig(imageSize: size, channels: last[1], latentSize: first[0], generatorWidth: first[1] / multiplier, discriminatorWidth: 64)
-}
-
 /// A trained model, ready to generate.
 struct Sampler {
     var options: TrainOptions
     var classes: Int
-    /// `z [N, nz]` (and labels `[N]`) → images.
-    var decode: (Tensor, Tensor?, ForwardContext) -> Tensor
-    /// VAEs: images (and labels) → latent means.
-    var encode: ((Tensor, Tensor?, ForwardContext) -> Tensor)?
-    /// pix2pix: input images → translations.
-    var translate: ((Tensor, ForwardContext) -> Tensor)?
+    var sampling: Sampling
     var conditional: Bool { options.model.isConditional }
+
+    /// `z [N, nz]` (and labels `[N]`) → images, or nil for a model that translates.
+    var decode: ((Tensor, Tensor?, ForwardContext) -> Tensor)? {
+        if case .latent(let decode, _) = sampling { return decode }
+        return nil
+    }
+    /// VAEs: images (and labels) → latent means.
+    var encode: ((Tensor, Tensor?, ForwardContext) -> Tensor)? {
+        if case .latent(_, let encode) = sampling { return encode }
+        return nil
+    }
 }
 
 /// Finds the run's config.json at or above `folder`.
@@ -75,11 +72,12 @@ private func runConfig(near folder: String) -> RunConfig? {
 func loadSampler(_ path: String) throws -> Sampler {
     let bare = path.hasSuffix(".safetensors") ? path : nil
     var folder = bare.map { ($0 as NSString).deletingLastPathComponent } ?? path
+    let networkNames = Set(ModelKind.registered.flatMap { $0.samplingNetworks })
     var files: [String: SafetensorsFile] = [:]
     if let bare {
-        files["netG"] = try readSafetensors(bare)
-    } else if FileManager.default.fileExists(atPath: folder + "/netG.safetensors") || FileManager.default.fileExists(atPath: folder + "/decoder.safetensors") {
-        for name in ["netG", "encoder", "decoder"] where FileManager.default.fileExists(atPath: "\(folder)/\(name).safetensors") {
+        files[""] = try readSafetensors(bare)
+    } else if networkNames.contains(where: { FileManager.default.fileExists(atPath: "\(folder)/\($0).safetensors") }) {
+        for name in networkNames where FileManager.default.fileExists(atPath: "\(folder)/\(name).safetensors") {
             files[name] = try readSafetensors("\(folder)/\(name).safetensors")
         }
     } else {
@@ -87,51 +85,29 @@ func loadSampler(_ path: String) throws -> Sampler {
         for (name, file) in checkpoint.files { files[name] = file }
         folder = found
     }
-    func network(_ name: String) throws -> SafetensorsFile {
-        guard let file = files[name] else { throw SafetensorsError(message: "\(path): no \(name).safetensors there") }
-        return file
-    }
-    guard let config = runConfig(near: folder) else {
-        // No run folder around it: a DCGAN generator saved on its own (genocl's or PyTorch's).
-        let weights = try network("netG")
-        guard let layout = dcganConfig(forGenerator: weights) else {
+    var options: TrainOptions, classes = 1
+    if let config = runConfig(near: folder) {
+        (options, classes) = (config.options, config.classes)
+    } else {
+        // No run folder around it: a generator saved on its own (genocl's or PyTorch's), whose
+        // architecture a model can tell from its tensors.
+        guard let generator = files[""] ?? files["netG"] else {
+            throw SafetensorsError(message: "\(path): no config.json near it and no netG.safetensors there")
+        }
+        let shapes = generator.tensors.mapValues(\.shape)
+        guard let inferred = ModelKind.registered.lazy.compactMap({ $0.options(forGenerator: shapes) }).first else {
             throw SafetensorsError(message: "\(path): cannot tell the generator's architecture (no config.json and no conv weights)")
         }
-        var options = TrainOptions()
-        (options.imageSize, options.channels, options.latentSize, options.generatorWidth) = (layout.imageSize, layout.channels, layout.latentSize, layout.generatorWidth)
-        return try dcganSampler(options, weights: weights, path: path)
+        options = inferred
     }
-    let options = config.options
-    switch options.model {
-    case .dcgan, .wgan:
-        return try dcganSampler(options, weights: try network("netG"), path: path)
-    case .wganGP:
-        let model = WGANGP(options.wganGPConfig, seed: 0)
-        try load(try network("netG"), into: Module([("main", model.generator)]).stateDict(), path: path)
-        return Sampler(options: options, classes: 1, decode: { z, _, context in model.generate(z, context) })
-    case .acgan:
-        let model = ACGAN(options.dcganConfig, classes: config.classes, seed: 0)
-        try load(try network("netG"), into: model.generatorModule.stateDict(), path: path)
-        return Sampler(options: options, classes: config.classes, decode: { z, labels, context in model.generate(z, labels: labels!, context) })
-    case .vae, .vaeDense, .cvae:
-        let model = VAE(options.vaeConfig(classes: config.classes), seed: 0)
-        try load(try network("decoder"), into: Module([("main", model.decoder)]).stateDict(), path: path)
-        try load(try network("encoder"), into: Module([("main", model.encoder)]).stateDict(), path: path)
-        return Sampler(
-            options: options, classes: config.classes, decode: { z, labels, context in model.decode(z, labels: labels, context) },
-            encode: { x, labels, context in model.encode(x, labels: labels, context).mean })
-    case .pix2pix:
-        let model = try Pix2Pix(options.pix2pixConfig, seed: 0)
-        try load(try network("netG"), into: Module([("main", model.generator)]).stateDict(), path: path)
-        return Sampler(options: options, classes: 1, decode: { z, _, _ in z }, translate: { x, context in model.translate(x, context) })
+    let type = options.model.type
+    if let bare = files.removeValue(forKey: "") { files[type.samplingNetworks[0]] = bare }
+    let model = try options.model.make(options, classes: classes)
+    for (file, module) in model.networks where type.samplingNetworks.contains(file) {
+        guard let weights = files[file] else { throw SafetensorsError(message: "\(path): no \(file).safetensors there") }
+        try load(weights, into: module.stateDict(), path: path)
     }
-}
-
-private func dcganSampler(_ options: TrainOptions, weights: SafetensorsFile, path: String) throws -> Sampler {
-    let model = DCGAN(options.dcganConfig, seed: 0)
-    try load(weights, into: model.generator.stateDict(prefix: "main"), path: path)
-    let nz = options.latentSize
-    return Sampler(options: options, classes: 1, decode: { z, _, context in model.generate(z.reshaped([z.shape[0], nz, 1, 1]), context) })
+    return Sampler(options: options, classes: classes, sampling: model.sampling)
 }
 
 /// Writes the samples of `options`; returns the files written.
@@ -143,14 +119,16 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
     let graph = Graph()
     // Evaluation mode (BatchNorm's running statistics), so each image depends on its latent only.
     let context = ForwardContext(training: false)
-    if let translate = model.translate {
+    guard let decode = model.decode else {
+        guard case .translation(let translate) = model.sampling else { preconditionFailure("a model samples from latents or inputs") }
         return try translateImages(options, model: model, translate: translate, session: session)
     }
     if let label = options.classLabel, !(0..<model.classes).contains(label) || !model.conditional {
         throw SafetensorsError(message: model.conditional ? "--class \(label): the model has classes 0…\(model.classes - 1)" : "--class: \(model.options.model.rawValue) is not conditioned on classes")
     }
     guard model.encode != nil || (options.clusters == 0 && options.perturb == nil && options.refine == 0) else {
-        throw SafetensorsError(message: "--clusters, --perturb and --refine need a VAE (vae, vae-dense, cvae); this is \(model.options.model.rawValue)")
+        let vaes = ModelKind.allCases.filter(\.isVAE).map(\.rawValue).joined(separator: ", ")
+        throw SafetensorsError(message: "--clusters, --perturb and --refine need a VAE (\(vaes)); this is \(model.options.model.rawValue)")
     }
 
     // The latent vectors: given, from a perturbed image, from clusters, or drawn (normal or truncated).
@@ -193,8 +171,8 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
         labelValues = (0..<((n - 1) * k)).map { labelValues[$0 / k] }
     }
     let labelTensor = model.conditional ? graph.constant(labelValues, [z.shape[0]]) : nil
-    var images = model.decode(z, labelTensor, context)
-    for _ in 0..<options.refine { images = model.decode(model.encode!(images, labelTensor, context), labelTensor, context) }
+    var images = decode(z, labelTensor, context)
+    for _ in 0..<options.refine { images = decode(model.encode!(images, labelTensor, context), labelTensor, context) }
     let values = prefix + (try session.plan(fetches: [images]).run()[0])
     return try writeImages(values, options: options, channels: c, size: s, columns: options.interpolate > 1 ? options.interpolate : 8)
 }
@@ -230,9 +208,9 @@ private func writeImages(_ values: [Float], options: SampleOptions, channels c: 
     return written
 }
 
-/// pix2pix: translates `--input` (an image or a folder), writing input | output pairs.
-private func translateImages(_ options: SampleOptions, model: Sampler, translate: (Tensor, ForwardContext) -> Tensor, session: Session) throws -> [String] {
-    guard let input = options.input else { throw SafetensorsError(message: "pix2pix samples translate images: give --input IMAGE or --input FOLDER") }
+/// Translation models: translates `--input` (an image or a folder), writing input | output pairs.
+private func translateImages(_ options: SampleOptions, model: Sampler, translate: (Tensor) -> Tensor, session: Session) throws -> [String] {
+    guard let input = options.input else { throw SafetensorsError(message: "\(model.options.model.rawValue) samples translate images: give --input IMAGE or --input FOLDER") }
     let (c, s) = (model.options.channels, model.options.imageSize)
     var isFolder: ObjCBool = false
     let files = FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) && isFolder.boolValue ? try ImageFolder(input).files : [input]
@@ -243,8 +221,7 @@ private func translateImages(_ options: SampleOptions, model: Sampler, translate
         let images = loaded.images[chunk..<min(chunk + 8, loaded.images.count)]
         let graph = Graph()
         let x = graph.constant(images.flatMap(\.pixels), [images.count, c, s, s])
-        // pix2pix translates in training mode: batch statistics and dropout, as its test script does.
-        let out = try session.plan(fetches: [translate(x, ForwardContext(training: true))]).run()[0]
+        let out = try session.plan(fetches: [translate(x)]).run()[0]
         values += interleaved([images.flatMap(\.pixels), out], per: c * s * s, count: images.count)
     }
     return try writeImages(values, options: options, channels: c, size: s, columns: 2, name: "translation")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GenerativeModels
 import GenoclCommands
 import Testing
 import Training

@@ -1,5 +1,7 @@
+import Backends
 import CPUReference
 import Datasets
+import GenerativeModels
 import OpenCLBackend
 import TensorGraph
 import Foundation

@@ -1,13 +1,37 @@
-// The VAEs: vae (convolutional), vae-dense and cvae (conditioned on the label).
-// One plan per step: encode, reparameterize, decode, and minimize
-// reconstruction + β·KL, both summed per image and averaged over the batch (the
-// ELBO's terms as the source studies and PyTorch's VAE example write them).
-// Outputs: samples decoded from the prior (one row per class for cvae) and
-// reconstructions of held-out images beside the originals.
+// The autoencoder family (vae, vae-dense, cvae): one plan per step — encode,
+// reparameterize, decode, and minimize reconstruction + β·KL, both summed per image
+// and averaged over the batch (the ELBO's terms as the source studies and PyTorch's
+// VAE example write them). Outputs: samples decoded from the prior (one row per class
+// for conditional models) and reconstructions of held-out images beside the originals.
 import Datasets
-import GenerativeModels
 import NeuralNet
 import TensorGraph
+
+/// A variational autoencoder: images (and labels, when conditional) to a latent Gaussian and back.
+public protocol AutoencoderModel: GenerativeModel {
+    /// The encoder's and the decoder's parameters, trained by one optimizer.
+    var parameters: [Parameter] { get }
+    var latentSize: Int { get }
+    /// Images `[N, C, S, S]` (and labels `[N]`) → mean and log-variance `[N, nz]`.
+    func encode(_ x: Tensor, labels: Tensor?, _ context: ForwardContext) -> (mean: Tensor, logVariance: Tensor)
+    /// `z [N, nz]` (and labels `[N]`) → images `[N, C, S, S]` in [−1, 1].
+    func decode(_ z: Tensor, labels: Tensor?, _ context: ForwardContext) -> Tensor
+}
+
+extension AutoencoderModel {
+    public static var showsHeldOut: Bool { true }
+    public static var samplingNetworks: [String] { ["decoder", "encoder"] }
+
+    public var sampling: Sampling {
+        .latent(
+            decode: { [self] z, labels, context in decode(z, labels: labels, context) },
+            encode: { [self] x, labels, context in encode(x, labels: labels, context).mean })
+    }
+
+    public func trainer(_ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws -> any ModelTrainer {
+        try AutoencoderTrainer(self, options, classes: classes, heldOut: heldOut, session: session)
+    }
+}
 
 /// The reconstruction term, summed over an image's pixels and averaged over the batch;
 /// images are in [−1, 1], BCE compares them mapped to [0, 1].
@@ -19,8 +43,7 @@ public func reconstructionLoss(_ kind: ReconstructionLoss, _ reconstruction: Ten
     }
 }
 
-final class VAETrainer: ModelTrainer {
-    let networks: [(file: String, module: Module)]
+final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     let optimizers: [any Optimizer]
     let metricNames = ["loss", "reconstruction", "kl"]
     let batchesPerStep = 1
@@ -28,14 +51,12 @@ final class VAETrainer: ModelTrainer {
     private let plan: Plan, sampler: Plan
     private let reconstructor: Plan?
     private let heldOut: Examples?
+    private let conditional = Model.trainsOn == .labeledImages
 
-    init(_ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
+    init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
-        let model = VAE(options.vaeConfig(classes: classes), seed: options.seed)
-        let conditional = model.config.classes > 0
-        let (n, c, s, nz) = (options.batchSize, options.channels, options.imageSize, options.latentSize)
-        networks = [("encoder", Module([("main", model.encoder)])), ("decoder", Module([("main", model.decoder)]))]
-        let optimizer = makeOptimizer(options.optimizer, model.encoder.parameters + model.decoder.parameters, learningRate: options.learningRateG, options: options, name: "optimizer")
+        let (n, c, s, nz) = (options.batchSize, options.channels, options.imageSize, model.latentSize)
+        let optimizer = makeOptimizer(options.optimizer, model.parameters, learningRate: options.learningRateG, options: options, name: "optimizer")
         optimizers = [optimizer]
 
         let graph = Graph()
@@ -49,11 +70,11 @@ final class VAETrainer: ModelTrainer {
         let loss = reconstruction + kl * options.klWeight
         plan = try session.plan(fetches: [loss, reconstruction, kl], updates: optimizer.updates(minimizing: loss) + train.updates)
 
-        // Samples from the prior (fixed noise); for cvae one row per class (at most 16), eight per row.
+        // Samples from the prior (fixed noise); when conditional one row per class (at most 16), eight per row.
         let eval = ForwardContext(training: false)
         let rows = conditional ? min(classes, 16) : 8
         var rng = SplitMix64(seed: options.seed &+ 99)
-        let noise = graph.constant((0..<rows * 8 * nz).map { _ in rng.normal() }, [rows * 8, nz])
+        let noise = fixedLatents(graph, [rows * 8, nz], rng: &rng)
         let rowLabels = conditional ? graph.constant((0..<rows * 8).map { Float($0 / 8) }, [rows * 8]) : nil
         sampler = try session.plan(fetches: [model.decode(noise, labels: rowLabels, eval)])
         // Reconstructions of the held-out images from their means.
@@ -74,19 +95,17 @@ final class VAETrainer: ModelTrainer {
     func train(_ batches: [Batch]) throws -> [Float] {
         let batch = batches[0]
         var feeds = ["real": batch.images]
-        if options.model == .cvae { feeds["labels"] = batch.labels }
+        if conditional { feeds["labels"] = batch.labels }
         return try plan.run(feeds).map { $0[0] }
     }
 
     func outputs() throws -> [OutputImage] {
         let (c, s) = (options.channels, options.imageSize)
-        let samples = try sampler.run()[0]
-        var images = [OutputImage(folder: "samples", grid: imageGrid(samples, count: samples.count / (c * s * s), channels: c, height: s, width: s, columns: 8), channels: c)]
+        var images = [OutputImage(folder: "samples", images: try sampler.run()[0], channels: c, size: s, columns: 8)]
         if let reconstructor, let heldOut {
             // original, reconstruction pairs, four pairs per row.
-            let reconstructed = try reconstructor.run()[0]
-            let pairs = interleaved([heldOut.images, reconstructed], per: c * s * s, count: heldOut.count)
-            images.append(OutputImage(folder: "reconstructions", grid: imageGrid(pairs, count: 2 * heldOut.count, channels: c, height: s, width: s, columns: 8), channels: c))
+            let pairs = interleaved([heldOut.images, try reconstructor.run()[0]], per: c * s * s, count: heldOut.count)
+            images.append(OutputImage(folder: "reconstructions", images: pairs, channels: c, size: s, columns: 8))
         }
         return images
     }

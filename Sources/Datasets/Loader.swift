@@ -1,0 +1,193 @@
+// The loader: examples in memory, the batches of any step (a seeded order per epoch,
+// seeded flips), and the next step's batches prepared on a background queue while
+// the device runs the current one. A step's batches depend on (seed, step) only, so
+// a resumed run sees the same batches as one that never stopped.
+import Foundation
+import TensorGraph
+
+/// What a model trains on: images, images with class labels, or (input, target) pairs.
+public enum ExampleKind: Sendable {
+    case images, labeledImages, pairs
+}
+
+/// One batch: images `[N, C, S, S]`, their class labels `[N]` (as floats), and for
+/// paired data the targets `[N, C, S, S]` (then `images` are the generator's inputs).
+public struct Batch: Sendable {
+    public var images: [Float]
+    public var labels: [Float]
+    public var targets: [Float]
+}
+
+/// Examples in memory, `perImage` floats each.
+public struct Examples: Sendable {
+    public var images: [Float]
+    public var labels: [Int]
+    public var targets: [Float]?
+    public var count: Int
+
+    public init(images: [Float], labels: [Int], targets: [Float]?, count: Int) {
+        (self.images, self.labels, self.targets, self.count) = (images, labels, targets, count)
+    }
+
+    public var perImage: Int { count == 0 ? 0 : images.count / count }
+
+    /// The examples at `indices`, flipped left–right where `flips` says so.
+    public func batch(_ indices: some Collection<Int>, flips: [Bool] = [], channels: Int, size: Int) -> Batch {
+        let n = perImage
+        func gather(_ source: [Float]) -> [Float] {
+            var out: [Float] = []
+            out.reserveCapacity(indices.count * n)
+            for (k, i) in indices.enumerated() {
+                let pixels = Array(source[(i * n)..<((i + 1) * n)])
+                let flipped = k < flips.count && flips[k]
+                out += flipped ? Image(channels: channels, height: size, width: size, pixels: pixels).flippedHorizontally().pixels : pixels
+            }
+            return out
+        }
+        return Batch(images: gather(images), labels: indices.map { Float(labels[$0]) }, targets: targets.map(gather) ?? [])
+    }
+
+    /// The examples at `indices`.
+    public func subset(_ indices: [Int]) -> Examples {
+        let n = perImage
+        func pick(_ source: [Float]) -> [Float] { indices.flatMap { source[($0 * n)..<(($0 + 1) * n)] } }
+        return Examples(images: pick(images), labels: indices.map { labels[$0] }, targets: targets.map(pick), count: indices.count)
+    }
+}
+
+/// The examples of a data folder: training examples, held-out ones (to show), classes and skipped files.
+public struct LoadedData: Sendable {
+    public var train: Examples
+    public var heldOut: Examples?
+    public var classes: Int
+    public var skipped: [String]
+}
+
+/// Loads `path` for a model that trains on `kind`. With `holdOut`, a few examples are kept
+/// apart to show: pairs from `val/` (or `test/`), else a seeded choice of up to 32 images.
+public func loadExamples(
+    _ path: String, kind: ExampleKind, size: Int, channels: Int, reversedPairs: Bool = false, holdOut: Bool, log: (String) -> Void
+) throws -> LoadedData {
+    if kind == .pairs {
+        guard !isMNISTLayout(path) else {
+            throw DatasetError(
+                "\(path): this model trains on paired images; give --data a folder with train/ and val/ (or test/) of A|B images side by side, or A/ and B/ folders with matching names"
+            )
+        }
+        let sets = try PairedSet.splits(path, size: size, channels: channels, reversed: reversedPairs)
+        func examples(_ set: PairedSet) -> Examples {
+            Examples(images: set.inputs, labels: [Int](repeating: 0, count: set.count), targets: set.targets, count: set.count)
+        }
+        var train = examples(sets.train), heldOut = sets.heldOut.map(examples)
+        if heldOut == nil && holdOut {
+            // No val/ or test/ folder: hold out a few pairs of the training folder
+            // (with fewer than ten, show training pairs instead).
+            if train.count >= 10 {
+                let held = min(4, train.count / 5)
+                (heldOut, train) = (train.subset(Array(0..<held)), train.subset(Array(held..<train.count)))
+            } else {
+                heldOut = train.subset(Array(0..<min(4, train.count)))
+                log("warning: \(path) has no val/ or test/ folder and under ten pairs; the triptychs show training pairs")
+            }
+        }
+        warnSkipped(sets.train.skipped, log)
+        return LoadedData(train: train, heldOut: heldOut, classes: 1, skipped: sets.train.skipped)
+    }
+    let set = try TrainingSet(path, size: size, channels: channels)
+    warnSkipped(set.skipped, log)
+    let all = Examples(images: set.pixels, labels: set.labels, targets: nil, count: set.count)
+    guard holdOut else { return LoadedData(train: all, heldOut: nil, classes: set.classes, skipped: set.skipped) }
+    // Images the model never trains on: a seeded choice of up to 32.
+    var rng = SplitMix64(seed: 0x4E1D_0017)
+    let held = Set(Array(0..<set.count).shuffled(using: &rng).prefix(min(32, set.count / 10)))
+    return LoadedData(
+        train: all.subset((0..<set.count).filter { !held.contains($0) }), heldOut: held.isEmpty ? nil : all.subset(held.sorted()),
+        classes: set.classes, skipped: set.skipped)
+}
+
+private func warnSkipped(_ skipped: [String], _ log: (String) -> Void) {
+    if !skipped.isEmpty { log("warning: skipped \(skipped.count) file(s) that could not be decoded, e.g. \(skipped[0])") }
+}
+
+/// The batches of every step of a run over `examples`. Used from one thread; the only other
+/// is the prefetch queue, which runs `batches(at:)` while the caller waits on the device.
+public final class DataLoader: @unchecked Sendable {
+    public let examples: Examples
+    public let batchSize: Int
+    /// Batches one step consumes (a GAN's critic steps per generator step).
+    public let batchesPerStep: Int
+    public let batchesPerEpoch: Int
+    private let seed: UInt64
+    private let flip: Bool
+    private let channels: Int, size: Int
+    private let prefetched = Prefetcher()
+    /// The example order of epoch `orderEpoch`.
+    private var order: [Int] = []
+    private var orderEpoch = -1
+
+    public init(_ examples: Examples, batchSize: Int, batchesPerStep: Int, seed: UInt64, flip: Bool, channels: Int, size: Int) {
+        (self.examples, self.batchSize, self.batchesPerStep, self.seed, self.flip) = (examples, batchSize, batchesPerStep, seed, flip)
+        (self.channels, self.size) = (channels, size)
+        batchesPerEpoch = examples.count / batchSize
+    }
+
+    /// Steps of one epoch (whole steps only).
+    public var stepsPerEpoch: Int { batchesPerEpoch / batchesPerStep }
+
+    /// The batches of `step`. Epoch `e` visits the examples in a permutation drawn from
+    /// (seed, e), so any batch is known without history; flips are drawn from (seed, batch, slot).
+    public func batches(at step: Int) -> [Batch] {
+        (0..<batchesPerStep).map { k in
+            let global = step * batchesPerStep + k
+            let epoch = global / batchesPerEpoch, index = global % batchesPerEpoch
+            if epoch != orderEpoch {
+                var rng = SplitMix64(seed: seed &+ 0x5EED &* UInt64(epoch + 1))
+                order = Array(0..<examples.count)
+                order.shuffle(using: &rng)
+                orderEpoch = epoch
+            }
+            let flips = (0..<batchSize).map { slot in
+                var coin = SplitMix64(seed: seed ^ UInt64(global) &* 0x9E37_79B9 ^ UInt64(slot))
+                return flip && Bool.random(using: &coin)
+            }
+            return examples.batch(order[(index * batchSize)..<((index + 1) * batchSize)], flips: flips, channels: channels, size: size)
+        }
+    }
+
+    /// The batches of `step`, prepared ahead if they were; starts preparing those of `next`.
+    public func take(_ step: Int, prefetching next: Int?) -> [Batch] {
+        let current = prefetched.take(step) ?? batches(at: step)
+        if let next { prefetched.fill(next) { [self] in batches(at: next) } }
+        return current
+    }
+}
+
+/// The batches of one step, prepared ahead on a background queue.
+final class Prefetcher: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "genocl.prefetch")
+    private var pending: (step: Int, batches: [Batch])?
+
+    /// Starts preparing the batches of `step`.
+    func fill(_ step: Int, _ make: @escaping @Sendable () -> [Batch]) {
+        queue.async { self.pending = (step, make()) }
+    }
+
+    /// The prepared batches of `step`, waiting for them if still being made; nil if another step was prepared.
+    func take(_ step: Int) -> [Batch]? {
+        queue.sync {
+            defer { pending = nil }
+            return pending?.step == step ? pending?.batches : nil
+        }
+    }
+}
+
+/// Image `i` of each source in turn (`per` floats an image): rows of side-by-side
+/// comparisons (original | reconstruction, input | generated | target).
+public func interleaved(_ sources: [[Float]], per: Int, count: Int) -> [Float] {
+    var out: [Float] = []
+    out.reserveCapacity(sources.count * count * per)
+    for i in 0..<count {
+        for source in sources { out += source[(i * per)..<((i + 1) * per)] }
+    }
+    return out
+}

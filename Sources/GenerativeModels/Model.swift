@@ -1,0 +1,121 @@
+// The plug-in model layer. A model is one file: a type that says its name, its
+// source study's defaults and the flags it rejects, what data it trains on, its
+// networks and their checkpoint names, and how it samples; its family protocol
+// (AdversarialModel, AutoencoderModel) adds the losses, and the family's trainer
+// runs the steps. `ModelKind.registered` lists the models; Training and the CLI
+// run any of them through these protocols alone.
+import Datasets
+import NeuralNet
+import TensorGraph
+
+/// A model of `genocl train --model`.
+public protocol GenerativeModel: AnyObject {
+    /// The `--model` value, also the `model` of config.json and checkpoints.
+    static var name: String { get }
+    /// What it is and where its defaults come from (for `--help` and the README).
+    static var summary: String { get }
+    /// What it trains on.
+    static var trainsOn: ExampleKind { get }
+    /// Whether it shows held-out examples (reconstructions, translations) as it trains.
+    static var showsHeldOut: Bool { get }
+    /// The source study's settings, applied over the data's (28×28 gray for MNIST-layout
+    /// data, 64×64 RGB for image folders).
+    static func applyStudyDefaults(to options: inout TrainOptions)
+    /// What is wrong with `options` for this model (a message naming the flag), or nil.
+    static func problem(with options: TrainOptions) -> String?
+    /// The checkpoint files `genocl sample` loads (the first is the one a bare .safetensors file holds).
+    static var samplingNetworks: [String] { get }
+    /// The options of a generator saved without a run folder (a PyTorch `netG`), from its
+    /// tensors' names and shapes, when the model can tell them; nil otherwise.
+    static func options(forGenerator shapes: [String: [Int]]) -> TrainOptions?
+
+    /// The model of `options` for data with `classes` classes, its weights drawn from `options.seed`.
+    init(_ options: TrainOptions, classes: Int) throws
+    /// The networks, each saved as `<file>.safetensors` in a checkpoint (generator first).
+    var networks: [(file: String, module: Module)] { get }
+    /// How it makes images from latents or inputs (`genocl sample`).
+    var sampling: Sampling { get }
+    /// The compiled training step of `options` in `session`.
+    func trainer(_ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws -> any ModelTrainer
+}
+
+extension GenerativeModel {
+    public static var showsHeldOut: Bool { false }
+    public static func applyStudyDefaults(to options: inout TrainOptions) {}
+    /// The DCGAN layout's sizes: 28, and 4·2ᵏ from 16 to 256.
+    public static func problem(with options: TrainOptions) -> String? {
+        DCGANConfig.imageSizes.contains(options.imageSize)
+            ? nil : "--image-size \(options.imageSize): \(name) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))"
+    }
+    public static func options(forGenerator shapes: [String: [Int]]) -> TrainOptions? { nil }
+}
+
+/// How a trained model makes images.
+public enum Sampling {
+    /// From latents `z [N, nz]` (and class labels `[N]` when conditional); `encode` (VAEs)
+    /// maps images (and labels) to their latent means.
+    case latent(
+        decode: (_ z: Tensor, _ labels: Tensor?, ForwardContext) -> Tensor,
+        encode: ((_ images: Tensor, _ labels: Tensor?, ForwardContext) -> Tensor)?)
+    /// From input images (image-to-image translation, in the mode the model translates in).
+    case translation((_ inputs: Tensor) -> Tensor)
+}
+
+/// A model's compiled training step, replayed every step.
+public protocol ModelTrainer: AnyObject {
+    var optimizers: [any Optimizer] { get }
+    /// Names of the values `train` returns (metrics.csv columns; the first two are plotted).
+    var metricNames: [String] { get }
+    /// Batches one step consumes (critic steps per generator step).
+    var batchesPerStep: Int { get }
+    /// FLOPs of one step's matmuls and convolutions (see `Plan.multiplyAddFLOPs`).
+    var flopsPerStep: Double { get }
+    /// Positions the plans' random streams at `step` (for resuming).
+    func seek(to step: Int)
+    /// One training step on `batches`; returns the metrics.
+    func train(_ batches: [Batch]) throws -> [Float]
+    /// The images to write now.
+    func outputs() throws -> [OutputImage]
+}
+
+/// A model's name, as `--model` and config.json spell it; `type` is the model.
+public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// The models, in the order `--help` lists them: one line per model.
+    public static var registered: [any GenerativeModel.Type] {
+        [
+            DCGAN.self,
+            WGAN.self,
+            WGANGP.self,
+            ConvolutionalVAE.self,
+            DenseVAE.self,
+            ConditionalVAE.self,
+            ACGAN.self,
+            Pix2Pix.self,
+        ]
+    }
+
+    public init?(rawValue: String) {
+        guard Self.registered.contains(where: { $0.name == rawValue }) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    /// The kind of a registered model type.
+    public init(_ type: any GenerativeModel.Type) { rawValue = type.name }
+
+    public static var allCases: [ModelKind] { registered.map(ModelKind.init) }
+
+    public var type: any GenerativeModel.Type { Self.registered.first { $0.name == rawValue }! }
+    public var summary: String { type.summary }
+
+    /// The model of `options` (see `GenerativeModel.init`).
+    public func make(_ options: TrainOptions, classes: Int) throws -> any GenerativeModel {
+        try type.init(options, classes: classes)
+    }
+    public var description: String { rawValue }
+    public var isAdversarial: Bool { type is any AdversarialModel.Type }
+    public var isVAE: Bool { type is any AutoencoderModel.Type }
+    /// Whether it trains on class labels.
+    public var isConditional: Bool { type.trainsOn == .labeledImages }
+}

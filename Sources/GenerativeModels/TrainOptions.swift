@@ -1,0 +1,84 @@
+// What defines a training run, saved as config.json (`--resume` reads it back):
+// the model, its data and the settings of the source study it comes from.
+import Datasets
+import Foundation
+import NeuralNet
+import TensorGraph
+
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, nadam, rmsprop }
+public enum ReconstructionLoss: String, Codable, CaseIterable, Sendable { case mse, bce }
+public enum TranslationDirection: String, Codable, CaseIterable, Sendable {
+    case aToB = "AtoB", bToA = "BtoA"
+}
+
+public struct TrainOptions: Codable, Equatable, Sendable {
+    public var model = ModelKind.dcgan
+    public var data = defaultFashionMNISTDirectory
+    public var imageSize = 28
+    public var channels = 1
+    public var latentSize = 100
+    /// Width of the generator (ngf), or of a VAE's encoder and decoder.
+    public var generatorWidth = 64
+    /// Width of the discriminator or critic (ndf).
+    public var discriminatorWidth = 64
+    public var batchSize = 64
+    public var epochs = 1
+    /// Overrides `epochs` when set.
+    public var steps: Int?
+    public var optimizer = OptimizerKind.adam
+    public var learningRateG: Float = 2e-4
+    public var learningRateD: Float = 2e-4
+    public var beta1: Float = 0.5
+    public var beta2: Float = 0.999
+    public var seed: UInt64 = 1
+    /// The discriminator's target for real images (one-sided label smoothing below 1).
+    public var realLabel: Float = 1
+    /// Standard deviation of Gaussian noise added to the discriminator's inputs.
+    public var instanceNoise: Float = 0
+    /// Random horizontal flips of the real images (both sides of a pix2pix pair).
+    public var flip = false
+    /// Dropout after the discriminator's activations.
+    public var discriminatorDropout: Float = 0
+    /// Critic (discriminator) updates per generator update.
+    public var criticSteps = 1
+    /// With one critic step, the discriminator's and the generator's steps run as one plan
+    /// (the generator's forward pass once); false keeps two plans (tests compare the two).
+    public var combinesAdversarialSteps = true
+    /// WGAN: the critic's weights are clipped to ±clip after each update (0: no clipping).
+    public var clip: Float = 0
+    /// WGAN-GP: λ of the gradient penalty.
+    public var penaltyWeight: Float = 10
+    /// VAEs: β, the weight of the KL term.
+    public var klWeight: Float = 1
+    public var reconstruction = ReconstructionLoss.mse
+    /// pix2pix: λ of the L1 term.
+    public var l1Weight: Float = 100
+    public var direction = TranslationDirection.aToB
+    /// Start from these weights: a folder with the networks' .safetensors files (netG,
+    /// netD, …) or one generator .safetensors file — genocl's or PyTorch's `state_dict`.
+    public var initFrom: String?
+    public var sampleEvery = 500
+    public var checkpointEvery = 1000
+    public var logEvery = 50
+
+    public init() {}
+
+    /// The source study's settings for `model` on `data`: 28×28 gray for MNIST-layout
+    /// data, 64×64 RGB for image folders, then the model's own (`applyStudyDefaults`).
+    public init(model: ModelKind, data: String = defaultFashionMNISTDirectory) {
+        self.model = model
+        self.data = data
+        let idx = isMNISTLayout(data)
+        (imageSize, channels) = idx ? (28, 1) : (64, 3)
+        model.type.applyStudyDefaults(to: &self)
+    }
+}
+
+/// The optimizer of `kind` with the run's settings (RMSprop and the Adams use PyTorch's defaults otherwise).
+public func makeOptimizer(_ kind: OptimizerKind, _ parameters: [Parameter], learningRate: Float, options: TrainOptions, name: String) -> any Optimizer {
+    switch kind {
+    case .adam: Adam(parameters, learningRate: learningRate, beta1: options.beta1, beta2: options.beta2, name: name)
+    case .nadam: NAdam(parameters, learningRate: learningRate, beta1: options.beta1, beta2: options.beta2, name: name)
+    case .rmsprop: RMSprop(parameters, learningRate: learningRate, name: name)
+    }
+}
