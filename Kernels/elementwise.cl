@@ -14,8 +14,9 @@ __kernel void fill_forward(__global float *y, const float value, const int count
 __kernel void unary_forward(__global const float *x, __global float *y, const int op,
                             const float p0, const float p1, const int count, const int chunk, const int lanes) {
     switch (op) {
-    UNARY_CASE(0) UNARY_CASE(1) UNARY_CASE(2) UNARY_CASE(3) UNARY_CASE(4) UNARY_CASE(5) UNARY_CASE(6)
-    UNARY_CASE(7) UNARY_CASE(8) UNARY_CASE(9) UNARY_CASE(10) UNARY_CASE(11) UNARY_CASE(12) UNARY_CASE(13)
+    UNARY_CASE(UNARY_NEG) UNARY_CASE(UNARY_EXP) UNARY_CASE(UNARY_LOG) UNARY_CASE(UNARY_SQRT) UNARY_CASE(UNARY_RSQRT)
+    UNARY_CASE(UNARY_SQUARE) UNARY_CASE(UNARY_ABS) UNARY_CASE(UNARY_SIGN) UNARY_CASE(UNARY_RELU) UNARY_CASE(UNARY_LEAKY_RELU)
+    UNARY_CASE(UNARY_TANH) UNARY_CASE(UNARY_SIGMOID) UNARY_CASE(UNARY_SOFTPLUS) UNARY_CASE(UNARY_CLAMP)
     default: { FOR_EACH_ELEMENT(i, y[i] = NAN;) }
     }
 }
@@ -29,8 +30,9 @@ __kernel void unary_forward(__global const float *x, __global float *y, const in
 __kernel void binary_forward(__global const float *a, __global const float *b, __global float *y,
                              const int op, const int count, const int chunk, const int lanes) {
     switch (op) {
-    BINARY_CASE(0) BINARY_CASE(1) BINARY_CASE(2) BINARY_CASE(3) BINARY_CASE(4) BINARY_CASE(5) BINARY_CASE(6)
-    BINARY_CASE(7) BINARY_CASE(8) BINARY_CASE(9) BINARY_CASE(10) BINARY_CASE(11) BINARY_CASE(12)
+    BINARY_CASE(BINARY_ADD) BINARY_CASE(BINARY_SUB) BINARY_CASE(BINARY_MUL) BINARY_CASE(BINARY_DIV) BINARY_CASE(BINARY_POW)
+    BINARY_CASE(BINARY_MAXIMUM) BINARY_CASE(BINARY_MINIMUM) BINARY_CASE(BINARY_EQUAL) BINARY_CASE(BINARY_NOT_EQUAL) BINARY_CASE(BINARY_LESS)
+    BINARY_CASE(BINARY_LESS_EQUAL) BINARY_CASE(BINARY_GREATER) BINARY_CASE(BINARY_GREATER_EQUAL)
     default: { FOR_EACH_ELEMENT(i, y[i] = NAN;) }
     }
 }

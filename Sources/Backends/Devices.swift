@@ -66,8 +66,8 @@ public func benchGEMM(m: Int, n: Int, k: Int, backend: any Backend, rounds: Int 
             best[index] = max(best[index], try run())
         }
     }
-    let kernel = openCL.gemmKernel ?? "?"
+    let kernel = openCL.gemmKernel.map(\.rawValue) ?? "?"
     let rates = zip(settings, best).map { "\($0.name) " + String(format: "%.1f", $1 / 1e9) }.joined(separator: ", ")
-    let note = OpenCLBackend.isRegisterTile(kernel) ? "" : " (the \(kernel) GEMM never packs)"
+    let note = openCL.gemmKernel?.registerTile != nil ? "" : " (the \(kernel) GEMM never packs)"
     return "\(m)×\(n)×\(k), GEMM kernel \(kernel): GFLOP/s \(rates)\(note)"
 }

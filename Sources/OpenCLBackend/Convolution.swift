@@ -34,14 +34,12 @@ struct Convolution {
     let kernel: Size2
     let config: ConvConfig
 
-    init?(_ op: Op, _ xs: [Shape], _ ys: Shape) {
-        switch op {
-        case .conv2d(let c): (kind, large, small, kernel, config) = (.forward, xs[0], ys, Size2(xs[1][2], xs[1][3]), c)
-        case .convTranspose2d(let c, _): (kind, large, small, kernel, config) = (.transpose, ys, xs[0], Size2(xs[1][2], xs[1][3]), c)
-        case .conv2dBackwardWeight(let c, let k): (kind, large, small, kernel, config) = (.weight, xs[0], xs[1], k, c)
-        default: return nil
-        }
-    }
+    /// conv2d: x [N, C, H, W], w [O, C, KH, KW] → y [N, O, P, Q].
+    init(forward c: ConvConfig, _ xs: [Shape], _ ys: Shape) { (kind, large, small, kernel, config) = (.forward, xs[0], ys, Size2(xs[1][2], xs[1][3]), c) }
+    /// convTranspose2d: x [N, O, P, Q], w [O, C, KH, KW] → y [N, C, H, W].
+    init(transpose c: ConvConfig, _ xs: [Shape], _ ys: Shape) { (kind, large, small, kernel, config) = (.transpose, ys, xs[0], Size2(xs[1][2], xs[1][3]), c) }
+    /// conv2dBackwardWeight: x [N, C, H, W], dy [N, O, P, Q] → dW [O, C, KH, KW].
+    init(weight c: ConvConfig, kernel k: Size2, _ xs: [Shape], _ ys: Shape) { (kind, large, small, kernel, config) = (.weight, xs[0], xs[1], k, c) }
 
     /// Identifies the problem for the tuner.
     var key: String {
@@ -118,9 +116,9 @@ struct Convolution {
     }
 
     /// The device work for `algorithm`. Inputs follow the op: conv2d (x, w), convTranspose2d (x, w),
-    /// conv2dBackwardWeight (x, dy). `variant` is the GEMM kernels' tile ("6x2"), for the implicit GEMM.
+    /// conv2dBackwardWeight (x, dy). `tile` is the GEMM kernel whose register tile the implicit GEMM uses.
     /// `rows` spreads the im2col and col2im rows over work-items (`RowSpread`).
-    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, variant: String, rows: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
+    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, tile: GEMMKernel, rows: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let kk = kernel.h * kernel.w, pq = small[2] * small[3]
         switch (algorithm, kind) {
@@ -159,7 +157,7 @@ struct Convolution {
         case (.batchedGEMM, .weight):
             return batchedWeightWork(x, y, scratch: scratch!, rows: rows)
         case (.implicitGEMM, _):
-            return implicitWork(x, y, scratch: scratch!, variant: variant)
+            return implicitWork(x, y, scratch: scratch!, tile: tile)
         // The large side is [N, C·KK] and the small side [N, O]: y = x · wᵀ, y = x · w, dW = dyᵀ · x.
         case (.dense, .forward):
             return [.gemm(transposeA: false, transposeB: true, m: n, n: o, k: c * kk, a: (x[0], 0), b: (x[1], 0), c: (y, 0))]
@@ -172,7 +170,7 @@ struct Convolution {
 
     /// The flipped weights of each phase (transposed convolutions), the padded input, then one
     /// implicit-GEMM launch per phase: TM output channels × 8·VN output pixels per work-item.
-    private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, variant: String) -> [Work] {
+    private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel) -> [Work] {
         let plan = implicit!
         let (n, c, o) = (plan.input[0], plan.input[1], plan.outputChannels)
         var work: [Work] = []
@@ -201,14 +199,14 @@ struct Convolution {
             .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
             .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
         ]))
-        let tile = variant.split(separator: "x").compactMap { Int($0) }
+        let tile = gemm.registerTile!
         let output = kind == .forward ? small : large
         weightsAt = 0
         for phase in plan.phases {
             let pixels = phase.rows * phase.columns
-            let items = (o + tile[0] - 1) / tile[0] * ((pixels + 8 * tile[1] - 1) / (8 * tile[1])) * n
+            let items = (o + tile.rows - 1) / tile.rows * ((pixels + 8 * tile.vectors - 1) / (8 * tile.vectors)) * n
             let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
-            work.append(.kernel("conv2d_implicit_\(variant)", count: items, [
+            work.append(.kernel("conv2d_implicit_\(gemm.rawValue)", count: items, [
                 weights, .int(Int32(weightsAt)), .buffer(scratch), .int(Int32(padded + phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w)),
                 .buffer(y), .int(Int32(output[2] * output[3])), .int(Int32(phase.firstRow * output[3] + phase.firstColumn)),
                 .int(Int32(phase.rowStep * output[3])), .int(Int32(phase.columnStep)),

@@ -1,47 +1,70 @@
 // Elementwise family (activations included) → Kernels/elementwise.cl (one op per launch) and
 // the fused kernels of FusedKernels.swift. The codes below select unary_op and binary_op of
-// Kernels/element_functions.cl.
+// Kernels/element_functions.cl, by the names both sides give them.
 import OpenCLRuntime
 import TensorGraph
 
+/// The op codes of `unary_op` in Kernels/element_functions.cl, where each is `#define`d as
+/// `UNARY_<NAME>` (`macro`); `OpenCLOpTests` checks that the two lists agree.
+public enum UnaryKernelCode: Int32, CaseIterable, Sendable {
+    case neg, exp, log, sqrt, rsqrt, square, abs, sign, relu, leakyReLU, tanh, sigmoid, softplus, clamp
+    public var macro: String { kernelMacro("UNARY", self) }
+}
+
+/// The op codes of `binary_op`, `#define`d as `BINARY_<NAME>`.
+public enum BinaryKernelCode: Int32, CaseIterable, Sendable {
+    case add, sub, mul, div, pow, maximum, minimum, equal, notEqual, less, lessEqual, greater, greaterEqual
+    public var macro: String { kernelMacro("BINARY", self) }
+}
+
+/// `leakyReLU` → `<PREFIX>_LEAKY_RELU`: the case name in upper snake case.
+private func kernelMacro(_ prefix: String, _ code: some Any) -> String {
+    var name = ""
+    for character in "\(code)".replacingOccurrences(of: "ReLU", with: "Relu") {
+        if character.isUppercase { name += "_" }
+        name += character.uppercased()
+    }
+    return prefix + "_" + name
+}
+
 extension UnaryOp {
     /// The kernel's op code and its two parameters.
-    var kernelCode: (Int32, Float, Float) {
+    var kernelCode: (UnaryKernelCode, Float, Float) {
         switch self {
-        case .neg: (0, 0, 0)
-        case .exp: (1, 0, 0)
-        case .log: (2, 0, 0)
-        case .sqrt: (3, 0, 0)
-        case .rsqrt: (4, 0, 0)
-        case .square: (5, 0, 0)
-        case .abs: (6, 0, 0)
-        case .sign: (7, 0, 0)
-        case .relu: (8, 0, 0)
-        case .leakyReLU(let slope): (9, slope, 0)
-        case .tanh: (10, 0, 0)
-        case .sigmoid: (11, 0, 0)
-        case .softplus: (12, 0, 0)
-        case .clamp(let lo, let hi): (13, lo, hi)
+        case .neg: (.neg, 0, 0)
+        case .exp: (.exp, 0, 0)
+        case .log: (.log, 0, 0)
+        case .sqrt: (.sqrt, 0, 0)
+        case .rsqrt: (.rsqrt, 0, 0)
+        case .square: (.square, 0, 0)
+        case .abs: (.abs, 0, 0)
+        case .sign: (.sign, 0, 0)
+        case .relu: (.relu, 0, 0)
+        case .leakyReLU(let slope): (.leakyReLU, slope, 0)
+        case .tanh: (.tanh, 0, 0)
+        case .sigmoid: (.sigmoid, 0, 0)
+        case .softplus: (.softplus, 0, 0)
+        case .clamp(let lo, let hi): (.clamp, lo, hi)
         }
     }
 }
 
 extension BinaryOp {
-    var kernelCode: Int32 {
+    var kernelCode: BinaryKernelCode {
         switch self {
-        case .add: 0
-        case .sub: 1
-        case .mul: 2
-        case .div: 3
-        case .pow: 4
-        case .maximum: 5
-        case .minimum: 6
-        case .equal: 7
-        case .notEqual: 8
-        case .less: 9
-        case .lessEqual: 10
-        case .greater: 11
-        case .greaterEqual: 12
+        case .add: .add
+        case .sub: .sub
+        case .mul: .mul
+        case .div: .div
+        case .pow: .pow
+        case .maximum: .maximum
+        case .minimum: .minimum
+        case .equal: .equal
+        case .notEqual: .notEqual
+        case .less: .less
+        case .lessEqual: .lessEqual
+        case .greater: .greater
+        case .greaterEqual: .greaterEqual
         }
     }
 }
@@ -100,9 +123,9 @@ func elementwiseWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ 
     switch op {
     case .unary(let unary):
         let (code, p0, p1) = unary.kernelCode
-        return .kernel("unary_forward", count: items, [.buffer(x[0]), .buffer(y), .int(code), .float(p0), .float(p1)] + tail)
+        return .kernel("unary_forward", count: items, [.buffer(x[0]), .buffer(y), .int(code.rawValue), .float(p0), .float(p1)] + tail)
     case .binary(let binary):
-        return .kernel("binary_forward", count: items, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .int(binary.kernelCode)] + tail)
+        return .kernel("binary_forward", count: items, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .int(binary.kernelCode.rawValue)] + tail)
     case .select:
         return .kernel("select_forward", count: items, [.buffer(x[0]), .buffer(x[1]), .buffer(x[2]), .buffer(y)] + tail)
     case .oneHot(let depth):

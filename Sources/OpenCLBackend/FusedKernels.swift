@@ -80,8 +80,8 @@ struct FusedKernel {
         case .input(let k): "v\(k)"
         case .scalar(let value): literal(value)
         case .unary(let op, let x):
-            "unary_op(\(op.kernelCode.0), \(code(x)), \(literal(op.kernelCode.1)), \(literal(op.kernelCode.2)))"
-        case .binary(let op, let a, let b): "binary_op(\(op.kernelCode), \(code(a)), \(code(b)))"
+            "unary_op(\(op.kernelCode.0.macro), \(code(x)), \(literal(op.kernelCode.1)), \(literal(op.kernelCode.2)))"
+        case .binary(let op, let a, let b): "binary_op(\(op.kernelCode.macro), \(code(a)), \(code(b)))"
         case .select(let c, let a, let b): "(\(code(c)) != 0.0f ? \(code(a)) : \(code(b)))"
         }
     }

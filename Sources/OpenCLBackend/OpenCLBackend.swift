@@ -14,16 +14,6 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
     }
 }
 
-/// One unit of device work that an op maps to.
-enum Work {
-    /// A kernel of Kernels/*.cl over `count` work-items (`flops` for the profile, when known).
-    /// `local` fixes the work-group size (kernels that share local memory), else the runtime picks it.
-    case kernel(String, count: Int, [KernelArgument], flops: Double = 0, local: Int? = nil)
-    /// Row-major `c[m×n] = op(a) · op(b) + beta · c` (our GEMM kernels or CLBlast), with element offsets.
-    case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float = 0)
-    case copy(CLBuffer, CLBuffer, elements: Int)
-}
-
 /// The `Backend` for any OpenCL device: each op becomes kernels of `Kernels/*.cl`
 /// (embedded in the binary) or GEMMs (ours or CLBlast's) on one in-order queue. Nothing
 /// waits for the device except reads (and the one-time timing of a new convolution shape).
@@ -49,7 +39,7 @@ public final class OpenCLBackend: ProfilingBackend {
     private var compiledFusedKernels: Set<String> = []
     /// Spreads elementwise work (optimizer updates, long sums) as on this kind of device instead of the one present (tests).
     public var spreadDevice: (cpu: Bool, computeUnits: Int)?
-    private var deviceKind: (cpu: Bool, computeUnits: Int) {
+    var deviceKind: (cpu: Bool, computeUnits: Int) {
         spreadDevice ?? (queue.device.info.type == "CPU", queue.device.info.computeUnits)
     }
     /// How an elementwise loop over `elements` spreads over this device's work-items.
@@ -61,11 +51,11 @@ public final class OpenCLBackend: ProfilingBackend {
         RowSpread(rows: rows, length: length, cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
     }
     let profiler: Profiler?
-    private let debugLevel: Int
+    let debugLevel: Int
     /// Set by one_hot_forward to (first bad row + 1).
     private let status: CLBuffer
     private var statusPending = false
-    private var scratchBuffer: CLBuffer?
+    var scratchBuffer: CLBuffer?
     /// What the measured choices depend on: the device, its driver, our kernels and how
     /// they are launched (`launchRevision` counts changes to the launch code, such as
     /// work-group sizes, or to how candidates are timed, that make earlier measurements
@@ -79,15 +69,15 @@ public final class OpenCLBackend: ProfilingBackend {
     var timingDevice: String { "\(queue.device.info.platformName) | \(queue.device.info.name)" }
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
     let convolutionChoices: MeasuredChoices, gemmChoices: MeasuredChoices
-    /// The GEMM kernel in use (`clblast` or one of ours), chosen at the first GEMM.
-    public var gemmKernel: String?
+    /// The GEMM kernel in use (CLBlast or one of ours), chosen at the first GEMM.
+    public var gemmKernel: GEMMKernel?
     /// Whether our GEMM kernels pack B into panels first: always, never, or by the rule in
     /// `ownGEMM` (nil). For measuring the rule (`genocl bench --gemm`).
     public var gemmPacking: Bool?
     var gemmScratchBuffer: CLBuffer?, gemmScratchBufferA: CLBuffer?, gemmScratchBufferPacked: CLBuffer?
     /// The A operand last transposed into `gemmScratchBufferA` during the current op
     /// (the per-image GEMMs of a convolution share their weight matrix).
-    private var transposedA: (buffer: ObjectIdentifier, offset: Int, rows: Int, columns: Int)?
+    var transposedA: (buffer: ObjectIdentifier, offset: Int, rows: Int, columns: Int)?
 
     /// Opens device `index` (see `genocl devices`) and builds or loads its kernels
     /// (`kernelSource` replaces Kernels/*.cl, for tests). `measurements` names the files of
@@ -151,58 +141,78 @@ public final class OpenCLBackend: ProfilingBackend {
         if poisonOutputs { try perform(fill(y, .nan, count: output.shape.count, spread: spread(output.shape.count)), op: "poison") }
         let start = try logStart()
         defer { logEnd("\(op.name) \(inputs.map(\.shape)) → \(output.shape)", start) }
-        let shapes = inputs.map(\.shape)
-        if let convolution = Convolution(op, shapes, output.shape) {
-            // The implicit GEMM uses the GEMM's register tile (CLBlast and the work-group GEMMs have none: 4x2).
-            let gemm = try gemmKernel ?? chooseGEMMKernel()
-            let variant = Self.isRegisterTile(gemm) ? gemm : "4x2"
-            let work = { (algorithm: ConvolutionAlgorithm) in
-                try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), variant: variant, rows: self.rowSpread)
-            }
-            let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
-            let algorithm = try forced ?? ConvolutionAlgorithm(rawValue: convolutionChoices.choice(
-                for: convolution.key, context: measurementContext, device: timingDevice, candidates: convolution.candidates.map(\.rawValue)
-            ) { candidate in
-                let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
-                if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
-                return seconds
-            })!
-            try run(work(algorithm), op)
-        } else if case .reduce(let reduce, let axes, _) = op {
-            let reduction = try Reduction(reduce, axes: axes, shapes[0])
+        switch try dispatch(op, x, inputs.map(\.shape), y, output.shape, step: step) {
+        case .work(let work):
+            try run(work, op)
+        case .convolution(let convolution):
+            try runConvolution(convolution, op, x, y)
+        case .reduction(let reduction):
             let (parts, grouped) = reduction.spread(cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
             try run(reduction.work(x[0], y, parts: parts, grouped: grouped, scratch: scratch(reduction.scratchElements(parts: parts))), op)
-        } else {
-            try run(try plan(op, x, shapes, y, output.shape, step: step), op)
         }
         if case .oneHot = op { statusPending = true }
     }
 
-    /// The device work of one op. (Kept free of device calls: a throwing call inside
-    /// a large op switch was miscompiled in release builds — see CPUBackend.)
-    private func plan(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, step: UInt64) throws -> [Work] {
+    /// What an op becomes on the device: work to enqueue, or a convolution or reduction whose
+    /// work depends on a choice or on scratch memory made when it runs.
+    private enum Dispatch {
+        case work([Work])
+        case convolution(Convolution)
+        case reduction(Reduction)
+    }
+
+    /// Every op, by family. (Kept free of device calls: a throwing device call inside a large
+    /// op switch was miscompiled in release builds — see CPUBackend.)
+    private func dispatch(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, step: UInt64) throws -> Dispatch {
         switch op {
         case .placeholder, .variable, .constant:
-            preconditionFailure("\(op.name) is bound by the plan, not executed")
+            throw PlanError("\(op.name) is bound by the plan, not executed")
         case .fill(let value, _):
-            return [fill(y, value, count: ys.count, spread: spread(ys.count))]
+            return .work([fill(y, value, count: ys.count, spread: spread(ys.count))])
         case .random(let distribution, let seed, _):
-            return [randomWork(y, count: ys.count, distribution, seed: seed, step: step)]
+            return .work([randomWork(y, count: ys.count, distribution, seed: seed, step: step)])
         case .unary, .binary, .select, .oneHot:
-            return [elementwiseWork(op, x, xs, y, ys, status: status, spread: spread(ys.count))]
+            return .work([elementwiseWork(op, x, xs, y, ys, status: status, spread: spread(ys.count))])
         case .reshape, .stopGradient, .permute, .expand, .concat, .slice, .pad:
-            return try layoutWork(op, x, xs, y, ys, spread: spread, rows: rowSpread)
-        case .reduce:
-            preconditionFailure("reductions are dispatched with their scratch")
+            return .work(try layoutWork(op, x, xs, y, ys, spread: spread, rows: rowSpread))
+        case .reduce(let reduce, let axes, _):
+            return .reduction(try Reduction(reduce, axes: axes, xs[0]))
         case .matmul:
-            return matmulWork(op, x, xs, y, ys)
-        case .conv2d, .convTranspose2d, .conv2dBackwardWeight:
-            preconditionFailure("convolutions are dispatched by the tuner")
+            return .work(matmulWork(op, x, xs, y, ys))
+        case .conv2d(let config):
+            return .convolution(Convolution(forward: config, xs, ys))
+        case .convTranspose2d(let config, _):
+            return .convolution(Convolution(transpose: config, xs, ys))
+        case .conv2dBackwardWeight(let config, let kernel):
+            return .convolution(Convolution(weight: config, kernel: kernel, xs, ys))
         case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
-            return [resampleWork(op, x[0], xs[0], y, ys)]
+            return .work([resampleWork(op, x[0], xs[0], y, ys)])
         case .optimizerUpdate(let rule, let output):
-            return [optimizerWork(rule, output: output, x, y, count: ys.count, spread: spread(ys.count))]
+            return .work([optimizerWork(rule, output: output, x, y, count: ys.count, spread: spread(ys.count))])
         }
+    }
+
+    /// Runs a convolution by the algorithm forced or measured for its shape (timing each
+    /// candidate the first time a shape is seen on this device).
+    private func runConvolution(_ convolution: Convolution, _ op: Op, _ x: [CLBuffer], _ y: CLBuffer) throws {
+        // The implicit GEMM uses the GEMM's register tile (CLBlast and the work-group GEMMs have none: 4x2).
+        let gemm = try gemmKernel ?? chooseGEMMKernel()
+        let tile = gemm.registerTile != nil ? gemm : .tile4x2
+        let work = { (algorithm: ConvolutionAlgorithm) in
+            try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), tile: tile, rows: self.rowSpread)
+        }
+        let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
+        let algorithm =
+            try forced
+            ?? ConvolutionAlgorithm(
+                rawValue: convolutionChoices.choice(
+                    for: convolution.key, context: measurementContext, device: timingDevice, candidates: convolution.candidates.map(\.rawValue)
+                ) { candidate in
+                    let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
+                    if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
+                    return seconds
+                })!
+        try run(work(algorithm), op)
     }
 
     public func prepareFused(_ ops: [FusedElementwise]) throws {
@@ -229,18 +239,6 @@ public final class OpenCLBackend: ProfilingBackend {
         try perform(optimizerWork(rule, output: -1, x, x[0], count: count, spread: spread(count)), op: "optimizerUpdate")
     }
 
-    /// With GENOCL_DEBUG ≥ 3 an op is timed alone: the queue drains before (here) and after it (`logEnd`).
-    private func logStart() throws -> Date { debugLevel >= 3 ? try finishedNow() : Date() }
-
-    /// Logs an op (GENOCL_DEBUG 2), with its time since `start` (3).
-    private func logEnd(_ description: @autoclosure () -> String, _ start: Date) {
-        if debugLevel >= 3, let elapsed = try? finishedNow().timeIntervalSince(start) {
-            log(String(format: "genocl: %@ %.3f ms", description(), elapsed * 1e3))
-        } else if debugLevel == 2 {
-            log("genocl: \(description())")
-        }
-    }
-
     public func executeFused(_ op: FusedElementwise, inputs: [Operand], output: Operand) throws {
         let kernel = fusedKernel(op)
         if !compiledFusedKernels.contains(kernel.name) { try prepareFused([op]) }
@@ -257,202 +255,6 @@ public final class OpenCLBackend: ProfilingBackend {
         let kernel = FusedKernel(op)
         fusedKernels[op] = kernel
         return kernel
-    }
-
-    private func run(_ work: [Work], _ op: Op) throws {
-        for item in work { try perform(item, op: op.name) }
-    }
-
-    /// Waits for the queue (GENOCL_DEBUG ≥ 3 times each op this way) and returns the time.
-    private func finishedNow() throws -> Date {
-        try queue.finish()
-        return Date()
-    }
-
-    /// Seconds that `body`'s device work takes (it waits for the queue before and after).
-    func timed(_ body: () throws -> Void) throws -> Double {
-        try queue.finish()
-        let start = Date()
-        try body()
-        try queue.finish()
-        return Date().timeIntervalSince(start)
-    }
-
-    /// A scratch buffer of at least `elements` floats, reused by every op (the queue is in order).
-    private func scratch(_ elements: Int) throws -> CLBuffer? {
-        guard elements > 0 else { return nil }
-        return try grown(&scratchBuffer, elements: elements, label: "scratch")
-    }
-
-    /// `buffer`, replaced by a larger one first when it holds fewer than `elements` floats
-    /// (the old one is released before the new one is allocated).
-    private func grown(_ buffer: inout CLBuffer?, elements: Int, label: String) throws -> CLBuffer {
-        if let buffer, buffer.byteCount >= elements * 4 { return buffer }
-        buffer = nil
-        let new = try queue.allocate(byteCount: elements * 4, label: "\(label) (\(elements) floats)")
-        buffer = new
-        return new
-    }
-
-    private func perform(_ work: Work, op: String) throws {
-        switch work {
-        case .kernel(let name, let count, let arguments, let flops, let local):
-            let event = try queue.launch(name, count: count, arguments, localSize: local)
-            // The generated fused kernels (one name per expression) count as one in profiles.
-            if let event { profiler?.record(name.hasPrefix("fused_") ? "fused_elementwise" : name, event, flops: flops) }
-        case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c, let beta):
-            try gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
-        case .copy(let source, let destination, let elements):
-            try queue.copy(source, to: destination, byteCount: elements * 4)
-        }
-    }
-
-    private func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
-        let kernel = try gemmKernel ?? chooseGEMMKernel()
-        if kernel == "clblast" {
-            try clblastGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
-        } else {
-            try ownGEMM(kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
-        }
-    }
-
-    private func clblastGEMM(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
-        var commandQueue: cl_command_queue? = queue.queue
-        var event: cl_event?
-        let status = CLBlastSgemm(
-            CLBlastLayoutRowMajor, transposeA ? CLBlastTransposeYes : CLBlastTransposeNo, transposeB ? CLBlastTransposeYes : CLBlastTransposeNo,
-            m, n, k, 1, a.0.mem, a.1, transposeA ? m : k, b.0.mem, b.1, transposeB ? k : n, beta, c.0.mem, c.1, n,
-            &commandQueue, &event)
-        guard status == CLBlastSuccess else {
-            throw OpenCLError("CLBlastSgemm", status.rawValue, "GEMM \(m)×\(n)×\(k) failed (CLBlast status \(status.rawValue))")
-        }
-        if let event {
-            if let profiler { profiler.record("clblast_sgemm", event, flops: 2 * Double(m * n * k)) } else { clReleaseEvent(event) }
-        }
-    }
-
-    /// Kernels/gemm.cl's `gemm_{nn,np}_<variant>` (transposed operands are transposed into
-    /// scratch first) or, for the GPU variants `tiled64` and `tiled128`, `gemm_<variant>_{n,t}{n,t}`
-    /// (work-groups of 256 over tiles of C, reading transposed operands in place).
-    private func ownGEMM(_ variant: String, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
-        if let tile = Self.tiledGEMMVariants[variant] {
-            // Few tiles and a long K (weight gradients: K = N·P·Q) split K into slices of at
-            // least 128 terms, until about two groups per compute unit.
-            let tiles = (m + tile - 1) / tile * ((n + tile - 1) / tile)
-            let slices = max(1, min((2 * max(deviceKind.computeUnits, 1) + tiles - 1) / tiles, k / 128))
-            let kSlice = (k + slices - 1) / slices
-            // The slices go to the packing scratch: the tiled kernels never pack B.
-            let output = slices > 1 ? (try grown(&gemmScratchBufferPacked, elements: slices * m * n, label: "GEMM slices scratch"), 0) : c
-            let arguments: [KernelArgument] = [
-                .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(transposeA ? m : k)),
-                .buffer(b.0), .int(Int32(b.1)), .int(Int32(transposeB ? k : n)), .buffer(output.0), .int(Int32(output.1)),
-                .int(Int32(n)), .float(slices > 1 ? 0 : beta), .int(Int32(kSlice)), .int(Int32(m * n)),
-            ]
-            let name = "gemm_\(variant)_\(transposeA ? "t" : "n")\(transposeB ? "t" : "n")"
-            try perform(.kernel(name, count: tiles * slices * 256, arguments, flops: 2 * Double(m * n * k), local: 256), op: "matmul")
-            if slices > 1 {
-                try perform(.kernel("gemm_sum_slices", count: m * n, [
-                    .buffer(output.0), .int(Int32(slices)), .int(Int32(m)), .int(Int32(n)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
-                ]), op: "matmul")
-            }
-            return
-        }
-        var a = a, b = b, ldb = n
-        // A transposed operand is transposed into scratch first (the A·B kernels are the
-        // fast ones); a transposed A is reused by the later GEMMs of the same op.
-        func transposed(_ source: (CLBuffer, Int), rows: Int, columns: Int, into scratch: inout CLBuffer?) throws -> (CLBuffer, Int) {
-            let out = try grown(&scratch, elements: rows * columns, label: "GEMM transpose scratch")
-            try perform(.kernel("transpose_matrix", count: (rows + 7) / 8 * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(0), .int(Int32(rows)), .int(Int32(columns)), .int(1)]), op: "matmul")
-            return (out, 0)
-        }
-        if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }
-        if transposeA {
-            if let done = transposedA, done.buffer == ObjectIdentifier(a.0), done.offset == a.1, done.rows == m, done.columns == k {
-                a = (gemmScratchBufferA!, 0)
-            } else {
-                let source = a
-                a = try transposed(source, rows: m, columns: k, into: &gemmScratchBufferA)
-                transposedA = (ObjectIdentifier(source.0), source.1, m, k)
-            }
-        }
-        // "<TM>x<VN>": TM rows × 8·VN columns per work-item.
-        let parts = variant.split(separator: "x").compactMap { Int($0) }
-        let width = 8 * parts[1], panels = (n + width - 1) / width
-        let items = (m + parts[0] - 1) / parts[0] * panels
-        // B is packed into column panels first (see Kernels/gemm.cl) where its panels' rows lie
-        // far apart and A has enough rows to pay for the extra pass over B (which costs about
-        // as much as a GEMM with M ≈ 64 rows). Measured on a 2-core EPYC (`genocl bench --gemm`,
-        // row-major → packed, GFLOP/s): 512×961×4096 41 → 99 (a 4×4 stride-1 convolution of
-        // pix2pix's PatchGAN), 256×256×2048 70 → 93–111, 512×64×4096 96–109 → 107–159,
-        // 2048×256×256 96–146 → 160, 64×1024×1024 47–69 → 67–78; but 64×961×1024 77–87 → 58,
-        // 1×900×8192 3.1 → 1.7, 1024×256×128 101–110 → 85–102, and no gain for one panel
-        // (N ≤ its width: its rows already lie one after another).
-        let packed = gemmPacking ?? (k >= 256 && n > width && (m >= 128 || (m >= 32 && n >= 1024)))
-        if packed {
-            let out = try grown(&gemmScratchBufferPacked, elements: panels * width * k, label: "GEMM packing scratch")
-            try perform(.kernel("pack_panels", count: panels * k, [
-                .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(out), .int(Int32(k)), .int(Int32(n)), .int(Int32(width)),
-            ]), op: "matmul")
-            (b, ldb) = ((out, 0), width)
-        }
-        let arguments: [KernelArgument] = [
-            .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(k)),
-            .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
-        ]
-        try perform(.kernel("gemm_\(packed ? "np" : "nn")_\(variant)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
-    }
-
-    /// Our GEMM kernels' variants (Kernels/gemm.cl) and CLBlast, timed once per device on three
-    /// convolution-sized problems; the fastest serves every GEMM. `GENOCL_GEMM` forces one.
-    public static let gemmCandidates = ["clblast", "4x2", "8x1", "6x2", "4x3", "tiled64", "tiled128"]
-    /// The work-group GEMMs and their tiles' side.
-    static let tiledGEMMVariants = ["tiled64": 64, "tiled128": 128]
-    /// Whether GEMM kernel `name` is one of our register-tile kernels ("<TM>x<VN>"), the ones
-    /// with a tile for the implicit GEMM and a packed B; CLBlast and the work-group tiles are not.
-    public static func isRegisterTile(_ name: String) -> Bool { name != "clblast" && tiledGEMMVariants[name] == nil }
-
-    private func chooseGEMMKernel() throws -> String {
-        if let forced = ProcessInfo.processInfo.environment["GENOCL_GEMM"], Self.gemmCandidates.contains(forced) {
-            gemmKernel = forced
-            return forced
-        }
-        // Three convolution shapes (a batched one, and the per-image GEMMs of a deep and a middle
-        // layer, where the tiles compete differently); each candidate's score is its time on the
-        // first shape plus the others' scaled to the first one's work.
-        let shapes = [(m: 256, n: 1024, k: 576), (m: 512, n: 16, k: 4096), (m: 128, n: 256, k: 1024)]
-        let largest = { (size: ((m: Int, n: Int, k: Int)) -> Int) in shapes.map(size).max()! }
-        // The operands exist only while candidates are timed (a recorded choice needs none).
-        var operands: (a: CLBuffer, b: CLBuffer, c: CLBuffer)?
-        let problem = shapes.map { "\($0.m)x\($0.n)x\($0.k)" }.joined(separator: ",")
-        // Seven rounds, not three: the one choice serves every GEMM of every run on the device,
-        // and three rounds on a 2-core EPYC recorded 4x2 over 6x2 (about 25 % faster here) in 1
-        // of 12 fresh timings (and in 2 of 5 on a busier day; dcgan64 then ran 1.2–1.3× slower).
-        let choice = try gemmChoices.choice(for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates, rounds: 7) { candidate in
-            if operands == nil {
-                let a = try queue.allocate(byteCount: largest { $0.m * $0.k } * 4, label: "GEMM timing A")
-                let b = try queue.allocate(byteCount: largest { $0.k * $0.n } * 4, label: "GEMM timing B")
-                let c = try queue.allocate(byteCount: largest { $0.m * $0.n } * 4, label: "GEMM timing C")
-                for buffer in [a, b, c] { try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill") }
-                operands = (a, b, c)
-            }
-            let (a, b, c) = operands!
-            var score = 0.0
-            for (m, n, k) in shapes {
-                let seconds = try timed {
-                    if candidate == "clblast" {
-                        try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
-                    } else {
-                        try ownGEMM(candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
-                    }
-                }
-                score += seconds * Double(shapes[0].m * shapes[0].n * shapes[0].k) / Double(m * n * k)
-                if debugLevel >= 1 { log(String(format: "genocl: timing GEMM %d×%d×%d: %@ %.2f ms", m, n, k, candidate, seconds * 1e3)) }
-            }
-            return score
-        }
-        if debugLevel >= 1 { log("genocl: GEMM kernel \(choice)") }
-        gemmKernel = choice
-        return choice
     }
 
     private func writeStatus(_ value: Int32) throws {
@@ -472,27 +274,6 @@ public final class OpenCLBackend: ProfilingBackend {
         }
     }
 
-    public var isProfiling: Bool { queue.profiling }
-    public var peakAllocatedBytes: Int { queue.peakAllocatedBytes }
-
-    /// Per-kernel totals so far (empty when profiling is off).
-    public func kernelTotals() throws -> [KernelTotal] {
-        try queue.finish()
-        return profiler?.totals() ?? []
-    }
-
-    /// Forgets the profile so far and restarts the peak-memory count.
-    public func resetProfile() throws {
-        try queue.finish()
-        profiler?.reset()
-        queue.resetPeakBytes()
-    }
-
-    /// Per-kernel counts and times so far (profiling must be on).
-    public func profileReport() throws -> String {
-        try queue.finish()
-        return profiler?.report() ?? "profiling is off (set GENOCL_PROFILE=1)"
-    }
 }
 
 /// All kernel files as one program (kernel names are unique across files):

@@ -1,4 +1,4 @@
-// Fused optimizer updates → Kernels/optim.cl.
+// Fused optimizer updates → Kernels/optimizers.cl.
 import OpenCLRuntime
 import TensorGraph
 

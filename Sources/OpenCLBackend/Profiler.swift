@@ -2,6 +2,7 @@
 // and mean device time, and GFLOP/s where the work is known.
 import COpenCL
 import Foundation
+import OpenCLRuntime
 import TensorGraph
 
 final class Profiler {
@@ -50,3 +51,55 @@ final class Profiler {
     }
 }
 
+
+// Profiling and GENOCL_DEBUG logging of the backend's ops.
+extension OpenCLBackend {
+    /// With GENOCL_DEBUG ≥ 3 an op is timed alone: the queue drains before (here) and after it (`logEnd`).
+    func logStart() throws -> Date { debugLevel >= 3 ? try finishedNow() : Date() }
+
+    /// Logs an op (GENOCL_DEBUG 2), with its time since `start` (3).
+    func logEnd(_ description: @autoclosure () -> String, _ start: Date) {
+        if debugLevel >= 3, let elapsed = try? finishedNow().timeIntervalSince(start) {
+            log(String(format: "genocl: %@ %.3f ms", description(), elapsed * 1e3))
+        } else if debugLevel == 2 {
+            log("genocl: \(description())")
+        }
+    }
+
+    /// Waits for the queue (GENOCL_DEBUG ≥ 3 times each op this way) and returns the time.
+    func finishedNow() throws -> Date {
+        try queue.finish()
+        return Date()
+    }
+
+    /// Seconds that `body`'s device work takes (it waits for the queue before and after).
+    func timed(_ body: () throws -> Void) throws -> Double {
+        try queue.finish()
+        let start = Date()
+        try body()
+        try queue.finish()
+        return Date().timeIntervalSince(start)
+    }
+
+    public var isProfiling: Bool { queue.profiling }
+    public var peakAllocatedBytes: Int { queue.peakAllocatedBytes }
+
+    /// Per-kernel totals so far (empty when profiling is off).
+    public func kernelTotals() throws -> [KernelTotal] {
+        try queue.finish()
+        return profiler?.totals() ?? []
+    }
+
+    /// Forgets the profile so far and restarts the peak-memory count.
+    public func resetProfile() throws {
+        try queue.finish()
+        profiler?.reset()
+        queue.resetPeakBytes()
+    }
+
+    /// Per-kernel counts and times so far (profiling must be on).
+    public func profileReport() throws -> String {
+        try queue.finish()
+        return profiler?.report() ?? "profiling is off (set GENOCL_PROFILE=1)"
+    }
+}

@@ -18,7 +18,7 @@ public let testMeasurements = "tests"
 
 /// A fresh OpenCL backend that poisons every output with NaN before writing it,
 /// optionally with one convolution algorithm or GEMM kernel forced.
-public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil) throws -> OpenCLBackend {
+public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil) throws -> OpenCLBackend {
     let backend = try OpenCLBackend(device: testDeviceIndex, measurements: testMeasurements)
     backend.poisonOutputs = true
     backend.convolutionAlgorithm = convolution
@@ -29,13 +29,16 @@ public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: Stri
 /// Runs `fetches` on the CPU reference and on OpenCL with the same feeds; nil when
 /// every value agrees within `tolerance`, else the first disagreement.
 public func backendMismatch(
-    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil,
+    _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil,
     configure: (OpenCLBackend) -> Void = { _ in }
 ) throws -> String? {
     let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
     let device = try makeTestBackend(convolution: convolution, gemm: gemm)
     configure(device)
     let got = try Session(backend: device).plan(fetches: fetches).run(feeds)
+    guard got.count == fetches.count, reference.count == fetches.count else {
+        return "\(context): \(got.count) outputs on \(device.deviceDescription) and \(reference.count) on the reference for \(fetches.count) fetches"
+    }
     for (i, (g, r)) in zip(got, reference).enumerated() {
         if let message = mismatch(g, r, tolerance, "\(context), output \(i) \(fetches[i].shape) on \(device.deviceDescription)") { return message }
     }
@@ -46,7 +49,7 @@ public func backendMismatch(
 /// defaults to ten times the forward tolerance (backward sums are longer).
 public func opMismatch(
     _ inputs: [CheckInput], tolerance: Tolerance, gradientTolerance: Tolerance? = nil, context: String,
-    convolution: ConvolutionAlgorithm? = nil, gemm: String? = nil, configure: (OpenCLBackend) -> Void = { _ in }, _ f: ([Tensor]) -> Tensor
+    convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil, configure: (OpenCLBackend) -> Void = { _ in }, _ f: ([Tensor]) -> Tensor
 ) throws -> String? {
     let graph = Graph()
     let xs = inputs.map { graph.placeholder($0.name, $0.shape) }
@@ -61,4 +64,16 @@ public func opMismatch(
     let grads = gradients(of: (y * weights).sum(), wrt: differentiable)
     let gTolerance = gradientTolerance ?? Tolerance(atol: tolerance.atol * 10, rtol: tolerance.rtol * 10)
     return try backendMismatch(grads, feeds: feeds, tolerance: gTolerance, context: context + " backward", convolution: convolution, gemm: gemm, configure: configure)
+}
+
+/// A comparison found two lists of outputs of different lengths.
+public struct OutputCountMismatch: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// `zip(a, b)` once their counts agree: a comparison that zips lists of different lengths
+/// would pass on the shorter one (or on nothing) without a word.
+public func paired<A, B>(_ a: [A], _ b: [B], _ context: String) throws -> Zip2Sequence<[A], [B]> {
+    guard a.count == b.count else { throw OutputCountMismatch(description: "\(context): \(a.count) values against \(b.count)") }
+    return zip(a, b)
 }

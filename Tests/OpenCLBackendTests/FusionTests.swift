@@ -68,7 +68,7 @@ struct FusionTests {
             #expect(plan.fused.values.map(\.op.opCount).max()! > 40)
             #expect(plan.fused.values.contains { $0.op.indexing.contains { $0.inner == 110 && $0.period == 6 } })
             #expect(plan.schedule.count == 6, "\(plan.schedule.count) scheduled ops")
-            for (i, (g, r)) in zip(got, reference).enumerated() {
+            for (i, (g, r)) in try paired(got, reference, "fused chains").enumerated() {
                 let message = mismatch(g, r, .transcendental, "output \(i) on \(device.map { "a device like \($0)" } ?? "this device")")
                 #expect(message == nil, Comment(rawValue: message ?? ""))
             }
@@ -82,8 +82,8 @@ struct FusionTests {
             let fused = try run { $0.spreadDevice = device }
             #expect(!fused.plan.fused.isEmpty)
             // Bit for bit: the same functions, no contraction of two ops into one fma.
-            for (i, (a, b)) in zip(fused.values, unfused.values).enumerated() {
-                let differ = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+            for (i, (a, b)) in try paired(fused.values, unfused.values, "fused and unfused").enumerated() {
+                let differ = try paired(a, b, "output \(i)").filter { $0.bitPattern != $1.bitPattern }.count
                 #expect(differ == 0, "output \(i): \(differ) of \(a.count) values differ on \(device.map { "a device like \($0)" } ?? "this device")")
             }
         }
@@ -106,7 +106,7 @@ struct FusionTests {
         #expect(!plan.schedule.contains(wide.id), "the shared broadcast was copied")
         #expect(plan.schedule.contains(rows.id), "a broadcast a reduction reads must be copied")
         #expect(plan.invariantCount == 0, "\(plan.invariantCount) fills got buffers")
-        for (i, (got, want)) in zip(try plan.run(feeds), reference).enumerated() {
+        for (i, (got, want)) in try paired(try plan.run(feeds), reference, "shared broadcasts").enumerated() {
             let message = mismatch(got, want, .transcendental, "output \(i)")
             #expect(message == nil, Comment(rawValue: message ?? ""))
         }
@@ -138,10 +138,10 @@ struct FusionTests {
         #expect(plan.intermediateElements < separate.intermediateElements)
         let (got, unshared) = (try plan.run(feeds), try separate.run(feeds))
         #expect(try plan.run(feeds) == got, "a second run differs")
-        for (i, (value, want)) in zip(got, reference).enumerated() {
+        for (i, (value, want)) in try paired(got, reference, "in place").enumerated() {
             let message = mismatch(value, want, .transcendental, "output \(i)")
             #expect(message == nil, Comment(rawValue: message ?? ""))
-            #expect(zip(value, unshared[i]).allSatisfy { $0.bitPattern == $1.bitPattern }, "output \(i) differs from the plan without in-place ops")
+            #expect(try paired(value, unshared[i], "output \(i)").allSatisfy { $0.bitPattern == $1.bitPattern }, "output \(i) differs from the plan without in-place ops")
         }
     }
 
@@ -163,7 +163,7 @@ struct FusionTests {
         let plan = try Session(backend: try makeTestBackend()).plan(fetches: grads + [result.runningVariance])
         #expect(plan.schedule.count < unfusedPlan.schedule.count * 2 / 3, "\(plan.schedule.count) vs \(unfusedPlan.schedule.count) ops")
         #expect(plan.intermediateElements < unfusedPlan.intermediateElements)
-        for (i, (got, want)) in zip(try plan.run(feeds), reference).enumerated() {
+        for (i, (got, want)) in try paired(try plan.run(feeds), reference, "training step").enumerated() {
             let message = mismatch(got, want, Tolerance(atol: 1e-4, rtol: 1e-4), "BatchNorm output \(i)")
             #expect(message == nil, Comment(rawValue: message ?? ""))
         }
