@@ -15,7 +15,7 @@ let package = Package(
         .library(name: "CPUReference", targets: ["CPUReference"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         systemLibrary("COpenCL", pkgConfig: "OpenCL", apt: "ocl-icd-opencl-dev"),
@@ -50,13 +50,22 @@ let package = Package(
         .executableTarget(name: "genocl", dependencies: ["GenoclCommands"]),
 
         .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"]),
-        .testTarget(name: "OpenCLBackendTests", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
+        .testTarget(
+            name: "OpenCLBackendTests",
+            dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG", "CTurboJPEG"]),
         .testTarget(
             name: "GenoclCommandsTests",
-            dependencies: ["GenoclCommands", "Training", "GenerativeModels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Backends", "Datasets", "GenerativeModels", "NeuralNet", "TensorGraph", "CPUReference", "OpenCLBackend", "CZlib", "TestSupport"]),
+            dependencies: [
+                "GenoclCommands", "Training", "GenerativeModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "Backends", "Datasets", "GenerativeModels", "NeuralNet", "TensorGraph", "CPUReference", "OpenCLBackend",
+                "CZlib", "TestSupport",
+            ]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorGraph", "CPUReference", "TestSupport"]),
     ]
 )

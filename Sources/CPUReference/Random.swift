@@ -14,7 +14,9 @@ public func philox4x32(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, 
     for _ in 0..<10 {
         let p0 = UInt64(0xD251_1F53) * UInt64(c0)
         let p1 = UInt64(0xCD9E_8D57) * UInt64(c2)
-        (c0, c1, c2, c3) = (UInt32(p1 >> 32) ^ c1 ^ k0, UInt32(truncatingIfNeeded: p1), UInt32(p0 >> 32) ^ c3 ^ k1, UInt32(truncatingIfNeeded: p0))
+        (c0, c1, c2, c3) = (
+            UInt32(p1 >> 32) ^ c1 ^ k0, UInt32(truncatingIfNeeded: p1), UInt32(p0 >> 32) ^ c3 ^ k1, UInt32(truncatingIfNeeded: p0)
+        )
         k0 &+= 0x9E37_79B9
         k1 &+= 0xBB67_AE85
     }
@@ -30,13 +32,17 @@ func erfinv(_ x: Float) -> Float {
     if w < 5 {
         w -= 2.5
         p = 2.81022636e-08
-        for c: Float in [3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941] {
+        for c: Float in [
+            3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941,
+        ] {
             p = c + p * w
         }
     } else {
         w = w.squareRoot() - 3
         p = -0.000200214257
-        for c: Float in [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682] {
+        for c: Float in [
+            0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682,
+        ] {
             p = c + p * w
         }
     }
@@ -47,7 +53,8 @@ func randomFill(_ y: UnsafeMutablePointer<Float>, count: Int, _ distribution: Ra
     let key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
     let stepWords = (UInt32(truncatingIfNeeded: step), UInt32(truncatingIfNeeded: step >> 32))
     for i in 0..<count {
-        let r = philox4x32(counter: (UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32), stepWords.0, stepWords.1), key: key)
+        let r = philox4x32(
+            counter: (UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32), stepWords.0, stepWords.1), key: key)
         switch distribution {
         case .uniform(let low, let high):
             y[i] = low + (high - low) * uniform01(r.0)

@@ -48,13 +48,18 @@ func decodeJPEG(_ bytes: [UInt8], path: String, channels: Int) throws -> Image {
     defer { tjDestroy(handle) }
     let error = { String(cString: tjGetErrorStr2(handle)) }
     var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-    guard bytes.withUnsafeBufferPointer({ tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace) }) == 0,
+    guard
+        bytes.withUnsafeBufferPointer({
+            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
+        }) == 0,
         width > 0, height > 0, Int(width) * Int(height) <= 1 << 28
     else { throw DatasetError("\(path): corrupt JPEG header (\(error()))") }
     var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
     let format = channels == 3 ? Int32(TJPF_RGB.rawValue) : Int32(TJPF_GRAY.rawValue)
     let status = bytes.withUnsafeBufferPointer { source in
-        pixels.withUnsafeMutableBufferPointer { tjDecompress2(handle, source.baseAddress, UInt(source.count), $0.baseAddress, width, 0, height, format, 0) }
+        pixels.withUnsafeMutableBufferPointer {
+            tjDecompress2(handle, source.baseAddress, UInt(source.count), $0.baseAddress, width, 0, height, format, 0)
+        }
     }
     // A truncated JPEG decodes with a warning and grey rows; libturbojpeg reports it as an error too.
     guard status == 0 else { throw DatasetError("\(path): corrupt or truncated JPEG (\(error()))") }

@@ -66,13 +66,16 @@ public let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 /// Loads `train` or `t10k` images and labels from an MNIST-layout directory.
 public func loadMNISTLayout(directory: String, split: String = "train") throws -> LabeledImages {
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-        let hint = directory == defaultFashionMNISTDirectory
+        let hint =
+            directory == defaultFashionMNISTDirectory
             ? "install Debian's dataset-fashion-mnist package (tools/setup-debian.sh does)" : "pass --data with a directory of IDX files"
         throw DatasetError("\(directory): no such readable directory; \(hint)")
     }
     func find(_ kind: String) throws -> String {
         guard let name = names.sorted().first(where: { $0.hasPrefix("\(split)-\(kind)") }) else {
-            throw DatasetError("\(directory): no \(split)-\(kind)* file (expected the MNIST layout, e.g. \(split)-\(kind)-idx\(kind == "images" ? 3 : 1)-ubyte.gz)")
+            throw DatasetError(
+                "\(directory): no \(split)-\(kind)* file (expected the MNIST layout, e.g. \(split)-\(kind)-idx\(kind == "images" ? 3 : 1)-ubyte.gz)"
+            )
         }
         return directory + "/" + name
     }

@@ -17,11 +17,17 @@ public func encodePNG(width: Int, height: Int, channels: Int, pixels: [UInt8]) t
     image.format = channels == 3 ? png_uint_32(PNG_FORMAT_FLAG_COLOR) : 0
     var size = 0
     // First ask for the size, then write into a buffer of that size.
-    let sized = pixels.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, png_int_32(width * channels), nil) }
+    let sized = pixels.withUnsafeBytes {
+        png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, png_int_32(width * channels), nil)
+    }
     var bytes = [UInt8](repeating: 0, count: size)
-    let ok = sized != 0 && bytes.withUnsafeMutableBytes { out in
-        pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, png_int_32(width * channels), nil) }
-    } != 0
+    let ok =
+        sized != 0
+        && bytes.withUnsafeMutableBytes { out in
+            pixels.withUnsafeBytes {
+                png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, png_int_32(width * channels), nil)
+            }
+        } != 0
     guard ok else {
         let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         png_image_free(&image)
@@ -40,7 +46,9 @@ public func writePNG(_ path: String, width: Int, height: Int, channels: Int, pix
 
 /// Tiles `count` images of `[channels, height, width]` floats in [−1, 1] into a
 /// grid of `columns` with a 2-pixel border, as 8-bit pixels.
-public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int, width: Int, columns: Int) -> (pixels: [UInt8], width: Int, height: Int) {
+public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int, width: Int, columns: Int) -> (
+    pixels: [UInt8], width: Int, height: Int
+) {
     let rows = (count + columns - 1) / columns
     let pad = 2
     let gridW = columns * (width + pad) + pad, gridH = rows * (height + pad) + pad
@@ -73,6 +81,8 @@ public struct OutputImage: Sendable {
     /// `images` (`[count, C, S, S]` in [−1, 1], count from their size) as a grid of `columns`.
     public init(folder: String, images: [Float], channels: Int, size: Int, columns: Int) {
         let count = images.count / (channels * size * size)
-        self.init(folder: folder, grid: imageGrid(images, count: count, channels: channels, height: size, width: size, columns: columns), channels: channels)
+        self.init(
+            folder: folder, grid: imageGrid(images, count: count, channels: channels, height: size, width: size, columns: columns),
+            channels: channels)
     }
 }

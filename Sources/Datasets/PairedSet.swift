@@ -23,7 +23,9 @@ public struct PairedSet: Sendable {
             guard !matched.isEmpty else { throw DatasetError("\(path): no file of A/ has a file of the same name in B/") }
             let prepare: @Sendable (Image) -> Image = { $0.resized(height: size, width: size) }
             let loadedA = loadImages(matched, labels: matched.map { _ in 0 }, channels: channels, prepare: prepare)
-            let loadedB = loadImages(matched.map { path + "/B/" + $0.dropFirst(path.count + 3) }, labels: matched.map { _ in 0 }, channels: channels, prepare: prepare)
+            let loadedB = loadImages(
+                matched.map { path + "/B/" + $0.dropFirst(path.count + 3) }, labels: matched.map { _ in 0 }, channels: channels,
+                prepare: prepare)
             guard loadedA.skipped.isEmpty, loadedB.skipped.isEmpty else {
                 throw DatasetError("\(path): cannot decode \((loadedA.skipped + loadedB.skipped)[0]); fix or remove the pair")
             }
@@ -33,7 +35,8 @@ public struct PairedSet: Sendable {
             // One decode per file; the halves are stacked as channels and split below.
             let loaded = loadImages(files, labels: files.map { _ in 0 }, channels: channels) { image in
                 guard image.width >= 2 * image.height * 9 / 10 else {
-                    throw DatasetError("an image of \(image.width)×\(image.height) is not an A|B pair side by side (expected about twice as wide as high)")
+                    throw DatasetError(
+                        "an image of \(image.width)×\(image.height) is not an A|B pair side by side (expected about twice as wide as high)")
                 }
                 let half = image.width / 2
                 let left = image.cropped(top: 0, left: 0, height: image.height, width: half).resized(height: size, width: size)
@@ -44,7 +47,9 @@ public struct PairedSet: Sendable {
             a = loaded.images.map { Image(channels: channels, height: size, width: size, pixels: Array($0.pixels[0..<plane])) }
             b = loaded.images.map { Image(channels: channels, height: size, width: size, pixels: Array($0.pixels[plane...])) }
             skipped = loaded.skipped
-            guard !a.isEmpty else { throw DatasetError("\(path): none of the \(skipped.count) images could be used; the first: \(skipped.first ?? "")") }
+            guard !a.isEmpty else {
+                throw DatasetError("\(path): none of the \(skipped.count) images could be used; the first: \(skipped.first ?? "")")
+            }
         }
         if reversed { swap(&a, &b) }
         inputs = a.flatMap(\.pixels)

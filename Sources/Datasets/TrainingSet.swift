@@ -34,7 +34,8 @@ public struct TrainingSet: Sendable {
             let folder = try ImageFolder(path)
             let loaded = loadImages(folder, size: size, channels: channels)
             guard !loaded.images.isEmpty else {
-                throw DatasetError("\(path): none of the \(loaded.skipped.count) images could be decoded; the first: \(loaded.skipped.first ?? "")")
+                throw DatasetError(
+                    "\(path): none of the \(loaded.skipped.count) images could be decoded; the first: \(loaded.skipped.first ?? "")")
             }
             (images, labels, skipped) = (loaded.images, loaded.labels, loaded.skipped)
             classes = max(folder.classes.count, 1)

@@ -66,7 +66,9 @@ public struct Image: Equatable, Sendable {
     public func withChannels(_ count: Int) -> Image {
         if count == channels { return self }
         let plane = height * width
-        if channels == 1 { return Image(channels: count, height: height, width: width, pixels: Array([[Float]](repeating: pixels, count: count).joined())) }
+        if channels == 1 {
+            return Image(channels: count, height: height, width: width, pixels: Array([[Float]](repeating: pixels, count: count).joined()))
+        }
         precondition(channels >= 3 && count == 1, "channel conversion \(channels) → \(count) is not supported")
         let luma = (0..<plane).map { 0.299 * pixels[$0] + 0.587 * pixels[plane + $0] + 0.114 * pixels[2 * plane + $0] }
         return Image(channels: 1, height: height, width: width, pixels: luma)

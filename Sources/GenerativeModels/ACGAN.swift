@@ -70,7 +70,9 @@ extension ACGAN: AdversarialModel {
     public var generatorParameters: [Parameter] { generatorModule.parameters }
     public var discriminatorParameters: [Parameter] { discriminatorModule.parameters }
     public func latentShape(_ count: Int) -> Shape? { [count, config.latentSize] }
-    public func generate(_ inputs: GeneratorInputs, _ context: ForwardContext) -> Tensor { generate(inputs.noise!, labels: inputs.labels!, context) }
+    public func generate(_ inputs: GeneratorInputs, _ context: ForwardContext) -> Tensor {
+        generate(inputs.noise!, labels: inputs.labels!, context)
+    }
     public func discriminate(_ images: Tensor, condition: Tensor?, _ context: ForwardContext) -> Discrimination {
         let out = discriminate(images, context)
         return Discrimination(score: out.real, classLogits: out.classLogits)
@@ -79,8 +81,10 @@ extension ACGAN: AdversarialModel {
     /// Real/fake BCE plus the class cross-entropy of real and generated images.
     public func discriminatorLoss(_ step: DiscriminatorStep) -> DiscriminatorLoss {
         let (real, fake) = (step.dReal, step.dFake)
-        let loss = bceAgainstTargets(real.score, step.options.realLabel) + bceAgainstTargets(fake.score, 0)
-            + softmaxCrossEntropy(real.classLogits!, labels: step.labels!) + softmaxCrossEntropy(fake.classLogits!, labels: step.fakeLabels!)
+        let loss =
+            bceAgainstTargets(real.score, step.options.realLabel) + bceAgainstTargets(fake.score, 0)
+            + softmaxCrossEntropy(real.classLogits!, labels: step.labels!)
+            + softmaxCrossEntropy(fake.classLogits!, labels: step.fakeLabels!)
         return DiscriminatorLoss(loss, extras: [classAccuracy(real.classLogits!, labels: step.labels!)])
     }
 
@@ -89,7 +93,9 @@ extension ACGAN: AdversarialModel {
     }
 
     /// One row per class (at most 16), ten per row.
-    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) -> TrainingSamples {
+    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64)
+        -> TrainingSamples
+    {
         let rows = min(classes, 16)
         let z = fixedLatents(graph, latentShape(rows * 10)!, rng: &rng)
         let rowLabels = graph.constant((0..<rows * 10).map { Float($0 / 10) }, [rows * 10])

@@ -88,7 +88,8 @@ public protocol AdversarialModel: GenerativeModel {
     static var discriminatorMetrics: [String] { get }
     static var generatorMetrics: [String] { get }
     /// The inputs of the grids written while training (default: 64 fixed normal latents, 8 a row).
-    func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) throws -> TrainingSamples
+    func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) throws
+        -> TrainingSamples
 }
 
 extension AdversarialModel {
@@ -172,14 +173,17 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
                 options: options, real: real, fake: fake, dReal: dReal, dFake: dFake, labels: labels, fakeLabels: fakeLabels,
                 critic: { model.discriminate($0, condition: nil, trainD).score }))
         if let probabilities = lossD.probabilities { (dx, dgz) = probabilities }
-        let optimizerD = makeOptimizer(options.optimizer, model.discriminatorParameters, learningRate: options.learningRateD, options: options, name: "optimizerD")
-        let optimizerG = makeOptimizer(options.optimizer, model.generatorParameters, learningRate: options.learningRateG, options: options, name: "optimizerG")
+        let optimizerD = makeOptimizer(
+            options.optimizer, model.discriminatorParameters, learningRate: options.learningRateD, options: options, name: "optimizerD")
+        let optimizerG = makeOptimizer(
+            options.optimizer, model.generatorParameters, learningRate: options.learningRateG, options: options, name: "optimizerG")
         optimizers = [optimizerD, optimizerG]
         var updatesD = optimizerD.updates(minimizing: lossD.loss)
         if options.clip > 0 {
             let critic = Set(model.discriminatorParameters.map(ObjectIdentifier.init))
             updatesD = updatesD.map {
-                critic.contains(ObjectIdentifier($0.parameter)) ? Assignment($0.parameter, clamp($0.value, min: -options.clip, max: options.clip)) : $0
+                critic.contains(ObjectIdentifier($0.parameter))
+                    ? Assignment($0.parameter, clamp($0.value, min: -options.clip, max: options.clip)) : $0
             }
         }
         let fetchesD = [lossD.loss, dx, dgz] + lossD.extras

@@ -56,7 +56,8 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
         let (n, c, s, nz) = (options.batchSize, options.channels, options.imageSize, model.latentSize)
-        let optimizer = makeOptimizer(options.optimizer, model.parameters, learningRate: options.learningRateG, options: options, name: "optimizer")
+        let optimizer = makeOptimizer(
+            options.optimizer, model.parameters, learningRate: options.learningRateG, options: options, name: "optimizer")
         optimizers = [optimizer]
 
         let graph = Graph()
@@ -82,7 +83,9 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
         if let heldOut {
             let images = graph.constant(heldOut.images, [heldOut.count, c, s, s])
             let heldLabels = conditional ? graph.constant(heldOut.labels.map(Float.init), [heldOut.count]) : nil
-            reconstructor = try session.plan(fetches: [model.decode(model.encode(images, labels: heldLabels, eval).mean, labels: heldLabels, eval)])
+            reconstructor = try session.plan(fetches: [
+                model.decode(model.encode(images, labels: heldLabels, eval).mean, labels: heldLabels, eval)
+            ])
         } else {
             reconstructor = nil
         }

@@ -18,7 +18,10 @@ public struct DCGANConfig: Codable, Equatable, Sendable {
     /// Dropout after each discriminator activation (0: none), an option of the source studies.
     public var discriminatorDropout: Float = 0
 
-    public init(imageSize: Int = 64, channels: Int = 3, latentSize: Int = 100, generatorWidth: Int = 64, discriminatorWidth: Int = 64, discriminatorDropout: Float = 0) {
+    public init(
+        imageSize: Int = 64, channels: Int = 3, latentSize: Int = 100, generatorWidth: Int = 64, discriminatorWidth: Int = 64,
+        discriminatorDropout: Float = 0
+    ) {
         (self.imageSize, self.channels, self.latentSize, self.generatorWidth, self.discriminatorWidth, self.discriminatorDropout) =
             (imageSize, channels, latentSize, generatorWidth, discriminatorWidth, discriminatorDropout)
     }
@@ -48,12 +51,19 @@ private let dcganConv = Initializer.normal(std: 0.02)
 public func dcganGenerator(_ config: DCGANConfig, inputs: Int, rng: inout SplitMix64) -> [any Layer] {
     let m = config.multipliers, ngf = config.generatorWidth
     var g: [any Layer] = [
-        ConvTranspose2D(inputs, ngf * m[0], kernel: config.firstSize, bias: false, initializer: dcganConv, rng: &rng), BatchNorm(ngf * m[0]), Activation.relu(),
+        ConvTranspose2D(inputs, ngf * m[0], kernel: config.firstSize, bias: false, initializer: dcganConv, rng: &rng),
+        BatchNorm(ngf * m[0]), Activation.relu(),
     ]
     for (a, b) in zip(m, m.dropFirst()) {
-        g += [ConvTranspose2D(ngf * a, ngf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng), BatchNorm(ngf * b), Activation.relu()]
+        g += [
+            ConvTranspose2D(ngf * a, ngf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng),
+            BatchNorm(ngf * b), Activation.relu(),
+        ]
     }
-    return g + [ConvTranspose2D(ngf * m.last!, config.channels, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng), Activation.tanh()]
+    return g + [
+        ConvTranspose2D(ngf * m.last!, config.channels, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng),
+        Activation.tanh(),
+    ]
 }
 
 /// The DCGAN discriminator without its head: `[N, inputs, S, S]` → `[N, discriminatorFeatures, firstSize, firstSize]`.
@@ -61,10 +71,17 @@ public func dcganGenerator(_ config: DCGANConfig, inputs: Int, rng: inout SplitM
 public func dcganDiscriminatorBody(_ config: DCGANConfig, inputs: Int, batchNorm: Bool = true, rng: inout SplitMix64) -> [any Layer] {
     let dm = Array(config.multipliers.reversed()), ndf = config.discriminatorWidth  // 1, 2, 4, 8
     let dropout: [any Layer] = config.discriminatorDropout > 0 ? [Dropout(config.discriminatorDropout)] : []
-    var d: [any Layer] = [Conv2D(inputs, ndf * dm[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng), Activation.leakyReLU(0.2)] + dropout
+    var d: [any Layer] =
+        [
+            Conv2D(inputs, ndf * dm[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng),
+            Activation.leakyReLU(0.2),
+        ] + dropout
     for (a, b) in zip(dm, dm.dropFirst()) {
         let norm: [any Layer] = batchNorm ? [BatchNorm(ndf * b)] : []
-        d += [Conv2D(ndf * a, ndf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng)] + norm + [Activation.leakyReLU(0.2)] + dropout
+        d +=
+            [Conv2D(ndf * a, ndf * b, kernel: 4, stride: 2, padding: 1, bias: false, initializer: dcganConv, rng: &rng)] + norm + [
+                Activation.leakyReLU(0.2)
+            ] + dropout
     }
     return d
 }
@@ -127,7 +144,9 @@ extension DCGAN: AdversarialModel {
         return options
     }
 
-    public var networks: [(file: String, module: Module)] { [("netG", Module([("main", generator)])), ("netD", Module([("main", discriminator)]))] }
+    public var networks: [(file: String, module: Module)] {
+        [("netG", Module([("main", generator)])), ("netD", Module([("main", discriminator)]))]
+    }
     public var generatorParameters: [Parameter] { generator.parameters }
     public var discriminatorParameters: [Parameter] { discriminator.parameters }
     public func latentShape(_ count: Int) -> Shape? { [count, config.latentSize, 1, 1] }
@@ -154,7 +173,8 @@ extension TrainOptions {
     /// The DCGAN layout of dcgan, wgan and acgan runs.
     public var dcganConfig: DCGANConfig {
         DCGANConfig(
-            imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: generatorWidth, discriminatorWidth: discriminatorWidth,
+            imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: generatorWidth,
+            discriminatorWidth: discriminatorWidth,
             discriminatorDropout: discriminatorDropout)
     }
 }

@@ -16,7 +16,9 @@ public struct Pix2PixConfig: Codable, Equatable, Sendable {
     public var generatorWidth = 64
     public var discriminatorWidth = 64
 
-    public init(imageSize: Int = 256, inputChannels: Int = 3, outputChannels: Int = 3, generatorWidth: Int = 64, discriminatorWidth: Int = 64) {
+    public init(
+        imageSize: Int = 256, inputChannels: Int = 3, outputChannels: Int = 3, generatorWidth: Int = 64, discriminatorWidth: Int = 64
+    ) {
         (self.imageSize, self.inputChannels, self.outputChannels, self.generatorWidth, self.discriminatorWidth) =
             (imageSize, inputChannels, outputChannels, generatorWidth, discriminatorWidth)
     }
@@ -26,7 +28,8 @@ public struct Pix2PixConfig: Codable, Equatable, Sendable {
 
     /// Why `imageSize` cannot be used, or nil: the U-Net needs a power of two, and the PatchGAN at least 32.
     public var sizeProblem: String? {
-        imageSize >= 32 && imageSize & (imageSize - 1) == 0 ? nil
+        imageSize >= 32 && imageSize & (imageSize - 1) == 0
+            ? nil
             : "pix2pix needs a square image whose side is a power of two of at least 32 (the U-Net halves it down to 1×1: 256 → 8 blocks), got \(imageSize)"
     }
 }
@@ -44,14 +47,17 @@ public final class UNet: Layer {
         let conv = Initializer.normal(std: 0.02)
         down = (0..<n).map { level in
             let inputs = level == 0 ? config.inputChannels : width[level - 1]
-            if level == 0 { return Sequential([Conv2D(inputs, width[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng)]) }
+            if level == 0 {
+                return Sequential([Conv2D(inputs, width[0], kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng)])
+            }
             let c = Conv2D(inputs, width[level], kernel: 4, stride: 2, padding: 1, bias: false, initializer: conv, rng: &rng)
             return Sequential([Activation.leakyReLU(0.2), c] + (level == n - 1 ? [] : [BatchNorm(width[level])]))
         }
         up = (0..<n).map { level in
             let inputs = level == n - 1 ? width[level] : 2 * width[level]
             if level == 0 {
-                let c = ConvTranspose2D(inputs, config.outputChannels, kernel: 4, stride: 2, padding: 1, bias: true, initializer: conv, rng: &rng)
+                let c = ConvTranspose2D(
+                    inputs, config.outputChannels, kernel: 4, stride: 2, padding: 1, bias: true, initializer: conv, rng: &rng)
                 initialize(c.bias!, .constant(0), rng: &rng)
                 return Sequential([Activation.relu(), c, Activation.tanh()])
             }
@@ -75,7 +81,11 @@ public final class UNet: Layer {
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let s = config.imageSize
         guard x.shape.rank == 4, x.shape[1] == config.inputChannels, x.shape[2] == s, x.shape[3] == s else {
-            x.graph.record(GraphError("U-Net", "input \(x.shape) does not fit the generator built for [N, \(config.inputChannels), \(s), \(s)]; resize the images to \(s)×\(s)"))
+            x.graph.record(
+                GraphError(
+                    "U-Net",
+                    "input \(x.shape) does not fit the generator built for [N, \(config.inputChannels), \(s), \(s)]; resize the images to \(s)×\(s)"
+                ))
             return x
         }
         var skips: [Tensor] = []
@@ -105,9 +115,15 @@ public final class Pix2Pix {
         generator = UNet(config, rng: &rng)
         let ndf = config.discriminatorWidth, conv = Initializer.normal(std: 0.02)
         // The 70×70 PatchGAN (n_layers = 3): three stride-2 and two stride-1 4×4 convolutions.
-        var d: [any Layer] = [Conv2D(config.inputChannels + config.outputChannels, ndf, kernel: 4, stride: 2, padding: 1, initializer: conv, rng: &rng), Activation.leakyReLU(0.2)]
+        var d: [any Layer] = [
+            Conv2D(config.inputChannels + config.outputChannels, ndf, kernel: 4, stride: 2, padding: 1, initializer: conv, rng: &rng),
+            Activation.leakyReLU(0.2),
+        ]
         for (i, (a, b)) in [(1, 2), (2, 4), (4, 8)].enumerated() {
-            d += [Conv2D(ndf * a, ndf * b, kernel: 4, stride: i == 2 ? 1 : 2, padding: 1, bias: false, initializer: conv, rng: &rng), BatchNorm(ndf * b), Activation.leakyReLU(0.2)]
+            d += [
+                Conv2D(ndf * a, ndf * b, kernel: 4, stride: i == 2 ? 1 : 2, padding: 1, bias: false, initializer: conv, rng: &rng),
+                BatchNorm(ndf * b), Activation.leakyReLU(0.2),
+            ]
         }
         d += [Conv2D(ndf * 8, 1, kernel: 4, stride: 1, padding: 1, initializer: conv, rng: &rng)]
         for case let c as Conv2D in d { if let bias = c.bias { initialize(bias, .constant(0), rng: &rng) } }
@@ -138,12 +154,16 @@ extension Pix2Pix: AdversarialModel {
     }
 
     private static func pix2pixConfig(_ o: TrainOptions) -> Pix2PixConfig {
-        Pix2PixConfig(imageSize: o.imageSize, inputChannels: o.channels, outputChannels: o.channels, generatorWidth: o.generatorWidth, discriminatorWidth: o.discriminatorWidth)
+        Pix2PixConfig(
+            imageSize: o.imageSize, inputChannels: o.channels, outputChannels: o.channels, generatorWidth: o.generatorWidth,
+            discriminatorWidth: o.discriminatorWidth)
     }
 
     public convenience init(_ options: TrainOptions, classes: Int) throws { try self.init(Self.pix2pixConfig(options), seed: options.seed) }
 
-    public var networks: [(file: String, module: Module)] { [("netG", Module([("main", generator)])), ("netD", Module([("main", discriminator)]))] }
+    public var networks: [(file: String, module: Module)] {
+        [("netG", Module([("main", generator)])), ("netD", Module([("main", discriminator)]))]
+    }
     public var generatorParameters: [Parameter] { generator.parameters }
     public var discriminatorParameters: [Parameter] { discriminator.parameters }
     public func latentShape(_ count: Int) -> Shape? { nil }
@@ -169,7 +189,9 @@ extension Pix2Pix: AdversarialModel {
     public var sampling: Sampling { .translation { [self] x in translate(x, ForwardContext(training: true)) } }
 
     /// Up to four held-out pairs: input | translation | target.
-    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) throws -> TrainingSamples {
+    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) throws
+        -> TrainingSamples
+    {
         guard let heldOut, heldOut.count > 0 else { throw DatasetError("\(options.data): no pairs to show (the data folder has too few)") }
         let shown = heldOut.subset(Array(0..<min(4, heldOut.count)))
         let (c, s) = (options.channels, options.imageSize)

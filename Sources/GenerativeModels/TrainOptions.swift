@@ -75,7 +75,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 }
 
 /// The optimizer of `kind` with the run's settings (RMSprop and the Adams use PyTorch's defaults otherwise).
-public func makeOptimizer(_ kind: OptimizerKind, _ parameters: [Parameter], learningRate: Float, options: TrainOptions, name: String) -> any Optimizer {
+public func makeOptimizer(_ kind: OptimizerKind, _ parameters: [Parameter], learningRate: Float, options: TrainOptions, name: String)
+    -> any Optimizer
+{
     switch kind {
     case .adam: Adam(parameters, learningRate: learningRate, beta1: options.beta1, beta2: options.beta2, name: name)
     case .nadam: NAdam(parameters, learningRate: learningRate, beta1: options.beta1, beta2: options.beta2, name: name)

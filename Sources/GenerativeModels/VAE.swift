@@ -24,11 +24,18 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     /// Classes of the labels it is conditioned on (0: unconditional).
     public var classes = 0
 
-    public init(architecture: VAEArchitecture = .convolutional, imageSize: Int = 64, channels: Int = 3, latentSize: Int = 128, width: Int = 64, classes: Int = 0) {
-        (self.architecture, self.imageSize, self.channels, self.latentSize, self.width, self.classes) = (architecture, imageSize, channels, latentSize, width, classes)
+    public init(
+        architecture: VAEArchitecture = .convolutional, imageSize: Int = 64, channels: Int = 3, latentSize: Int = 128, width: Int = 64,
+        classes: Int = 0
+    ) {
+        (self.architecture, self.imageSize, self.channels, self.latentSize, self.width, self.classes) = (
+            architecture, imageSize, channels, latentSize, width, classes
+        )
     }
 
-    var layout: DCGANConfig { DCGANConfig(imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: width, discriminatorWidth: width) }
+    var layout: DCGANConfig {
+        DCGANConfig(imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: width, discriminatorWidth: width)
+    }
 }
 
 public final class VAE {
@@ -45,16 +52,20 @@ public final class VAE {
             precondition(DCGANConfig.imageSizes.contains(config.imageSize), "unsupported VAE image size \(config.imageSize)")
             let layout = config.layout
             encoder = Sequential(
-                dcganDiscriminatorBody(layout, inputs: config.channels + k, rng: &rng) + [dcganDiscriminatorHead(layout, outputs: 2 * nz, rng: &rng), Reshape([2 * nz])])
+                dcganDiscriminatorBody(layout, inputs: config.channels + k, rng: &rng) + [
+                    dcganDiscriminatorHead(layout, outputs: 2 * nz, rng: &rng), Reshape([2 * nz]),
+                ])
             decoder = Sequential([Reshape([nz + k, 1, 1])] + dcganGenerator(layout, inputs: nz + k, rng: &rng))
             initializeBatchNormScales(encoder.layers + decoder.layers, rng: &rng)
         case .dense:
             let pixels = config.channels * config.imageSize * config.imageSize, h1 = 8 * config.width, h2 = 4 * config.width
             encoder = Sequential([
-                Linear(pixels + k, h1, rng: &rng), Activation.relu(), Linear(h1, h2, rng: &rng), Activation.relu(), Linear(h2, 2 * nz, rng: &rng),
+                Linear(pixels + k, h1, rng: &rng), Activation.relu(), Linear(h1, h2, rng: &rng), Activation.relu(),
+                Linear(h2, 2 * nz, rng: &rng),
             ])
             decoder = Sequential([
-                Linear(nz + k, h2, rng: &rng), Activation.relu(), Linear(h2, h1, rng: &rng), Activation.relu(), Linear(h1, pixels, rng: &rng), Activation.tanh(),
+                Linear(nz + k, h2, rng: &rng), Activation.relu(), Linear(h2, h1, rng: &rng), Activation.relu(),
+                Linear(h1, pixels, rng: &rng), Activation.tanh(),
                 Reshape([config.channels, config.imageSize, config.imageSize]),
             ])
         }
@@ -69,9 +80,11 @@ public final class VAE {
         var input = config.architecture == .dense ? x.reshaped([n, -1]) : x
         if config.classes > 0, let labels {
             let hot = oneHot(labels)
-            input = config.architecture == .dense
+            input =
+                config.architecture == .dense
                 ? concat([input, hot], axis: 1)
-                : concat([input, hot.reshaped([n, config.classes, 1, 1]).expanded(to: [n, config.classes, x.shape[2], x.shape[3]])], axis: 1)
+                : concat(
+                    [input, hot.reshaped([n, config.classes, 1, 1]).expanded(to: [n, config.classes, x.shape[2], x.shape[3]])], axis: 1)
         }
         let out = encoder(input, context)
         return (out.sliced(axis: 1, 0..<nz), out.sliced(axis: 1, nz..<(2 * nz)))
@@ -120,10 +133,14 @@ extension VAEModel {
         self.init(vae: VAE(config, seed: options.seed))
     }
 
-    public var networks: [(file: String, module: Module)] { [("encoder", Module([("main", vae.encoder)])), ("decoder", Module([("main", vae.decoder)]))] }
+    public var networks: [(file: String, module: Module)] {
+        [("encoder", Module([("main", vae.encoder)])), ("decoder", Module([("main", vae.decoder)]))]
+    }
     public var parameters: [Parameter] { vae.encoder.parameters + vae.decoder.parameters }
     public var latentSize: Int { vae.config.latentSize }
-    public func encode(_ x: Tensor, labels: Tensor?, _ context: ForwardContext) -> (mean: Tensor, logVariance: Tensor) { vae.encode(x, labels: labels, context) }
+    public func encode(_ x: Tensor, labels: Tensor?, _ context: ForwardContext) -> (mean: Tensor, logVariance: Tensor) {
+        vae.encode(x, labels: labels, context)
+    }
     public func decode(_ z: Tensor, labels: Tensor?, _ context: ForwardContext) -> Tensor { vae.decode(z, labels: labels, context) }
 }
 

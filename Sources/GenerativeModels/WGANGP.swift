@@ -16,11 +16,17 @@ public struct WGANGPConfig: Codable, Equatable, Sendable {
     public var criticWidth = 64
 
     public init(imageSize: Int = 64, channels: Int = 3, latentSize: Int = 128, generatorWidth: Int = 64, criticWidth: Int = 64) {
-        (self.imageSize, self.channels, self.latentSize, self.generatorWidth, self.criticWidth) = (imageSize, channels, latentSize, generatorWidth, criticWidth)
+        (self.imageSize, self.channels, self.latentSize, self.generatorWidth, self.criticWidth) = (
+            imageSize, channels, latentSize, generatorWidth, criticWidth
+        )
     }
 
     /// Sizes and channel schedule as DCGAN's (start at 4×4, or 7×7 for 28×28).
-    var layout: DCGANConfig { DCGANConfig(imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: generatorWidth, discriminatorWidth: criticWidth) }
+    var layout: DCGANConfig {
+        DCGANConfig(
+            imageSize: imageSize, channels: channels, latentSize: latentSize, generatorWidth: generatorWidth,
+            discriminatorWidth: criticWidth)
+    }
 }
 
 public final class WGANGP {
@@ -34,7 +40,10 @@ public final class WGANGP {
         var rng = SplitMix64(seed: seed)
         let layout = config.layout, m = layout.multipliers, first = layout.firstSize, ngf = config.generatorWidth
         func convBlock(_ inputs: Int, _ outputs: Int, size: Int, rng: inout SplitMix64) -> [any Layer] {
-            [Conv2D(inputs, outputs, kernel: 3, padding: 1, initializer: .heNormal, rng: &rng), LayerNorm([outputs, size, size]), Activation.relu()]
+            [
+                Conv2D(inputs, outputs, kernel: 3, padding: 1, initializer: .heNormal, rng: &rng), LayerNorm([outputs, size, size]),
+                Activation.relu(),
+            ]
         }
         var g: [any Layer] = [
             Linear(config.latentSize, ngf * m[0] * first * first, initializer: .heNormal, rng: &rng), Reshape([ngf * m[0], first, first]),
@@ -44,7 +53,9 @@ public final class WGANGP {
         var size = first
         for (a, b) in zip(m, m.dropFirst() + [m.last!]) {
             size *= 2
-            g += [Upsample(factor: 2)] + convBlock(ngf * a, ngf * b, size: size, rng: &rng) + convBlock(ngf * b, ngf * b, size: size, rng: &rng)
+            g +=
+                [Upsample(factor: 2)] + convBlock(ngf * a, ngf * b, size: size, rng: &rng)
+                + convBlock(ngf * b, ngf * b, size: size, rng: &rng)
         }
         g += [Conv2D(ngf * m.last!, config.channels, kernel: 3, padding: 1, initializer: .heNormal, rng: &rng), Activation.tanh()]
         generator = Sequential(g)
@@ -82,17 +93,22 @@ extension WGANGP: AdversarialModel {
     public static let discriminatorMetrics = ["gradient_penalty"]
 
     public static func applyStudyDefaults(to o: inout TrainOptions) {
-        (o.optimizer, o.learningRateG, o.learningRateD, o.beta1, o.beta2, o.criticSteps, o.latentSize) = (.nadam, 1e-4, 1e-4, 0.5, 0.9, 5, 128)
+        (o.optimizer, o.learningRateG, o.learningRateD, o.beta1, o.beta2, o.criticSteps, o.latentSize) = (
+            .nadam, 1e-4, 1e-4, 0.5, 0.9, 5, 128
+        )
     }
 
     public convenience init(_ options: TrainOptions, classes: Int) {
         self.init(
             WGANGPConfig(
-                imageSize: options.imageSize, channels: options.channels, latentSize: options.latentSize, generatorWidth: options.generatorWidth,
+                imageSize: options.imageSize, channels: options.channels, latentSize: options.latentSize,
+                generatorWidth: options.generatorWidth,
                 criticWidth: options.discriminatorWidth), seed: options.seed)
     }
 
-    public var networks: [(file: String, module: Module)] { [("netG", Module([("main", generator)])), ("netD", Module([("main", critic)]))] }
+    public var networks: [(file: String, module: Module)] {
+        [("netG", Module([("main", generator)])), ("netD", Module([("main", critic)]))]
+    }
     public var generatorParameters: [Parameter] { generator.parameters }
     public var discriminatorParameters: [Parameter] { critic.parameters }
     public func latentShape(_ count: Int) -> Shape? { [count, config.latentSize] }
@@ -106,13 +122,16 @@ extension WGANGP: AdversarialModel {
         let fake = stopGradient(step.fake)
         let alpha = step.real.graph.randomUniform([step.real.shape[0]], seed: step.options.seed &+ 5)
         let penalty = gradientPenalty(real: step.real, fake: fake, alpha: alpha, critic: step.critic)
-        return DiscriminatorLoss(step.dFake.score.mean() - step.dReal.score.mean() + penalty * step.options.penaltyWeight, extras: [penalty])
+        return DiscriminatorLoss(
+            step.dFake.score.mean() - step.dReal.score.mean() + penalty * step.options.penaltyWeight, extras: [penalty])
     }
 
     public func generatorLoss(_ step: GeneratorStep) -> (loss: Tensor, extras: [Tensor]) { (-step.dFake.score.mean(), []) }
 
     /// As the dogs study: latents from a normal truncated to ±2.
-    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64) -> TrainingSamples {
+    public func trainingSamples(_ graph: Graph, options: TrainOptions, classes: Int, heldOut: Examples?, rng: inout SplitMix64)
+        -> TrainingSamples
+    {
         TrainingSamples(GeneratorInputs(noise: fixedLatents(graph, latentShape(64)!, truncation: 2, rng: &rng)), columns: 8)
     }
 }

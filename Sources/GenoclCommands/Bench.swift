@@ -22,7 +22,11 @@ extension Genocl {
         @Option(help: "Warm-up iterations (the first included), not timed.") var warmup = 2
         @Flag(help: "Print JSON (device rates and one object per workload) instead of text.") var json = false
         @Flag(help: "Skip measuring the device's GEMM and peak rates (the fractions are then unknown).") var skipRates = false
-        @Option(name: .customLong("gemm"), help: ArgumentHelp("Time these GEMM shapes instead of workloads: the rate as training runs it, with B packed into panels and not.", valueName: "MxNxK"))
+        @Option(
+            name: .customLong("gemm"),
+            help: ArgumentHelp(
+                "Time these GEMM shapes instead of workloads: the rate as training runs it, with B packed into panels and not.",
+                valueName: "MxNxK"))
         var gemmShapes: [String] = []
 
         var parsedGEMMShapes: [(m: Int, n: Int, k: Int)] {
@@ -42,7 +46,9 @@ extension Genocl {
                 throw ValidationError("\(unknown): workloads are \(BenchWorkload.all.map(\.name).joined(separator: ", ")), or all")
             }
             if parsedGEMMShapes.count != gemmShapes.count {
-                throw ValidationError("--gemm takes MxNxK with three positive sizes (an [M, K] · [K, N] product), e.g. 512x961x4096; got \(gemmShapes.joined(separator: " "))")
+                throw ValidationError(
+                    "--gemm takes MxNxK with three positive sizes (an [M, K] · [K, N] product), e.g. 512x961x4096; got \(gemmShapes.joined(separator: " "))"
+                )
             }
             if !gemmShapes.isEmpty && json { throw ValidationError("--gemm prints text only; leave out --json") }
             guard iterations >= 5 else { throw ValidationError("--iterations must be at least 5, got \(iterations)") }
@@ -66,7 +72,9 @@ extension Genocl {
             let rates = skipRates ? DeviceRates(device: backend.deviceDescription) : try measureDeviceRates(backend)
             if !json {
                 print("\(rates.device)")
-                print("  GEMM \(rates.gemmSize.map { "\($0)³" } ?? ""): \(rates.gemmGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); measured fp32 multiply-add peak: \(rates.peakGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); nominal: \(rates.nominalPeakGFLOPs.map { String(format: "%.0f GFLOP/s", $0) } ?? "unknown")")
+                print(
+                    "  GEMM \(rates.gemmSize.map { "\($0)³" } ?? ""): \(rates.gemmGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); measured fp32 multiply-add peak: \(rates.peakGFLOPs.map { String(format: "%.1f GFLOP/s", $0) } ?? "not measured"); nominal: \(rates.nominalPeakGFLOPs.map { String(format: "%.0f GFLOP/s", $0) } ?? "unknown")"
+                )
             }
             var results: [BenchResult] = []
             for workload in selected {
@@ -78,7 +86,10 @@ extension Genocl {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let date = ISO8601DateFormatter().string(from: Date())
-                print(String(decoding: try encoder.encode(Report(genoclVersion: genoclVersion, date: date, rates: rates, results: results)), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try encoder.encode(Report(genoclVersion: genoclVersion, date: date, rates: rates, results: results)),
+                        as: UTF8.self))
             }
         }
     }

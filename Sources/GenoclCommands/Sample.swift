@@ -43,9 +43,13 @@ extension Genocl {
             var options = SampleOptions(checkpoint: checkpoint)
             (options.count, options.output, options.truncation, options.latents) = (count, out, truncation, latents)
             (options.saveNpy, options.interpolate, options.single, options.seed) = (saveNpy, interpolate, single, seed)
-            (options.classLabel, options.clusters, options.refine, options.perturb, options.noise, options.input) = (classLabel, clusters, refine, perturb, noise, input)
+            (options.classLabel, options.clusters, options.refine, options.perturb, options.noise, options.input) = (
+                classLabel, clusters, refine, perturb, noise, input
+            )
             let files = try Training.sample(options, backend: try makeBackend(deviceOptions.device))
-            print("wrote \(files.count) file(s) to \(out): \(files.prefix(3).map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))\(files.count > 3 ? ", …" : "")")
+            print(
+                "wrote \(files.count) file(s) to \(out): \(files.prefix(3).map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))\(files.count > 3 ? ", …" : "")"
+            )
         }
     }
 }

@@ -26,8 +26,10 @@ extension Genocl {
                 """)
 
         @OptionGroup var deviceOptions: DeviceOptions
-        @Option(help: "The model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") public var model = ModelKind.dcgan
-        @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data = defaultFashionMNISTDirectory
+        @Option(help: "The model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") public var model = ModelKind
+            .dcgan
+        @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data =
+            defaultFashionMNISTDirectory
         @Option(help: "Image size (DCGAN-family models: 28, 16, 32, 64, 128, 256; pix2pix: a power of two ≥ 32).") var imageSize: Int?
         @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels: Int?
         @Option(help: "Images per batch.") var batchSize: Int?
@@ -54,7 +56,8 @@ extension Genocl {
         @Option(help: "Seed of weights, noise and data order.") var seed: UInt64 = 1
         @Option(help: "Run folder (default: runs/<model>-<dataset>-<time>).") var out: String?
         @Option(help: "Continue the run in this folder from its latest checkpoint.") var resume: String?
-        @Option(help: "Start from weights: a folder with the networks' .safetensors (netG.safetensors, …), e.g. saved from PyTorch.") var initFrom: String?
+        @Option(help: "Start from weights: a folder with the networks' .safetensors (netG.safetensors, …), e.g. saved from PyTorch.")
+        var initFrom: String?
         @Option(help: "Write samples every N steps.") var sampleEvery = 500
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
@@ -65,11 +68,16 @@ extension Genocl {
             let o = options
             if let problem = o.model.type.problem(with: o) { throw ValidationError(problem) }
             guard o.channels == 1 || o.channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
-            for (name, value) in [("--batch-size", o.batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", o.latentSize), ("--ngf", o.generatorWidth), ("--ndf", o.discriminatorWidth), ("--critic-steps", o.criticSteps)] {
+            for (name, value) in [
+                ("--batch-size", o.batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery),
+                ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", o.latentSize),
+                ("--ngf", o.generatorWidth), ("--ndf", o.discriminatorWidth), ("--critic-steps", o.criticSteps),
+            ] {
                 guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
             }
             if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
-            guard (0..<1).contains(labelSmoothing), (0..<1).contains(o.discriminatorDropout), instanceNoise >= 0, instanceNoise.isFinite else {
+            guard (0..<1).contains(labelSmoothing), (0..<1).contains(o.discriminatorDropout), instanceNoise >= 0, instanceNoise.isFinite
+            else {
                 throw ValidationError("--label-smoothing and --dropout-d must be in [0, 1), --instance-noise ≥ 0")
             }
             guard o.learningRateG > 0, o.learningRateD > 0, (0..<1).contains(o.beta1), (0..<1).contains(o.beta2) else {
@@ -86,11 +94,14 @@ extension Genocl {
             func set<T>(_ value: T?, _ path: WritableKeyPath<TrainOptions, T>) { if let value { o[keyPath: path] = value } }
             set(imageSize, \.imageSize); set(channels, \.channels); set(batchSize, \.batchSize); set(latentSize, \.latentSize)
             set(ngf, \.generatorWidth); set(ndf, \.discriminatorWidth); set(optimizer, \.optimizer); set(learningRateG, \.learningRateG)
-            set(learningRateD, \.learningRateD); set(beta1, \.beta1); set(beta2, \.beta2); set(criticSteps, \.criticSteps); set(clip, \.clip)
+            set(learningRateD, \.learningRateD); set(beta1, \.beta1); set(beta2, \.beta2); set(criticSteps, \.criticSteps);
+            set(clip, \.clip)
             set(penaltyWeight, \.penaltyWeight); set(klWeight, \.klWeight); set(reconstruction, \.reconstruction); set(l1Weight, \.l1Weight)
             set(direction, \.direction); set(dropoutD, \.discriminatorDropout)
             (o.epochs, o.steps, o.seed) = (epochs, steps, seed)
-            (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip)
+            (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (
+                1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip
+            )
             (o.logEvery, o.initFrom) = (logEvery, initFrom)
             return o
         }

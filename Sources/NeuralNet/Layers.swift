@@ -17,7 +17,9 @@ private func weightAndBias(
     _ shape: Shape, outputs: Int, fanIn: Int, fanOut: Int, bias: Bool, _ initializer: Initializer, _ rng: inout SplitMix64
 ) -> (Parameter, Parameter?) {
     let weight = Parameter("weight", shape: shape, value: initializer.values(shape, fanIn: fanIn, fanOut: fanOut, &rng))
-    let b = bias ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
+    let b =
+        bias
+        ? Parameter("bias", shape: [outputs], value: Initializer.pytorchDefault.values([outputs], fanIn: fanIn, fanOut: fanOut, &rng)) : nil
     return (weight, b)
 }
 
@@ -27,7 +29,8 @@ public final class Linear: WeightAndBias {
     public let bias: Parameter?
 
     public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, initializer: Initializer = .pytorchDefault, rng: inout SplitMix64) {
-        (weight, self.bias) = weightAndBias([outputs, inputs], outputs: outputs, fanIn: inputs, fanOut: outputs, bias: bias, initializer, &rng)
+        (weight, self.bias) = weightAndBias(
+            [outputs, inputs], outputs: outputs, fanIn: inputs, fanOut: outputs, bias: bias, initializer, &rng)
     }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
@@ -48,13 +51,16 @@ public final class Conv2D: WeightAndBias {
         initializer: Initializer = .pytorchDefault, rng: inout SplitMix64
     ) {
         let k = kernel * kernel
-        (weight, self.bias) = weightAndBias([outputs, inputs, kernel, kernel], outputs: outputs, fanIn: inputs * k, fanOut: outputs * k, bias: bias, initializer, &rng)
+        (weight, self.bias) = weightAndBias(
+            [outputs, inputs, kernel, kernel], outputs: outputs, fanIn: inputs * k, fanOut: outputs * k, bias: bias, initializer, &rng)
         (self.stride, self.padding, self.dilation) = (Size2(stride), Size2(padding), Size2(dilation))
     }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
-        return conv2d(x, context.current(weight, in: g), bias: bias.map { context.current($0, in: g) }, stride: stride, padding: padding, dilation: dilation)
+        return conv2d(
+            x, context.current(weight, in: g), bias: bias.map { context.current($0, in: g) }, stride: stride, padding: padding,
+            dilation: dilation)
     }
 }
 
@@ -70,13 +76,16 @@ public final class ConvTranspose2D: WeightAndBias {
     ) {
         // PyTorch computes the fan of a transposed convolution from its weight's dim 1.
         let k = kernel * kernel
-        (weight, self.bias) = weightAndBias([inputs, outputs, kernel, kernel], outputs: outputs, fanIn: outputs * k, fanOut: inputs * k, bias: bias, initializer, &rng)
+        (weight, self.bias) = weightAndBias(
+            [inputs, outputs, kernel, kernel], outputs: outputs, fanIn: outputs * k, fanOut: inputs * k, bias: bias, initializer, &rng)
         (self.stride, self.padding, self.outputPadding) = (Size2(stride), Size2(padding), Size2(outputPadding))
     }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
-        return convTranspose2d(x, context.current(weight, in: g), bias: bias.map { context.current($0, in: g) }, stride: stride, padding: padding, outputPadding: outputPadding)
+        return convTranspose2d(
+            x, context.current(weight, in: g), bias: bias.map { context.current($0, in: g) }, stride: stride, padding: padding,
+            outputPadding: outputPadding)
     }
 }
 
@@ -106,7 +115,8 @@ public final class BatchNorm: Layer {
         // Each training forward pass updates the statistics, chained on earlier passes of
         // the same step (PyTorch's D sees a real and a fake batch, each moving them).
         let result = batchNorm(
-            x, scale: context.current(weight, in: g), offset: context.current(bias, in: g), runningMean: context.current(runningMean, in: g),
+            x, scale: context.current(weight, in: g), offset: context.current(bias, in: g),
+            runningMean: context.current(runningMean, in: g),
             runningVariance: context.current(runningVariance, in: g), momentum: momentum, epsilon: epsilon, training: context.training)
         if context.training {
             context.record([
@@ -141,7 +151,8 @@ public final class Embedding: Layer {
     public let weight: Parameter
 
     public init(_ count: Int, _ dimension: Int, rng: inout SplitMix64) {
-        weight = Parameter("weight", shape: [count, dimension], value: Initializer.normal(std: 1).values([count, dimension], fanIn: 1, fanOut: 1, &rng))
+        weight = Parameter(
+            "weight", shape: [count, dimension], value: Initializer.normal(std: 1).values([count, dimension], fanIn: 1, fanOut: 1, &rng))
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }

@@ -54,7 +54,10 @@ public final class SGD: Optimizer {
     public let buffers: [Parameter]
     public let stepCount: Parameter
 
-    public init(_ parameters: [Parameter], learningRate: Float, momentum: Float = 0, dampening: Float = 0, weightDecay: Float = 0, nesterov: Bool = false, name: String = "sgd") {
+    public init(
+        _ parameters: [Parameter], learningRate: Float, momentum: Float = 0, dampening: Float = 0, weightDecay: Float = 0,
+        nesterov: Bool = false, name: String = "sgd"
+    ) {
         (self.parameters, self.learningRate, self.momentum, self.dampening, self.weightDecay, self.nesterov) =
             (parameters, learningRate, momentum, dampening, weightDecay, nesterov)
         buffers = perParameter(parameters, name, "momentum_buffer")
@@ -66,7 +69,8 @@ public final class SGD: Optimizer {
     public func updates(minimizing loss: Tensor) -> [Assignment] {
         let t = loss.graph.variable(stepCount) + 1
         let rule = OptimizerRule.sgd(learningRate: learningRate, momentum: momentum, dampening: dampening, nesterov: nesterov)
-        return [Assignment(stepCount, t)] + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: buffers.map { [$0] }, extra: [t])
+        return [Assignment(stepCount, t)]
+            + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: buffers.map { [$0] }, extra: [t])
     }
 }
 
@@ -80,8 +84,13 @@ public final class Adam: Optimizer {
     /// The number of steps taken, `t`.
     public let stepCount: Parameter
 
-    public init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0, name: String = "adam") {
-        (self.parameters, self.learningRate, self.beta1, self.beta2, self.epsilon, self.weightDecay) = (parameters, learningRate, beta1, beta2, epsilon, weightDecay)
+    public init(
+        _ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0, name: String = "adam"
+    ) {
+        (self.parameters, self.learningRate, self.beta1, self.beta2, self.epsilon, self.weightDecay) = (
+            parameters, learningRate, beta1, beta2, epsilon, weightDecay
+        )
         moments = Array(zip(perParameter(parameters, name, "exp_avg"), perParameter(parameters, name, "exp_avg_sq")))
         stepCount = Parameter("\(name).step", shape: [1])
     }
@@ -91,7 +100,8 @@ public final class Adam: Optimizer {
     public func updates(minimizing loss: Tensor) -> [Assignment] {
         let t = loss.graph.variable(stepCount) + 1
         let rule = OptimizerRule.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
-        return [Assignment(stepCount, t)] + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: moments.map { [$0.m, $0.v] }, extra: [t])
+        return [Assignment(stepCount, t)]
+            + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: moments.map { [$0.m, $0.v] }, extra: [t])
     }
 }
 
@@ -105,7 +115,10 @@ public final class NAdam: Optimizer {
     /// Π μᵢ over the steps taken.
     public let muProduct: Parameter
 
-    public init(_ parameters: [Parameter], learningRate: Float = 2e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0, momentumDecay: Float = 4e-3, name: String = "nadam") {
+    public init(
+        _ parameters: [Parameter], learningRate: Float = 2e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0, momentumDecay: Float = 4e-3, name: String = "nadam"
+    ) {
         (self.parameters, self.learningRate, self.beta1, self.beta2, self.epsilon, self.weightDecay, self.momentumDecay) =
             (parameters, learningRate, beta1, beta2, epsilon, weightDecay, momentumDecay)
         moments = Array(zip(perParameter(parameters, name, "exp_avg"), perParameter(parameters, name, "exp_avg_sq")))
@@ -120,7 +133,8 @@ public final class NAdam: Optimizer {
         let t = g.variable(stepCount) + 1
         let mu = (1 - pow(g.fill(0.96, [1]), t * momentumDecay) * 0.5) * beta1
         let product = g.variable(muProduct) * mu
-        let rule = OptimizerRule.nadam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: momentumDecay)
+        let rule = OptimizerRule.nadam(
+            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: momentumDecay)
         return [Assignment(stepCount, t), Assignment(muProduct, product)]
             + fusedStep(loss, parameters, weightDecay: weightDecay, rule, state: moments.map { [$0.m, $0.v] }, extra: [t, product])
     }
@@ -132,8 +146,13 @@ public final class RMSprop: Optimizer {
     public let learningRate: Float, alpha: Float, epsilon: Float, weightDecay: Float
     public let squareAverages: [Parameter]
 
-    public init(_ parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8, weightDecay: Float = 0, name: String = "rmsprop") {
-        (self.parameters, self.learningRate, self.alpha, self.epsilon, self.weightDecay) = (parameters, learningRate, alpha, epsilon, weightDecay)
+    public init(
+        _ parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8, weightDecay: Float = 0,
+        name: String = "rmsprop"
+    ) {
+        (self.parameters, self.learningRate, self.alpha, self.epsilon, self.weightDecay) = (
+            parameters, learningRate, alpha, epsilon, weightDecay
+        )
         squareAverages = perParameter(parameters, name, "square_avg")
     }
 

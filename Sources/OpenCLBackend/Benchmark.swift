@@ -44,7 +44,8 @@ extension OpenCLBackend {
         let graph = Graph()
         var rng = SplitMix64(seed: 1)
         let operand = { (name: String, rows: Int, columns: Int) in
-            graph.variable(Parameter(name, shape: [rows, columns], value: (0..<rows * columns).map { _ in Float(rng.next() % 1024) / 1024 }))
+            graph.variable(
+                Parameter(name, shape: [rows, columns], value: (0..<rows * columns).map { _ in Float(rng.next() % 1024) / 1024 }))
         }
         let a = operand("gemm rate a", m, k), b = operand("gemm rate b", k, n)
         let plan = try Session(backend: self).plan(fetches: [matmul(a, b).sliced(starts: [0, 0], sizes: [1, 1])])

@@ -35,21 +35,30 @@ struct Convolution {
     let config: ConvConfig
 
     /// conv2d: x [N, C, H, W], w [O, C, KH, KW] → y [N, O, P, Q].
-    init(forward c: ConvConfig, _ xs: [Shape], _ ys: Shape) { (kind, large, small, kernel, config) = (.forward, xs[0], ys, Size2(xs[1][2], xs[1][3]), c) }
+    init(forward c: ConvConfig, _ xs: [Shape], _ ys: Shape) {
+        (kind, large, small, kernel, config) = (.forward, xs[0], ys, Size2(xs[1][2], xs[1][3]), c)
+    }
     /// convTranspose2d: x [N, O, P, Q], w [O, C, KH, KW] → y [N, C, H, W].
-    init(transpose c: ConvConfig, _ xs: [Shape], _ ys: Shape) { (kind, large, small, kernel, config) = (.transpose, ys, xs[0], Size2(xs[1][2], xs[1][3]), c) }
+    init(transpose c: ConvConfig, _ xs: [Shape], _ ys: Shape) {
+        (kind, large, small, kernel, config) = (.transpose, ys, xs[0], Size2(xs[1][2], xs[1][3]), c)
+    }
     /// conv2dBackwardWeight: x [N, C, H, W], dy [N, O, P, Q] → dW [O, C, KH, KW].
-    init(weight c: ConvConfig, kernel k: Size2, _ xs: [Shape], _ ys: Shape) { (kind, large, small, kernel, config) = (.weight, xs[0], xs[1], k, c) }
+    init(weight c: ConvConfig, kernel k: Size2, _ xs: [Shape], _ ys: Shape) {
+        (kind, large, small, kernel, config) = (.weight, xs[0], xs[1], k, c)
+    }
 
     /// Identifies the problem for the tuner.
     var key: String {
         let c = config
-        return "\(kind.rawValue) \(large.dims) \(small.dims) k\(kernel.h)x\(kernel.w) s\(c.stride.h),\(c.stride.w) p\(c.padding.h),\(c.padding.w) d\(c.dilation.h),\(c.dilation.w)"
+        return
+            "\(kind.rawValue) \(large.dims) \(small.dims) k\(kernel.h)x\(kernel.w) s\(c.stride.h),\(c.stride.w) p\(c.padding.h),\(c.padding.w) d\(c.dilation.h),\(c.dilation.w)"
     }
 
     private var words: [Int32] {
-        [large[0], large[1], large[2], large[3], small[1], small[2], small[3], kernel.h, kernel.w,
-         config.stride.h, config.stride.w, config.padding.h, config.padding.w, config.dilation.h, config.dilation.w].map { Int32($0) }
+        [
+            large[0], large[1], large[2], large[3], small[1], small[2], small[3], kernel.h, kernel.w,
+            config.stride.h, config.stride.w, config.padding.h, config.padding.w, config.dilation.h, config.dilation.w,
+        ].map { Int32($0) }
     }
 
     /// Multiply-adds × 2: every (n, o, p, q, c, kh, kw) tap once.
@@ -106,7 +115,8 @@ struct Convolution {
         switch algorithm {
         case .direct: 0
         // Weight gradients: a chunk's column matrix and dyᵀ, and the sums.
-        case .gemm where kind == .weight: weightChunk * (columnElements + small[1] * small[2] * small[3]) + small[1] * large[1] * kernel.h * kernel.w
+        case .gemm where kind == .weight:
+            weightChunk * (columnElements + small[1] * small[2] * small[3]) + small[1] * large[1] * kernel.h * kernel.w
         case .gemm: columnElements
         // The batch's column matrix and the small side with batch and channels swapped.
         case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
@@ -118,16 +128,25 @@ struct Convolution {
     /// The device work for `algorithm`. Inputs follow the op: conv2d (x, w), convTranspose2d (x, w),
     /// conv2dBackwardWeight (x, dy). `tile` is the GEMM kernel whose register tile the implicit GEMM uses.
     /// `rows` spreads the im2col and col2im rows over work-items (`RowSpread`).
-    func work(_ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, tile: GEMMKernel, rows: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
+    func work(
+        _ algorithm: ConvolutionAlgorithm, _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer?, tile: GEMMKernel,
+        rows: (_ rows: Int, _ length: Int) -> RowSpread
+    ) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let kk = kernel.h * kernel.w, pq = small[2] * small[3]
         switch (algorithm, kind) {
         case (.direct, .forward):
             return [.kernel("conv2d_forward", count: small.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
         case (.direct, .transpose):
-            return [.kernel("conv_transpose2d_forward", count: large.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
+            return [
+                .kernel(
+                    "conv_transpose2d_forward", count: large.count, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)
+            ]
         case (.direct, .weight):
-            return [.kernel("conv2d_backward_weight", count: o * c * kk, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)]
+            return [
+                .kernel(
+                    "conv2d_backward_weight", count: o * c * kk, [.buffer(x[0]), .buffer(x[1]), .buffer(y), .words(words)], flops: flops)
+            ]
         case (.gemm, .forward), (.gemm, .transpose):
             return chunkedWork(x, y, scratch: scratch!, chunk: 1, rows: rows)
         case (.gemm, .weight):
@@ -141,17 +160,29 @@ struct Convolution {
             return stride(from: 0, to: n, by: chunk).flatMap { first -> [Work] in
                 let images = min(chunk, n - first)
                 return [
-                    .kernel("im2col_batch", count: c * kk * images * parts, [
-                        .buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch!), .words(words), .int(Int32(parts)),
-                    ]),
-                    .kernel("transpose_matrix", count: (pq + 7) / 8 * o * images, [
-                        .buffer(x[1]), .int(Int32(first * o * pq)), .int(Int32(pq)), .buffer(scratch!), .int(Int32(transposed)), .int(Int32(pq)), .int(Int32(o)), .int(Int32(images)),
-                    ]),
-                    .gemm(transposeA: false, transposeB: false, m: c * kk, n: o, k: images * pq, a: (scratch!, 0), b: (scratch!, transposed), c: (scratch!, sums), beta: first == 0 ? 0 : 1),
+                    .kernel(
+                        "im2col_batch", count: c * kk * images * parts,
+                        [
+                            .buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch!), .words(words), .int(Int32(parts)),
+                        ]),
+                    .kernel(
+                        "transpose_matrix", count: (pq + 7) / 8 * o * images,
+                        [
+                            .buffer(x[1]), .int(Int32(first * o * pq)), .int(Int32(pq)), .buffer(scratch!), .int(Int32(transposed)),
+                            .int(Int32(pq)), .int(Int32(o)), .int(Int32(images)),
+                        ]),
+                    .gemm(
+                        transposeA: false, transposeB: false, m: c * kk, n: o, k: images * pq, a: (scratch!, 0), b: (scratch!, transposed),
+                        c: (scratch!, sums), beta: first == 0 ? 0 : 1),
                 ]
-            } + [.kernel("transpose_matrix", count: (o + 7) / 8 * c * kk, [
-                .buffer(scratch!), .int(Int32(sums)), .int(Int32(o)), .buffer(y), .int(0), .int(Int32(o)), .int(Int32(c * kk)), .int(1),
-            ])]
+            } + [
+                .kernel(
+                    "transpose_matrix", count: (o + 7) / 8 * c * kk,
+                    [
+                        .buffer(scratch!), .int(Int32(sums)), .int(Int32(o)), .buffer(y), .int(0), .int(Int32(o)), .int(Int32(c * kk)),
+                        .int(1),
+                    ])
+            ]
         case (.batchedGEMM, .forward), (.batchedGEMM, .transpose):
             return chunkedWork(x, y, scratch: scratch!, chunk: n, rows: rows)
         case (.batchedGEMM, .weight):
@@ -176,29 +207,41 @@ struct Convolution {
         var work: [Work] = []
         var weightsAt = 0
         for phase in plan.phases where kind == .transpose {
-            work.append(.kernel("flip_transpose_weights", count: c * o * phase.taps.h * phase.taps.w, [
-                .buffer(x[1]), .buffer(scratch), .int(Int32(weightsAt)), .int(Int32(c)), .int(Int32(o)), .int(Int32(kernel.h)), .int(Int32(kernel.w)),
-                .int(Int32(config.stride.h)), .int(Int32(config.stride.w)), .int(Int32(phase.a)), .int(Int32(phase.b)),
-                .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)),
-            ]))
+            work.append(
+                .kernel(
+                    "flip_transpose_weights", count: c * o * phase.taps.h * phase.taps.w,
+                    [
+                        .buffer(x[1]), .buffer(scratch), .int(Int32(weightsAt)), .int(Int32(c)), .int(Int32(o)), .int(Int32(kernel.h)),
+                        .int(Int32(kernel.w)),
+                        .int(Int32(config.stride.h)), .int(Int32(config.stride.w)), .int(Int32(phase.a)), .int(Int32(phase.b)),
+                        .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)),
+                    ]))
             weightsAt += c * o * phase.taps.h * phase.taps.w
         }
         let padded = plan.weightElements
         let s = plan.spaceToDepth
         if s != Size2(1) {
             let taps = plan.phases[0].taps
-            work.append(.kernel("space_to_depth_weights", count: plan.weightElements, [
-                .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(large[1])), .int(Int32(kernel.h)), .int(Int32(kernel.w)),
-                .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(taps.h)), .int(Int32(taps.w)),
-            ]))
+            work.append(
+                .kernel(
+                    "space_to_depth_weights", count: plan.weightElements,
+                    [
+                        .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(large[1])), .int(Int32(kernel.h)),
+                        .int(Int32(kernel.w)),
+                        .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(taps.h)), .int(Int32(taps.w)),
+                    ]))
         }
         // The input padded (at stride 1, S = 1) or rearranged, padding included.
         let source = kind == .forward ? large : small
-        work.append(.kernel("space_to_depth", count: n * c * plan.paddedSize.h, [
-            .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(source[1])), .int(Int32(source[2])), .int(Int32(source[3])),
-            .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
-            .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
-        ]))
+        work.append(
+            .kernel(
+                "space_to_depth", count: n * c * plan.paddedSize.h,
+                [
+                    .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(source[1])), .int(Int32(source[2])),
+                    .int(Int32(source[3])),
+                    .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
+                    .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
+                ]))
         let tile = gemm.registerTile!
         let output = kind == .forward ? small : large
         weightsAt = 0
@@ -206,13 +249,17 @@ struct Convolution {
             let pixels = phase.rows * phase.columns
             let items = (o + tile.rows - 1) / tile.rows * ((pixels + 8 * tile.vectors - 1) / (8 * tile.vectors)) * n
             let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
-            work.append(.kernel("conv2d_implicit_\(gemm.rawValue)", count: items, [
-                weights, .int(Int32(weightsAt)), .buffer(scratch), .int(Int32(padded + phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w)),
-                .buffer(y), .int(Int32(output[2] * output[3])), .int(Int32(phase.firstRow * output[3] + phase.firstColumn)),
-                .int(Int32(phase.rowStep * output[3])), .int(Int32(phase.columnStep)),
-                .int(Int32(n)), .int(Int32(o)), .int(Int32(c)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
-                .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)), .int(Int32(phase.rows)), .int(Int32(phase.columns)),
-            ], flops: kind == .transpose ? flops * Double(phase.taps.h * phase.taps.w) / Double(kernel.h * kernel.w) : flops))
+            work.append(
+                .kernel(
+                    "conv2d_implicit_\(gemm.rawValue)", count: items,
+                    [
+                        weights, .int(Int32(weightsAt)), .buffer(scratch),
+                        .int(Int32(padded + phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w)),
+                        .buffer(y), .int(Int32(output[2] * output[3])), .int(Int32(phase.firstRow * output[3] + phase.firstColumn)),
+                        .int(Int32(phase.rowStep * output[3])), .int(Int32(phase.columnStep)),
+                        .int(Int32(n)), .int(Int32(o)), .int(Int32(c)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
+                        .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)), .int(Int32(phase.rows)), .int(Int32(phase.columns)),
+                    ], flops: kind == .transpose ? flops * Double(phase.taps.h * phase.taps.w) / Double(kernel.h * kernel.w) : flops))
             if kind == .transpose { weightsAt += c * o * phase.taps.h * phase.taps.w }
         }
         return work
@@ -224,7 +271,9 @@ struct Convolution {
     /// copy. (Chunks of 128 columns, 8 images at 4×4 and 2 at 8×8, were timed beside both on
     /// dcgan64's four layers with 4×4 and 8×8 small sides and lost to one image per GEMM on
     /// each: 75–88 ms against 69–82.)
-    private func chunkedWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, chunk: Int, rows spread: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
+    private func chunkedWork(
+        _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, chunk: Int, rows spread: (_ rows: Int, _ length: Int) -> RowSpread
+    ) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let ckk = c * kernel.h * kernel.w, pq = small[2] * small[3]
         let imagePlane = large[1] * large[2]
@@ -238,7 +287,9 @@ struct Convolution {
                 // Y' [O, G·PQ] = w [O, C·KK] · col [C·KK, G·PQ]; y = Y' with G and O swapped.
                 let parts = spread(ckk * images, pq).parts
                 return [
-                    .kernel("im2col_batch", count: ckk * images * parts, [.buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch), .words(words), .int(Int32(parts))]),
+                    .kernel(
+                        "im2col_batch", count: ckk * images * parts,
+                        [.buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch), .words(words), .int(Int32(parts))]),
                     .gemm(transposeA: false, transposeB: false, m: o, n: columns, k: ckk, a: (x[1], 0), b: (scratch, 0), c: smallMatrix),
                 ] + (images == 1 ? [] : [swap(scratch, smallAt, y, first * o * pq, o, images, pq, spread: spread)])
             default:
@@ -246,29 +297,41 @@ struct Convolution {
                 let parts = spread(images * imagePlane, large[3]).parts
                 return (images == 1 ? [] : [swap(x[0], first * o * pq, scratch, smallAt, images, o, pq, spread: spread)]) + [
                     .gemm(transposeA: true, transposeB: false, m: ckk, n: columns, k: o, a: (x[1], 0), b: smallMatrix, c: (scratch, 0)),
-                    .kernel("col2im_batch", count: images * imagePlane * parts, [.buffer(scratch), .int(Int32(first)), .int(Int32(images)), .buffer(y), .words(words), .int(Int32(parts))]),
+                    .kernel(
+                        "col2im_batch", count: images * imagePlane * parts,
+                        [.buffer(scratch), .int(Int32(first)), .int(Int32(images)), .buffer(y), .words(words), .int(Int32(parts))]),
                 ]
             }
         }
     }
 
     /// dst [B, A, C] from src [A, B, C], its A·B rows spread over work-items by `spread`.
-    private func swap(_ src: CLBuffer, _ srcOffset: Int, _ dst: CLBuffer, _ dstOffset: Int, _ a: Int, _ b: Int, _ c: Int, spread: (_ rows: Int, _ length: Int) -> RowSpread) -> Work {
+    private func swap(
+        _ src: CLBuffer, _ srcOffset: Int, _ dst: CLBuffer, _ dstOffset: Int, _ a: Int, _ b: Int, _ c: Int,
+        spread: (_ rows: Int, _ length: Int) -> RowSpread
+    ) -> Work {
         let parts = spread(a * b, c).parts
-        return .kernel("swap_leading_axes", count: a * b * parts, [
-            .buffer(src), .int(Int32(srcOffset)), .buffer(dst), .int(Int32(dstOffset)), .int(Int32(a)), .int(Int32(b)), .int(Int32(c)), .int(Int32(parts)),
-        ])
+        return .kernel(
+            "swap_leading_axes", count: a * b * parts,
+            [
+                .buffer(src), .int(Int32(srcOffset)), .buffer(dst), .int(Int32(dstOffset)), .int(Int32(a)), .int(Int32(b)), .int(Int32(c)),
+                .int(Int32(parts)),
+            ])
     }
 
     /// The weight gradient with one GEMM for the batch: dW [O, C·KK] = dY' [O, N·PQ] · colᵀ,
     /// with colᵀ [N·PQ, C·KK] built directly and dY' the small side with N and O swapped.
-    private func batchedWeightWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, rows spread: (_ rows: Int, _ length: Int) -> RowSpread) -> [Work] {
+    private func batchedWeightWork(
+        _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, rows spread: (_ rows: Int, _ length: Int) -> RowSpread
+    ) -> [Work] {
         let (n, c, o) = (large[0], large[1], small[1])
         let ckk = c * kernel.h * kernel.w, pq = small[2] * small[3], npq = n * pq
         let rows = ckk * npq  // offset of the [O, N·PQ] matrix
         let transposedParts = spread(npq, ckk).parts
         return [
-            .kernel("im2col_transposed", count: npq * transposedParts, [.buffer(x[0]), .int(0), .int(Int32(n)), .buffer(scratch), .words(words), .int(Int32(transposedParts))]),
+            .kernel(
+                "im2col_transposed", count: npq * transposedParts,
+                [.buffer(x[0]), .int(0), .int(Int32(n)), .buffer(scratch), .words(words), .int(Int32(transposedParts))]),
             swap(x[1], 0, scratch, rows, n, o, pq, spread: spread),
             .gemm(transposeA: false, transposeB: false, m: o, n: ckk, k: npq, a: (scratch, rows), b: (scratch, 0), c: (y, 0)),
         ]
@@ -334,7 +397,11 @@ struct ImplicitConvolution {
             paddedSize = Size2(self.input[2], self.input[3])
             weightElements = output[1] * self.input[1] * taps.h * taps.w
         }
-        phases = [Phase(a: 0, b: 0, taps: taps, rows: output[2], columns: output[3], firstRow: 0, firstColumn: 0, rowStep: 1, columnStep: 1, inputShift: Size2(0))]
+        phases = [
+            Phase(
+                a: 0, b: 0, taps: taps, rows: output[2], columns: output[3], firstRow: 0, firstColumn: 0, rowStep: 1, columnStep: 1,
+                inputShift: Size2(0))
+        ]
     }
 
     /// One axis of a transposed convolution: per phase a, its taps, the first input-aligned
@@ -360,11 +427,12 @@ struct ImplicitConvolution {
         var phases: [Phase] = []
         for r in rows where r.count > 0 {
             for c in columns where c.count > 0 {
-                phases.append(Phase(
-                    a: r.a, b: c.a, taps: Size2(r.taps, c.taps), rows: r.count, columns: c.count,
-                    firstRow: stride.h * r.first + r.a - convPadding.h, firstColumn: stride.w * c.first + c.a - convPadding.w,
-                    rowStep: stride.h, columnStep: stride.w,
-                    inputShift: Size2(r.first - r.taps + 1 + padding.h, c.first - c.taps + 1 + padding.w)))
+                phases.append(
+                    Phase(
+                        a: r.a, b: c.a, taps: Size2(r.taps, c.taps), rows: r.count, columns: c.count,
+                        firstRow: stride.h * r.first + r.a - convPadding.h, firstColumn: stride.w * c.first + c.a - convPadding.w,
+                        rowStep: stride.h, columnStep: stride.w,
+                        inputShift: Size2(r.first - r.taps + 1 + padding.h, c.first - c.taps + 1 + padding.w)))
             }
         }
         self.phases = phases

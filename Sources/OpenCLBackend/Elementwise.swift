@@ -118,7 +118,8 @@ public struct RowSpread: Equatable, Sendable {
     }
 }
 
-func elementwiseWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, status: CLBuffer, spread: ElementSpread) -> Work {
+func elementwiseWork(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, status: CLBuffer, spread: ElementSpread) -> Work
+{
     let count = ys.count, items = spread.workItems, tail = spread.arguments(count)
     switch op {
     case .unary(let unary):

@@ -41,7 +41,8 @@ struct FusedKernel {
                 cpuValues += "                const float v\(k) = x\(k)[i];\n"
                 gpuValues += "            const float v\(k) = x\(k)[i];\n"
             case .constant:
-                cpuSetup += "            const int q\(k) = s_ / inner\(k);\n            const float c\(k) = x\(k)[q\(k) % period\(k)];\n            e_ = min(e_, (q\(k) + 1) * inner\(k));\n"
+                cpuSetup +=
+                    "            const int q\(k) = s_ / inner\(k);\n            const float c\(k) = x\(k)[q\(k) % period\(k)];\n            e_ = min(e_, (q\(k) + 1) * inner\(k));\n"
                 cpuValues += "                const float v\(k) = c\(k);\n"
                 gpuValues += "            const float v\(k) = x\(k)[(i / inner\(k)) % period\(k)];\n"
             case .wrapped:

@@ -37,7 +37,9 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
 }
 
 extension OpenCLBackend {
-    func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
+    func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float
+    ) throws {
         let kernel = try gemmKernel ?? chooseGEMMKernel()
         if kernel == .clblast {
             try clblastGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
@@ -49,7 +51,10 @@ extension OpenCLBackend {
     /// Kernels/gemm.cl's `gemm_{nn,np}_<tile>` (transposed operands are transposed into
     /// scratch first) or, for the work-group kernels `tiled64` and `tiled128`, `gemm_<kernel>_{n,t}{n,t}`
     /// (work-groups of 256 over tiles of C, reading transposed operands in place).
-    func ownGEMM(_ variant: GEMMKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float) throws {
+    func ownGEMM(
+        _ variant: GEMMKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int),
+        c: (CLBuffer, Int), beta: Float
+    ) throws {
         if let tile = variant.workGroupTile {
             // Few tiles and a long K (weight gradients: K = N·P·Q) split K into slices of at
             // least 128 terms, until about two groups per compute unit.
@@ -66,9 +71,13 @@ extension OpenCLBackend {
             let name = "gemm_\(variant.rawValue)_\(transposeA ? "t" : "n")\(transposeB ? "t" : "n")"
             try perform(.kernel(name, count: tiles * slices * 256, arguments, flops: 2 * Double(m * n * k), local: 256), op: "matmul")
             if slices > 1 {
-                try perform(.kernel("gemm_sum_slices", count: m * n, [
-                    .buffer(output.0), .int(Int32(slices)), .int(Int32(m)), .int(Int32(n)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
-                ]), op: "matmul")
+                try perform(
+                    .kernel(
+                        "gemm_sum_slices", count: m * n,
+                        [
+                            .buffer(output.0), .int(Int32(slices)), .int(Int32(m)), .int(Int32(n)), .buffer(c.0), .int(Int32(c.1)),
+                            .int(Int32(n)), .float(beta),
+                        ]), op: "matmul")
             }
             return
         }
@@ -77,7 +86,13 @@ extension OpenCLBackend {
         // fast ones); a transposed A is reused by the later GEMMs of the same op.
         func transposed(_ source: (CLBuffer, Int), rows: Int, columns: Int, into scratch: inout CLBuffer?) throws -> (CLBuffer, Int) {
             let out = try grown(&scratch, elements: rows * columns, label: "GEMM transpose scratch")
-            try perform(.kernel("transpose_matrix", count: (rows + 7) / 8 * columns, [.buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(0), .int(Int32(rows)), .int(Int32(columns)), .int(1)]), op: "matmul")
+            try perform(
+                .kernel(
+                    "transpose_matrix", count: (rows + 7) / 8 * columns,
+                    [
+                        .buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(0), .int(Int32(rows)),
+                        .int(Int32(columns)), .int(1),
+                    ]), op: "matmul")
             return (out, 0)
         }
         if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }
@@ -100,16 +115,21 @@ extension OpenCLBackend {
         let packed = gemmPacking ?? (k >= 256 && n > width && (m >= 128 || (m >= 32 && n >= 1024)))
         if packed {
             let out = try grown(&gemmScratchBufferPacked, elements: panels * width * k, label: "GEMM packing scratch")
-            try perform(.kernel("pack_panels", count: panels * k, [
-                .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(out), .int(Int32(k)), .int(Int32(n)), .int(Int32(width)),
-            ]), op: "matmul")
+            try perform(
+                .kernel(
+                    "pack_panels", count: panels * k,
+                    [
+                        .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(out), .int(Int32(k)), .int(Int32(n)), .int(Int32(width)),
+                    ]), op: "matmul")
             (b, ldb) = ((out, 0), width)
         }
         let arguments: [KernelArgument] = [
             .int(Int32(m)), .int(Int32(n)), .int(Int32(k)), .buffer(a.0), .int(Int32(a.1)), .int(Int32(k)),
             .buffer(b.0), .int(Int32(b.1)), .int(Int32(ldb)), .buffer(c.0), .int(Int32(c.1)), .int(Int32(n)), .float(beta),
         ]
-        try perform(.kernel("gemm_\(packed ? "np" : "nn")_\(variant.rawValue)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul")
+        try perform(
+            .kernel("gemm_\(packed ? "np" : "nn")_\(variant.rawValue)", count: items, arguments, flops: 2 * Double(m * n * k)), op: "matmul"
+        )
     }
 
     /// Our GEMM kernels and CLBlast, timed once per device on three convolution-sized
@@ -132,14 +152,17 @@ extension OpenCLBackend {
         // Seven rounds, not three: the one choice serves every GEMM of every run on the device,
         // and three rounds sometimes recorded a 25 % slower kernel (docs/performance.md).
         let recorded = try gemmChoices.choice(
-            for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates.map(\.rawValue), rounds: 7
+            for: "gemm \(problem)", context: measurementContext, device: timingDevice, candidates: Self.gemmCandidates.map(\.rawValue),
+            rounds: 7
         ) { name in
             let candidate = GEMMKernel(rawValue: name)!
             if operands == nil {
                 let a = try queue.allocate(byteCount: largest { $0.m * $0.k } * 4, label: "GEMM timing A")
                 let b = try queue.allocate(byteCount: largest { $0.k * $0.n } * 4, label: "GEMM timing B")
                 let c = try queue.allocate(byteCount: largest { $0.m * $0.n } * 4, label: "GEMM timing C")
-                for buffer in [a, b, c] { try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill") }
+                for buffer in [a, b, c] {
+                    try perform(fill(buffer, 0.5, count: buffer.byteCount / 4, spread: spread(buffer.byteCount / 4)), op: "fill")
+                }
                 operands = (a, b, c)
             }
             let (a, b, c) = operands!
@@ -149,7 +172,8 @@ extension OpenCLBackend {
                     if candidate == .clblast {
                         try clblastGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
                     } else {
-                        try ownGEMM(candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
+                        try ownGEMM(
+                            candidate, transposeA: false, transposeB: false, m: m, n: n, k: k, a: (a, 0), b: (b, 0), c: (c, 0), beta: 0)
                     }
                 }
                 score += seconds * Double(shapes[0].m * shapes[0].n * shapes[0].k) / Double(m * n * k)

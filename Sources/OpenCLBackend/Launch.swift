@@ -11,7 +11,9 @@ enum Work {
     /// `local` fixes the work-group size (kernels that share local memory), else the runtime picks it.
     case kernel(String, count: Int, [KernelArgument], flops: Double = 0, local: Int? = nil)
     /// Row-major `c[m×n] = op(a) · op(b) + beta · c` (our GEMM kernels or CLBlast), with element offsets.
-    case gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int), beta: Float = 0)
+    case gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: (CLBuffer, Int), b: (CLBuffer, Int), c: (CLBuffer, Int),
+        beta: Float = 0)
     case copy(CLBuffer, CLBuffer, elements: Int)
 }
 

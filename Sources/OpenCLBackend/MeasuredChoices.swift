@@ -60,7 +60,9 @@ public final class MeasuredChoices: @unchecked Sendable {
     /// other load on a shared machine then slows a round of every candidate, not every run of
     /// one (timed back to back, a burst made a GEMM kernel half as fast as the best look best,
     /// and that choice was kept).
-    public func choice(for problem: String, context: String, device: String, candidates: [String], rounds: Int = 3, measure: (String) throws -> Double) throws -> String {
+    public func choice(
+        for problem: String, context: String, device: String, candidates: [String], rounds: Int = 3, measure: (String) throws -> Double
+    ) throws -> String {
         let key = "\(context)\t\(problem)"
         if let known = recorded(key), candidates.contains(known) { return known }
         let timing = Self.timingLock(device: device)

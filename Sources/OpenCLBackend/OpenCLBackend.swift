@@ -84,7 +84,10 @@ public final class OpenCLBackend: ProfilingBackend {
     /// measured choices in the cache directory apart from the default ones: tests keep theirs
     /// apart, since they time beside other tests running at once and their choices must not
     /// become the ones a training run uses.
-    public init(device index: Int, profiling: Bool? = nil, kernelSource source: String? = nil, cache: ProgramCache = .shared, measurements: String? = nil) throws {
+    public init(
+        device index: Int, profiling: Bool? = nil, kernelSource source: String? = nil, cache: ProgramCache = .shared,
+        measurements: String? = nil
+    ) throws {
         let environment = ProcessInfo.processInfo.environment
         let profile = profiling ?? (environment["GENOCL_PROFILE"].map { $0 != "0" && !$0.isEmpty } ?? false)
         debugLevel = Int(environment["GENOCL_DEBUG"] ?? "") ?? 0
@@ -92,7 +95,8 @@ public final class OpenCLBackend: ProfilingBackend {
         convolutionAlgorithm = environment["GENOCL_CONVOLUTION"].flatMap(ConvolutionAlgorithm.init(rawValue:))
         let device = try OpenCLDevice.open(index)
         let start = Date()
-        queue = try CommandQueue(device: device, source: source ?? kernelSource(), options: Self.buildOptions(device.info), profiling: profile, cache: cache)
+        queue = try CommandQueue(
+            device: device, source: source ?? kernelSource(), options: Self.buildOptions(device.info), profiling: profile, cache: cache)
         if debugLevel >= 4 { log(try source ?? kernelSource()) }
         if debugLevel >= 1 {
             let seconds = String(format: "%.2f", Date().timeIntervalSince(start))
@@ -199,14 +203,16 @@ public final class OpenCLBackend: ProfilingBackend {
         let gemm = try gemmKernel ?? chooseGEMMKernel()
         let tile = gemm.registerTile != nil ? gemm : .tile4x2
         let work = { (algorithm: ConvolutionAlgorithm) in
-            try convolution.work(algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), tile: tile, rows: self.rowSpread)
+            try convolution.work(
+                algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), tile: tile, rows: self.rowSpread)
         }
         let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
         let algorithm =
             try forced
             ?? ConvolutionAlgorithm(
                 rawValue: convolutionChoices.choice(
-                    for: convolution.key, context: measurementContext, device: timingDevice, candidates: convolution.candidates.map(\.rawValue)
+                    for: convolution.key, context: measurementContext, device: timingDevice,
+                    candidates: convolution.candidates.map(\.rawValue)
                 ) { candidate in
                     let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
                     if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
@@ -224,10 +230,14 @@ public final class OpenCLBackend: ProfilingBackend {
         guard !new.isEmpty else { return }
         let kernels = new.keys.sorted().map { new[$0]! }
         let start = Date()
-        let origin = try queue.addProgram(source: FusedKernel.program(kernels), options: Self.buildOptions(queue.device.info), kernels: kernels.map(\.name))
+        let origin = try queue.addProgram(
+            source: FusedKernel.program(kernels), options: Self.buildOptions(queue.device.info), kernels: kernels.map(\.name))
         compiledFusedKernels.formUnion(new.keys)
         if debugLevel >= 1 {
-            log(String(format: "genocl: %d fused elementwise kernels %@ in %.2f s", kernels.count, origin.rawValue, Date().timeIntervalSince(start)))
+            log(
+                String(
+                    format: "genocl: %d fused elementwise kernels %@ in %.2f s", kernels.count, origin.rawValue,
+                    Date().timeIntervalSince(start)))
         }
     }
 

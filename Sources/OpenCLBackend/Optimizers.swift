@@ -9,11 +9,13 @@ func optimizerWork(_ rule: OptimizerRule, output: Int, _ x: [CLBuffer], _ y: CLB
     let count = spread.workItems
     switch rule {
     case .sgd(let lr, let momentum, let dampening, let nesterov):
-        return .kernel("sgd_update", count: count, buffers + [.float(lr), .float(momentum), .float(dampening), .int(nesterov ? 1 : 0)] + tail)
+        return .kernel(
+            "sgd_update", count: count, buffers + [.float(lr), .float(momentum), .float(dampening), .int(nesterov ? 1 : 0)] + tail)
     case .adam(let lr, let beta1, let beta2, let epsilon):
         return .kernel("adam_update", count: count, buffers + [.float(lr), .float(beta1), .float(beta2), .float(epsilon)] + tail)
     case .nadam(let lr, let beta1, let beta2, let epsilon, let decay):
-        return .kernel("nadam_update", count: count, buffers + [.float(lr), .float(beta1), .float(beta2), .float(epsilon), .float(decay)] + tail)
+        return .kernel(
+            "nadam_update", count: count, buffers + [.float(lr), .float(beta1), .float(beta2), .float(epsilon), .float(decay)] + tail)
     case .rmsprop(let lr, let alpha, let epsilon):
         return .kernel("rmsprop_update", count: count, buffers + [.float(lr), .float(alpha), .float(epsilon)] + tail)
     }

@@ -63,7 +63,9 @@ struct Reduction {
         }
         let sum = { (x: CLBuffer, y: CLBuffer, words: [Int32], parts: Int) -> Work in
             grouped
-                ? .kernel("reduce_sum_groups", count: self.keptCount * parts * Self.groupSize, [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))], local: Self.groupSize)
+                ? .kernel(
+                    "reduce_sum_groups", count: self.keptCount * parts * Self.groupSize,
+                    [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))], local: Self.groupSize)
                 : .kernel("reduce_sum_forward", count: self.keptCount * parts, [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))])
         }
         guard parts > 1, let scratch else { return [sum(x, y, words, 1)] }

@@ -21,7 +21,8 @@ public final class OpenCLDevice: @unchecked Sendable {
         let devices = try listDevices()
         guard devices.indices.contains(index) else {
             let names = devices.map { "\($0.index): \($0.name) (\($0.platformName))" }.joined(separator: "; ")
-            throw OpenCLError("open device", CL_DEVICE_NOT_FOUND, "there is no device \(index); the devices are: \(names). Run `genocl devices`.")
+            throw OpenCLError(
+                "open device", CL_DEVICE_NOT_FOUND, "there is no device \(index); the devices are: \(names). Run `genocl devices`.")
         }
         let device = try OpenCLDevice(devices[index])
         opened[index] = device
@@ -190,14 +191,16 @@ public final class CommandQueue: @unchecked Sendable {
         if limit > 0 && byteCount > limit {
             throw OpenCLError(
                 "clCreateBuffer", CL_INVALID_BUFFER_SIZE,
-                "\(label) needs \(formatBytes(byteCount)), more than \(device.info.name)'s largest allocation of \(formatBytes(limit)); use a smaller batch or image size")
+                "\(label) needs \(formatBytes(byteCount)), more than \(device.info.name)'s largest allocation of \(formatBytes(limit)); use a smaller batch or image size"
+            )
         }
         let total = ledger.add(byteCount)
         if memory > 0 && total > memory {
             ledger.add(-byteCount)
             throw OpenCLError(
                 "clCreateBuffer", CL_MEM_OBJECT_ALLOCATION_FAILURE,
-                "\(label) needs \(formatBytes(byteCount)) with \(formatBytes(total - byteCount)) already in use, more than \(device.info.name)'s \(formatBytes(memory)) of global memory; use a smaller batch or image size")
+                "\(label) needs \(formatBytes(byteCount)) with \(formatBytes(total - byteCount)) already in use, more than \(device.info.name)'s \(formatBytes(memory)) of global memory; use a smaller batch or image size"
+            )
         }
         var status: cl_int = 0
         let mem = clCreateBuffer(device.context, cl_mem_flags(CL_MEM_READ_WRITE), max(byteCount, 4), nil, &status)
@@ -205,18 +208,23 @@ public final class CommandQueue: @unchecked Sendable {
             ledger.add(-byteCount)
             throw OpenCLError(
                 "clCreateBuffer", status,
-                "\(label) needs \(formatBytes(byteCount)) on \(device.info.name) (\(formatBytes(device.info.globalMemory)) global memory); use a smaller batch or image size")
+                "\(label) needs \(formatBytes(byteCount)) on \(device.info.name) (\(formatBytes(device.info.globalMemory)) global memory); use a smaller batch or image size"
+            )
         }
         return CLBuffer(mem: mem, byteCount: byteCount, ledger: ledger)
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, to buffer: CLBuffer, offset: Int = 0) throws {
-        try check(clEnqueueWriteBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+        try check(
+            clEnqueueWriteBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, nil),
+            "clEnqueueWriteBuffer")
     }
 
     /// Reads after all queued work has finished (a blocking read on an in-order queue).
     public func read(_ buffer: CLBuffer, into bytes: UnsafeMutableRawBufferPointer, offset: Int = 0) throws {
-        try check(clEnqueueReadBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueReadBuffer")
+        try check(
+            clEnqueueReadBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, nil),
+            "clEnqueueReadBuffer")
     }
 
     public func copy(_ source: CLBuffer, to destination: CLBuffer, byteCount: Int) throws {
@@ -228,7 +236,8 @@ public final class CommandQueue: @unchecked Sendable {
     /// Builds (or loads from the cache) a further program whose kernels `names` this queue
     /// launches from then on, as it does its own.
     @discardableResult
-    public func addProgram(source: String, options: String, kernels names: [String], cache: ProgramCache = .shared) throws -> ProgramOrigin {
+    public func addProgram(source: String, options: String, kernels names: [String], cache: ProgramCache = .shared) throws -> ProgramOrigin
+    {
         let (added, origin) = try device.program(source: source, options: options, cache: cache)
         for name in names { addedKernels[name] = added }
         return origin
@@ -269,7 +278,8 @@ public final class CommandQueue: @unchecked Sendable {
         var global = (count + local - 1) / local * local
         var localSize = local
         var event: cl_event?
-        let status = profiling
+        let status =
+            profiling
             ? clEnqueueNDRangeKernel(queue, kernel, 1, nil, &global, &localSize, 0, nil, &event)
             : clEnqueueNDRangeKernel(queue, kernel, 1, nil, &global, &localSize, 0, nil, nil)
         try check(status, "clEnqueueNDRangeKernel(\(name), \(count) work-items)")

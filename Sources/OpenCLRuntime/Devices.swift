@@ -92,24 +92,30 @@ private func enumerateDevices() throws -> [DeviceInfo] {
         try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), count, &devices, nil), "clGetDeviceIDs")
         for case let device? in devices {
             let type = deviceValue(device, CL_DEVICE_TYPE, cl_device_type(0))
-            let typeName = type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? "GPU"
-                : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "CPU"
-                : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "accelerator" : "other"
+            let typeName =
+                type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+                ? "GPU"
+                : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0
+                    ? "CPU"
+                    : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "accelerator" : "other"
             let extensions = deviceString(device, CL_DEVICE_EXTENSIONS)
             let floatConfig = deviceValue(device, CL_DEVICE_SINGLE_FP_CONFIG, cl_device_fp_config(0))
-            result.append(DeviceInfo(
-                index: result.count, platformName: platformName, platformVersion: platformVersion,
-                name: deviceString(device, CL_DEVICE_NAME), type: typeName, vendor: deviceString(device, CL_DEVICE_VENDOR),
-                driverVersion: deviceString(device, CL_DRIVER_VERSION), openCLCVersion: deviceString(device, CL_DEVICE_OPENCL_C_VERSION),
-                computeUnits: Int(deviceValue(device, CL_DEVICE_MAX_COMPUTE_UNITS, cl_uint(0))),
-                clockMHz: Int(deviceValue(device, CL_DEVICE_MAX_CLOCK_FREQUENCY, cl_uint(0))),
-                globalMemory: Int(deviceValue(device, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong(0))),
-                localMemory: Int(deviceValue(device, CL_DEVICE_LOCAL_MEM_SIZE, cl_ulong(0))),
-                maxAllocation: Int(deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, cl_ulong(0))),
-                maxWorkGroupSize: deviceValue(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, 0),
-                fp16: extensions.split(separator: " ").contains("cl_khr_fp16"),
-                fusedMultiplyAdd: floatConfig & cl_device_fp_config(CL_FP_FMA) != 0 && floatConfig & cl_device_fp_config(CL_FP_SOFT_FLOAT) == 0,
-                id: DeviceID(raw: device)))
+            result.append(
+                DeviceInfo(
+                    index: result.count, platformName: platformName, platformVersion: platformVersion,
+                    name: deviceString(device, CL_DEVICE_NAME), type: typeName, vendor: deviceString(device, CL_DEVICE_VENDOR),
+                    driverVersion: deviceString(device, CL_DRIVER_VERSION),
+                    openCLCVersion: deviceString(device, CL_DEVICE_OPENCL_C_VERSION),
+                    computeUnits: Int(deviceValue(device, CL_DEVICE_MAX_COMPUTE_UNITS, cl_uint(0))),
+                    clockMHz: Int(deviceValue(device, CL_DEVICE_MAX_CLOCK_FREQUENCY, cl_uint(0))),
+                    globalMemory: Int(deviceValue(device, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong(0))),
+                    localMemory: Int(deviceValue(device, CL_DEVICE_LOCAL_MEM_SIZE, cl_ulong(0))),
+                    maxAllocation: Int(deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, cl_ulong(0))),
+                    maxWorkGroupSize: deviceValue(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, 0),
+                    fp16: extensions.split(separator: " ").contains("cl_khr_fp16"),
+                    fusedMultiplyAdd: floatConfig & cl_device_fp_config(CL_FP_FMA) != 0
+                        && floatConfig & cl_device_fp_config(CL_FP_SOFT_FLOAT) == 0,
+                    id: DeviceID(raw: device)))
         }
     }
     return result

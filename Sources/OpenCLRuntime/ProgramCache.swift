@@ -34,8 +34,11 @@ public final class ProgramCache: @unchecked Sendable {
     private static let magic = Array("genocl-program-binary-1\n".utf8)
 
     static func key(device: DeviceInfo, options: String, source: String) -> Key {
-        let text = [device.platformName, device.platformVersion, device.name, device.vendor, device.driverVersion, options, String(source.utf8.count)]
-            .joined(separator: "\u{1F}")
+        let text = [
+            device.platformName, device.platformVersion, device.name, device.vendor, device.driverVersion, options,
+            String(source.utf8.count),
+        ]
+        .joined(separator: "\u{1F}")
         let digest = String(fnv1a(Array((text + "\u{1E}" + source).utf8)), radix: 16) + "-" + String(crc(Array(source.utf8)), radix: 16)
         return Key(text: text + "\u{1F}" + digest, digest: digest)
     }
@@ -88,11 +91,14 @@ public final class ProgramCache: @unchecked Sendable {
     /// that cannot be written only costs a rebuild next time).
     func store(_ program: cl_program, _ key: Key, device: OpenCLDevice) {
         var size = 0
-        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil) == CL_SUCCESS, size > 0 else { return }
+        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil) == CL_SUCCESS,
+            size > 0
+        else { return }
         var binary = [UInt8](repeating: 0, count: size)
         let status = binary.withUnsafeMutableBufferPointer { buffer -> cl_int in
             var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
+            return clGetProgramInfo(
+                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
         }
         guard status == CL_SUCCESS else { return }
         let keyBytes = Array(key.text.utf8)

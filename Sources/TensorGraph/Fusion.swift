@@ -57,7 +57,9 @@ struct ElementwiseFusion {
     static let maxInputs = 10, maxOps = 48
 
     /// Fused roots → (the fused op, the node ids of its inputs in order); the ids it absorbed.
-    static func fuse(_ graph: Graph, schedule: [Int], targets: Set<Int>, bound: (Int) -> Bool) -> (fused: [Int: (op: FusedElementwise, inputs: [Int])], absorbed: Set<Int>) {
+    static func fuse(_ graph: Graph, schedule: [Int], targets: Set<Int>, bound: (Int) -> Bool) -> (
+        fused: [Int: (op: FusedElementwise, inputs: [Int])], absorbed: Set<Int>
+    ) {
         var consumers: [Int: Int] = [:]
         for id in schedule {
             for input in graph[id].inputs { consumers[input, default: 0] += 1 }
@@ -89,8 +91,10 @@ struct ElementwiseFusion {
                     let node = graph[id]
                     // An expand's source is read in place: taken when only this tree reads the
                     // expand, else counted in `shared`.
-                    if case .expand = node.op, scheduled.contains(id), !absorbed.contains(id), !targets.contains(id), node.shape.count == count,
-                        let indexing = FusedIndexing.expand(from: graph[node.inputs[0]].shape, to: node.shape) {
+                    if case .expand = node.op, scheduled.contains(id), !absorbed.contains(id), !targets.contains(id),
+                        node.shape.count == count,
+                        let indexing = FusedIndexing.expand(from: graph[node.inputs[0]].shape, to: node.shape)
+                    {
                         if consumers[id] == 1 {
                             guard taken.count + 1 < maxOps else { return leaf(id) }
                             taken.append(id)
@@ -124,7 +128,10 @@ struct ElementwiseFusion {
             guard !taken.isEmpty || result.hasScalar || !shared.isEmpty else { continue }
             absorbed.formUnion(taken)
             for id in shared { sharedExpandReads[id, default: 0] += 1 }
-            fused[root] = (op: FusedElementwise(expression: result, indexing: leaves.map(\.indexing), count: count, opCount: 1 + taken.count), inputs: leaves.map(\.id))
+            fused[root] = (
+                op: FusedElementwise(expression: result, indexing: leaves.map(\.indexing), count: count, opCount: 1 + taken.count),
+                inputs: leaves.map(\.id)
+            )
         }
         // An expand that every reader reads in place is not materialized at all. (A reader that
         // a later tree absorbed read it through that tree, which counted it again.)

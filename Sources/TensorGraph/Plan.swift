@@ -99,7 +99,9 @@ public final class Plan {
         struct Value { var members: [Int]; let first: Int; var last: Int; let count: Int }
         var values: [Value] = [], valueOf: [Int: Int] = [:]
         for (step, id) in schedule.enumerated() where buffers[id] == nil {
-            if backend.writesElementwiseInPlace, let input = inPlaceInput(of: id, step: step, lastUse: lastUse, owned: valueOf.keys.contains) {
+            if backend.writesElementwiseInPlace,
+                let input = inPlaceInput(of: id, step: step, lastUse: lastUse, owned: valueOf.keys.contains)
+            {
                 let value = valueOf[input]!
                 values[value].members.append(id)
                 values[value].last = lastUse[id] ?? step
@@ -124,7 +126,8 @@ public final class Plan {
         var unused = session.intermediateBuffers
         for slot in slots {
             let buffer: any DeviceBuffer
-            if let best = unused.indices.filter({ unused[$0].capacity >= slot.count }).min(by: { unused[$0].capacity < unused[$1].capacity }) {
+            if let best = unused.indices.filter({ unused[$0].capacity >= slot.count }).min(by: { unused[$0].capacity < unused[$1].capacity }
+            ) {
                 buffer = unused.remove(at: best)
             } else {
                 let id = slot.holders[0].members[0]
@@ -312,7 +315,8 @@ public final class Plan {
         let count = max(node.shape.count, 1)
         let buffer = try backend.allocate(elements: count, label: "\(node.op.name) \(node.shape) (computed once)")
         invariantElements += count
-        try backend.execute(node.op, inputs: node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }, output: Operand(buffer, node.shape), step: 0)
+        try backend.execute(
+            node.op, inputs: node.inputs.map { Operand(buffers[$0]!, graph[$0].shape) }, output: Operand(buffer, node.shape), step: 0)
         buffers[id] = buffer
         invariantCount += 1
     }
@@ -349,14 +353,16 @@ public final class Plan {
         let backend = session.backend
         // Feeds for placeholders this plan does not need are fine; unknown names are typos.
         for name in feeds.keys where !graph.placeholderNames.contains(name) {
-            throw PlanError("feed '\(name)' matches no placeholder (the graph has: \(graph.placeholderNames.sorted().joined(separator: ", ")))")
+            throw PlanError(
+                "feed '\(name)' matches no placeholder (the graph has: \(graph.placeholderNames.sorted().joined(separator: ", ")))")
         }
         for (name, feed) in self.feeds {
             guard let values = feeds[name] else {
                 throw PlanError("missing feed for placeholder '\(name)' \(feed.shape)")
             }
             guard values.count == feed.shape.count else {
-                throw PlanError("feed '\(name)' has \(values.count) values, but the placeholder is \(feed.shape) (\(feed.shape.count) values)")
+                throw PlanError(
+                    "feed '\(name)' has \(values.count) values, but the placeholder is \(feed.shape) (\(feed.shape.count) values)")
             }
             try backend.write(values, to: feed.buffer)
         }

@@ -103,7 +103,9 @@ public func gradientMismatch(
     var rng = SeededGenerator(seed: seed)
     var feeds = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.values) })
     for (k, input) in inputs.enumerated() where input.shape.count > 0 && !input.isConstant {
-        let indices = input.shape.count <= probes ? Array(0..<input.shape.count) : (0..<probes).map { _ in Int.random(in: 0..<input.shape.count, using: &rng) }
+        let indices =
+            input.shape.count <= probes
+            ? Array(0..<input.shape.count) : (0..<probes).map { _ in Int.random(in: 0..<input.shape.count, using: &rng) }
         var numeric: [Float] = []
         for i in indices {
             var values = input.values
@@ -118,7 +120,9 @@ public func gradientMismatch(
         feeds[input.name] = input.values
         let scale = Swift.max(1, numeric.map { Swift.abs($0) }.max() ?? 1)
         let scaled = Tolerance(atol: tolerance.atol * scale, rtol: tolerance.rtol)
-        if let message = mismatch(indices.map { analytic[k][$0] }, numeric, scaled, "∂/∂\(input.name) \(input.shape) at indices \(indices.prefix(8))…") {
+        if let message = mismatch(
+            indices.map { analytic[k][$0] }, numeric, scaled, "∂/∂\(input.name) \(input.shape) at indices \(indices.prefix(8))…")
+        {
             return message
         }
     }

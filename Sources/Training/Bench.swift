@@ -85,12 +85,17 @@ public struct DeviceRates: Codable, Sendable {
 
 /// fp32 peak from the vendor's data sheet, for devices whose name says what they are.
 public func nominalPeakGFLOPs(_ device: String) -> Double? {
-    let known: [(String, Double)] = [("H200", 66_900), ("H100 PCIe", 51_200), ("H100", 66_900), ("A100", 19_500), ("V100", 15_700), ("1080 Ti", 11_340), ("RTX 4090", 82_600), ("RTX 3090", 35_600)]
+    let known: [(String, Double)] = [
+        ("H200", 66_900), ("H100 PCIe", 51_200), ("H100", 66_900), ("A100", 19_500), ("V100", 15_700), ("1080 Ti", 11_340),
+        ("RTX 4090", 82_600), ("RTX 3090", 35_600),
+    ]
     return known.first { device.contains($0.0) }?.1
 }
 
 /// Runs `warmup` + `iterations` training iterations of `workload` and reports them.
-public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws -> BenchResult {
+public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws
+    -> BenchResult
+{
     let folder = NSTemporaryDirectory() + "genocl-bench-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: folder) }
     var options = workload.options
@@ -119,12 +124,15 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     let kernels = try profiling?.kernelTotals()
     return BenchResult(
         workload: workload.name, model: options.model.rawValue, device: backend.deviceDescription, batchSize: options.batchSize,
-        imagesPerIteration: workload.imagesPerIteration, iterations: iterations, millisecondsMedian: median * 1e3, millisecondsMin: times.first! * 1e3,
+        imagesPerIteration: workload.imagesPerIteration, iterations: iterations, millisecondsMedian: median * 1e3,
+        millisecondsMin: times.first! * 1e3,
         millisecondsMax: times.last! * 1e3, imagesPerSecond: Double(workload.imagesPerIteration) / median, flopsPerIteration: flops,
-        flopCount: "2 × multiply-adds of every matmul, convolution, transposed convolution and weight-gradient convolution in the iteration's plans (\(options.criticSteps > 1 ? "\(options.criticSteps) critic steps + 1 generator step" : "one step")); elementwise ops, reductions and optimizer updates not counted",
+        flopCount:
+            "2 × multiply-adds of every matmul, convolution, transposed convolution and weight-gradient convolution in the iteration's plans (\(options.criticSteps > 1 ? "\(options.criticSteps) critic steps + 1 generator step" : "one step")); elementwise ops, reductions and optimizer updates not counted",
         gflops: gflops, fractionOfGEMM: rates.gemmGFLOPs.map { gflops / $0 }, fractionOfMeasuredPeak: rates.peakGFLOPs.map { gflops / $0 },
         fractionOfNominalPeak: rates.nominalPeakGFLOPs.map { gflops / $0 }, setupSeconds: setup, firstIterationSeconds: first,
-        peakDeviceBytes: profiling?.peakAllocatedBytes, kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
+        peakDeviceBytes: profiling?.peakAllocatedBytes,
+        kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
         topKernels: Array(kernels?.prefix(8) ?? []))
 }
 
@@ -133,22 +141,31 @@ public func formatBench(_ r: BenchResult) -> String {
     func percent(_ x: Double?) -> String { x.map { String(format: "%.1f %%", 100 * $0) } ?? "unknown" }
     var lines = [
         "\(r.workload) (\(r.model), batch \(r.batchSize), \(r.imagesPerIteration) images per iteration) on \(r.device)",
-        String(format: "  %.1f ms/iteration (median of %d; min %.1f, max %.1f), %.1f images/s", r.millisecondsMedian, r.iterations, r.millisecondsMin, r.millisecondsMax, r.imagesPerSecond),
+        String(
+            format: "  %.1f ms/iteration (median of %d; min %.1f, max %.1f), %.1f images/s", r.millisecondsMedian, r.iterations,
+            r.millisecondsMin, r.millisecondsMax, r.imagesPerSecond),
         String(format: "  %.2f GFLOP per iteration → %.2f GFLOP/s = ", r.flopsPerIteration / 1e9, r.gflops)
             + "\(percent(r.fractionOfGEMM)) of the device's GEMM, \(percent(r.fractionOfMeasuredPeak)) of its measured fp32 peak, \(percent(r.fractionOfNominalPeak)) of nominal",
         "  FLOPs: \(r.flopCount)",
-        String(format: "  setup %.2f s, first iteration %.2f s", r.setupSeconds, r.firstIterationSeconds) + (r.peakDeviceBytes.map { String(format: ", peak device memory %.1f MiB", Double($0) / 1_048_576) } ?? ""),
+        String(format: "  setup %.2f s, first iteration %.2f s", r.setupSeconds, r.firstIterationSeconds)
+            + (r.peakDeviceBytes.map { String(format: ", peak device memory %.1f MiB", Double($0) / 1_048_576) } ?? ""),
     ]
     if let busy = r.kernelMillisecondsPerIteration {
-        lines.append(String(format: "  kernels: %.1f ms of device time per iteration (%.0f %%); the rest is host work and launch gaps", busy, 100 * busy / r.millisecondsMedian))
+        lines.append(
+            String(
+                format: "  kernels: %.1f ms of device time per iteration (%.0f %%); the rest is host work and launch gaps", busy,
+                100 * busy / r.millisecondsMedian))
     }
     let total = r.topKernels.reduce(0) { $0 + $1.seconds }
     if !r.topKernels.isEmpty {
         lines.append("  top kernels over the timed iterations:")
         for k in r.topKernels {
             let rate = k.flops > 0 ? String(format: ", %.2f GFLOP/s", k.flops / max(k.seconds, 1e-12) / 1e9) : ""
-            lines.append("    " + k.name.padding(toLength: 26, withPad: " ", startingAt: 0)
-                + String(format: "%7d × %9.2f ms total (%4.1f %% of the top)", k.count, k.seconds * 1e3, 100 * k.seconds / max(total, 1e-12)) + rate)
+            lines.append(
+                "    " + k.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%7d × %9.2f ms total (%4.1f %% of the top)", k.count, k.seconds * 1e3, 100 * k.seconds / max(total, 1e-12))
+                    + rate)
         }
     }
     return lines.joined(separator: "\n")

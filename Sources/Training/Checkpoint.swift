@@ -11,9 +11,14 @@ import TensorGraph
 
 /// Named parameters → safetensors tensors (`num_batches_tracked` as int64, as PyTorch saves it).
 public func storedTensors(_ named: [(name: String, parameter: Parameter)]) -> [String: StoredTensor] {
-    Dictionary(uniqueKeysWithValues: named.map { name, p in
-        (name, name.hasSuffix("num_batches_tracked") ? .int64(p.value.map { Int64($0) }, shape: p.shape.dims) : .float32(p.value, shape: p.shape.dims))
-    })
+    Dictionary(
+        uniqueKeysWithValues: named.map { name, p in
+            (
+                name,
+                name.hasSuffix("num_batches_tracked")
+                    ? .int64(p.value.map { Int64($0) }, shape: p.shape.dims) : .float32(p.value, shape: p.shape.dims)
+            )
+        })
 }
 
 /// Loads `file`'s tensors into `named` parameters, checking that names and shapes agree.
@@ -21,7 +26,10 @@ public func load(_ file: SafetensorsFile, into named: [(name: String, parameter:
     let expected = Set(named.map(\.name)), found = Set(file.tensors.keys)
     if expected != found {
         let missing = expected.subtracting(found).sorted().prefix(5), extra = found.subtracting(expected).sorted().prefix(5)
-        throw SafetensorsError(message: "\(path): tensors do not match the model (missing: \(missing.joined(separator: ", ")); unexpected: \(extra.joined(separator: ", ")))")
+        throw SafetensorsError(
+            message:
+                "\(path): tensors do not match the model (missing: \(missing.joined(separator: ", ")); unexpected: \(extra.joined(separator: ", ")))"
+        )
     }
     for (name, parameter) in named {
         let tensor = file.tensors[name]!
@@ -45,7 +53,10 @@ public struct Checkpoint {
     /// The file `name` (without `.safetensors`), or an error naming the folder it is missing from.
     public func file(_ name: String, in folder: String) throws -> SafetensorsFile {
         guard let found = files.first(where: { $0.name == name }) else {
-            throw SafetensorsError(message: "\(folder): no \(name).safetensors in this checkpoint (it has \(files.map(\.name).joined(separator: ", "))); was it saved by another model?")
+            throw SafetensorsError(
+                message:
+                    "\(folder): no \(name).safetensors in this checkpoint (it has \(files.map(\.name).joined(separator: ", "))); was it saved by another model?"
+            )
         }
         return found.file
     }
@@ -57,7 +68,9 @@ public struct Checkpoint {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for (file, contents) in files { try writeSafetensors(contents, to: "\(folder)/\(file).safetensors") }
         try writeAtomically(Array((name + "\n").utf8), to: checkpoints + "/latest")
-        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter { $0.hasPrefix("step_") && $0 != name }.sorted()
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).filter {
+            $0.hasPrefix("step_") && $0 != name
+        }.sorted()
         for old in folders.dropLast(max(keep - 1, 0)) { try? FileManager.default.removeItem(atPath: checkpoints + "/" + old) }
     }
 
@@ -71,7 +84,10 @@ public struct Checkpoint {
         }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
         guard !names.isEmpty else {
-            throw SafetensorsError(message: "\(path): no checkpoint here (expected a run folder, its checkpoints/ folder, or a checkpoint folder with .safetensors files)")
+            throw SafetensorsError(
+                message:
+                    "\(path): no checkpoint here (expected a run folder, its checkpoints/ folder, or a checkpoint folder with .safetensors files)"
+            )
         }
         let files = try names.map { (String($0.dropLast(".safetensors".count)), try readSafetensors(folder + "/" + $0)) }
         return (Checkpoint(files: files), folder)

@@ -25,7 +25,8 @@ public func lossPlotPNG(_ history: [(step: Int, lossD: Float, lossG: Float)], wi
         }
     }
     let (left, right, top, bottom) = (40, width - 10, 10, height - 30)
-    let black: (UInt8, UInt8, UInt8) = (0, 0, 0), blue: (UInt8, UInt8, UInt8) = (31, 119, 180), orange: (UInt8, UInt8, UInt8) = (255, 127, 14)
+    let black: (UInt8, UInt8, UInt8) = (0, 0, 0), blue: (UInt8, UInt8, UInt8) = (31, 119, 180),
+        orange: (UInt8, UInt8, UInt8) = (255, 127, 14)
     line(left, bottom, right, bottom, black)
     line(left, top, left, bottom, black)
     let finite = history.filter { $0.lossD.isFinite && $0.lossG.isFinite }

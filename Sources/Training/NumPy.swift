@@ -25,7 +25,9 @@ public func decodeNpy(_ bytes: [UInt8], path: String) throws -> (values: [Float]
         guard let range = header.range(of: "'\(name)':") else { return nil }
         return String(header[range.upperBound...]).trimmingCharacters(in: .whitespaces)
     }
-    guard let descr = field("descr"), let order = field("fortran_order"), let shapeField = field("shape") else { throw fail("malformed header \(header)") }
+    guard let descr = field("descr"), let order = field("fortran_order"), let shapeField = field("shape") else {
+        throw fail("malformed header \(header)")
+    }
     guard order.hasPrefix("False") else { throw fail("Fortran-ordered arrays are not supported") }
     let width = descr.hasPrefix("'<f4'") ? 4 : descr.hasPrefix("'<f8'") ? 8 : 0
     guard width > 0 else { throw fail("dtype \(descr.prefix(6)) is not supported (float32 or float64, little-endian)") }
@@ -33,9 +35,13 @@ public func decodeNpy(_ bytes: [UInt8], path: String) throws -> (values: [Float]
     let shape = inside.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     let count = shape.reduce(1, *)
     let data = bytes[(headerStart + headerLength)...]
-    guard data.count >= count * width else { throw fail("truncated: \(count) values of shape \(shape) need \(count * width) bytes, the file has \(data.count)") }
+    guard data.count >= count * width else {
+        throw fail("truncated: \(count) values of shape \(shape) need \(count * width) bytes, the file has \(data.count)")
+    }
     let values: [Float] = (0..<count).map { i in
-        let word = data[(data.startIndex + i * width)..<(data.startIndex + (i + 1) * width)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let word = data[(data.startIndex + i * width)..<(data.startIndex + (i + 1) * width)].reversed().reduce(UInt64(0)) {
+            $0 << 8 | UInt64($1)
+        }
         return width == 4 ? Float(bitPattern: UInt32(word)) : Float(Double(bitPattern: word))
     }
     return (values, shape)

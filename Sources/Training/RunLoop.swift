@@ -32,7 +32,9 @@ public struct RunSettings: Sendable {
 
 /// Trains the model of `options`; returns the metrics of the steps run.
 @discardableResult
-public func train(_ options: TrainOptions, settings: RunSettings, backend: any Backend, log: @escaping (String) -> Void) throws -> [StepMetrics] {
+public func train(_ options: TrainOptions, settings: RunSettings, backend: any Backend, log: @escaping (String) -> Void) throws
+    -> [StepMetrics]
+{
     var options = options
     if settings.resume {
         let path = settings.folder + "/config.json"
@@ -54,7 +56,9 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json")
     let perStep = options.batchSize * options.criticSteps
-    log("\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(backend.deviceDescription): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)")
+    log(
+        "\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(backend.deviceDescription): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)"
+    )
     if settings.dryRun {
         log("dry run: data, model and plans are ready; nothing trained")
         return []
@@ -73,7 +77,9 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
     func writeOutputs() throws -> [String] {
         let outputs = try run.writeOutputs()
         for output in outputs {
-            events.image(output.image.folder, png: output.png, width: output.image.grid.width, height: output.image.grid.height, channels: output.image.channels, step: run.step)
+            events.image(
+                output.image.folder, png: output.png, width: output.image.grid.width, height: output.image.grid.height,
+                channels: output.image.channels, step: run.step)
         }
         try writeAtomically(try lossPlotPNG(readLossHistory(metricsPath)), to: settings.folder + "/loss.png")
         events.flush()
@@ -90,11 +96,17 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
         history.append(metrics)
         let seconds = Date().timeIntervalSince(start)
         let rate = Double((metrics.step - firstStep) * perStep) / max(seconds, 1e-9)
-        let row = ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) } + [String(format: "%.1f", rate), String(format: "%.3f", seconds)]
+        let row =
+            ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) } + [
+                String(format: "%.1f", rate), String(format: "%.3f", seconds),
+            ]
         metricsFile.write(Data((row.joined(separator: ",") + "\n").utf8))
         let eta = Double((run.totalSteps - metrics.step) * perStep) / max(rate, 1e-9)
         let shown = zip(metrics.names, metrics.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: "  ")
-        let line = String(format: "epoch %d step %d/%d  %.0f img/s  ETA %@  ", metrics.epoch, metrics.step, run.totalSteps, rate, formatDuration(eta)) + shown
+        let line =
+            String(
+                format: "epoch %d step %d/%d  %.0f img/s  ETA %@  ", metrics.epoch, metrics.step, run.totalSteps, rate, formatDuration(eta))
+            + shown
         if settings.interactive {
             if Date().timeIntervalSince(lastLog) > 0.2 || metrics.step == run.totalSteps {
                 FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
@@ -104,7 +116,8 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
             log(line)
         }
         if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
-            events.scalars(zip(metrics.names, metrics.values).map { (scalarTag($0), $1) } + [("images_per_second", Float(rate))], step: metrics.step)
+            events.scalars(
+                zip(metrics.names, metrics.values).map { (scalarTag($0), $1) } + [("images_per_second", Float(rate))], step: metrics.step)
         }
         if metrics.step % options.sampleEvery == 0 { _ = try writeOutputs() }
         if metrics.step % options.checkpointEvery == 0 { try run.saveCheckpoint() }
@@ -121,7 +134,9 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
     let written = run.step % options.sampleEvery == 0 ? [] : try writeOutputs()
     if run.step % options.checkpointEvery != 0 { try run.saveCheckpoint() }
     let shownImages = written.isEmpty ? "" : "; images \(written.joined(separator: ", "))"
-    log("done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start)))\(shownImages); checkpoint \(settings.folder)/checkpoints")
+    log(
+        "done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start)))\(shownImages); checkpoint \(settings.folder)/checkpoints"
+    )
     return history
 }
 

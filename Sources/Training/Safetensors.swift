@@ -75,7 +75,9 @@ public func encodeSafetensors(_ file: SafetensorsFile) -> [UInt8] {
     for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) {
         let bytes = tensor.bytes
         let shape = "[" + tensor.shape.map(String.init).joined(separator: ",") + "]"
-        entries.append("\(jsonString(name)):{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(shape),\"data_offsets\":[\(data.count),\(data.count + bytes.count)]}")
+        entries.append(
+            "\(jsonString(name)):{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(shape),\"data_offsets\":[\(data.count),\(data.count + bytes.count)]}"
+        )
         data += bytes
     }
     var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
@@ -103,7 +105,8 @@ public func decodeSafetensors(_ bytes: [UInt8], path: String = "safetensors data
     let dataCount = bytes.count - dataStart
     for (name, value) in header where name != "__metadata__" {
         guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-            let shape = (entry["shape"] as? [NSNumber])?.map(\.intValue), let offsets = (entry["data_offsets"] as? [NSNumber])?.map(\.intValue),
+            let shape = (entry["shape"] as? [NSNumber])?.map(\.intValue),
+            let offsets = (entry["data_offsets"] as? [NSNumber])?.map(\.intValue),
             offsets.count == 2, shape.allSatisfy({ $0 >= 0 })
         else { throw fail("tensor \(name): malformed header entry") }
         let (begin, end) = (offsets[0], offsets[1])
@@ -118,7 +121,8 @@ public func decodeSafetensors(_ bytes: [UInt8], path: String = "safetensors data
         func word<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
             slice[(slice.startIndex + i * width)..<(slice.startIndex + (i + 1) * width)].reversed().reduce(T(0)) { $0 << 8 | T($1) }
         }
-        file.tensors[name] = width == 4
+        file.tensors[name] =
+            width == 4
             ? .float32((0..<count).map { Float(bitPattern: word($0, UInt32.self)) }, shape: shape)
             : .int64((0..<count).map { Int64(bitPattern: word($0, UInt64.self)) }, shape: shape)
     }

@@ -60,7 +60,9 @@ struct Sampler {
 private func runConfig(near folder: String) -> RunConfig? {
     var folder = (folder as NSString).standardizingPath
     for _ in 0..<4 {
-        if let data = FileManager.default.contents(atPath: folder + "/config.json"), let config = try? JSONDecoder().decode(RunConfig.self, from: data) {
+        if let data = FileManager.default.contents(atPath: folder + "/config.json"),
+            let config = try? JSONDecoder().decode(RunConfig.self, from: data)
+        {
             return config
         }
         folder = (folder as NSString).deletingLastPathComponent
@@ -124,7 +126,10 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
         return try translateImages(options, model: model, translate: translate, session: session)
     }
     if let label = options.classLabel, !(0..<model.classes).contains(label) || !model.conditional {
-        throw SafetensorsError(message: model.conditional ? "--class \(label): the model has classes 0…\(model.classes - 1)" : "--class: \(model.options.model.rawValue) is not conditioned on classes")
+        throw SafetensorsError(
+            message: model.conditional
+                ? "--class \(label): the model has classes 0…\(model.classes - 1)"
+                : "--class: \(model.options.model.rawValue) is not conditioned on classes")
     }
     guard model.encode != nil || (options.clusters == 0 && options.perturb == nil && options.refine == 0) else {
         let vaes = ModelKind.allCases.filter(\.isVAE).map(\.rawValue).joined(separator: ", ")
@@ -138,7 +143,9 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
     /// Labels: the given class, or one grid row of 8 per class.
     func labels(_ n: Int) -> [Float] { (0..<n).map { Float(options.classLabel ?? ($0 / 8) % model.classes) } }
     if let latents = options.latents {
-        guard let data = FileManager.default.contents(atPath: latents) else { throw SafetensorsError(message: "\(latents): no such readable file") }
+        guard let data = FileManager.default.contents(atPath: latents) else {
+            throw SafetensorsError(message: "\(latents): no such readable file")
+        }
         let (values, shape) = try decodeNpy([UInt8](data), path: latents)
         guard shape.count >= 2, shape.dropFirst().reduce(1, *) == nz else {
             throw SafetensorsError(message: "\(latents): latents of shape \(shape) do not fit a latent size of \(nz) ([N, \(nz)] expected)")
@@ -178,7 +185,9 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
 }
 
 /// Writes `values` (`[N, C, S, S]`) as samples.npy (if asked), single PNGs or grids.
-private func writeImages(_ values: [Float], options: SampleOptions, channels c: Int, size s: Int, columns: Int, name: String = "sample") throws -> [String] {
+private func writeImages(_ values: [Float], options: SampleOptions, channels c: Int, size s: Int, columns: Int, name: String = "sample")
+    throws -> [String]
+{
     try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
     let per = c * s * s, count = values.count / per
     var written: [String] = []
@@ -199,7 +208,8 @@ private func writeImages(_ values: [Float], options: SampleOptions, channels c: 
         let perGrid = columns * 8
         for (g, start) in stride(from: 0, to: count, by: perGrid).enumerated() {
             let n = min(perGrid, count - start)
-            let grid = imageGrid(Array(values[(start * per)..<((start + n) * per)]), count: n, channels: c, height: s, width: s, columns: columns)
+            let grid = imageGrid(
+                Array(values[(start * per)..<((start + n) * per)]), count: n, channels: c, height: s, width: s, columns: columns)
             let file = options.output + String(format: options.interpolate > 1 ? "/interpolation_%03d.png" : "/grid_%03d.png", g)
             try writePNG(file, width: grid.width, height: grid.height, channels: c, pixels: grid.pixels)
             written.append(file)
@@ -210,11 +220,16 @@ private func writeImages(_ values: [Float], options: SampleOptions, channels c: 
 
 /// Translation models: translates `--input` (an image or a folder), writing input | output pairs.
 private func translateImages(_ options: SampleOptions, model: Sampler, translate: (Tensor) -> Tensor, session: Session) throws -> [String] {
-    guard let input = options.input else { throw SafetensorsError(message: "\(model.options.model.rawValue) samples translate images: give --input IMAGE or --input FOLDER") }
+    guard let input = options.input else {
+        throw SafetensorsError(message: "\(model.options.model.rawValue) samples translate images: give --input IMAGE or --input FOLDER")
+    }
     let (c, s) = (model.options.channels, model.options.imageSize)
     var isFolder: ObjCBool = false
-    let files = FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) && isFolder.boolValue ? try ImageFolder(input).files : [input]
-    let loaded = loadImages(Array(files.prefix(options.count)), labels: files.map { _ in 0 }, channels: c) { $0.resized(height: s, width: s) }
+    let files =
+        FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) && isFolder.boolValue ? try ImageFolder(input).files : [input]
+    let loaded = loadImages(Array(files.prefix(options.count)), labels: files.map { _ in 0 }, channels: c) {
+        $0.resized(height: s, width: s)
+    }
     if let first = loaded.skipped.first { throw DatasetError("cannot translate \(first)") }
     var values: [Float] = []
     for chunk in stride(from: 0, to: loaded.images.count, by: 8) {
@@ -238,7 +253,8 @@ private func clusterLatents(_ options: SampleOptions, model: Sampler, labels: [F
     for label in Set(labels) {
         let members = (0..<set.count).filter { !model.conditional || set.labels[$0] == Int(label) }.prefix(512)
         guard members.count >= options.clusters else {
-            throw DatasetError("\(o.data): \(members.count) training images of class \(Int(label)) are fewer than --clusters \(options.clusters)")
+            throw DatasetError(
+                "\(o.data): \(members.count) training images of class \(Int(label)) are fewer than --clusters \(options.clusters)")
         }
         // Encode in batches of 64.
         var latents: [[Float]] = []
@@ -246,7 +262,8 @@ private func clusterLatents(_ options: SampleOptions, model: Sampler, labels: [F
         for start in stride(from: 0, to: indices.count, by: 64) {
             let chunk = indices[start..<min(start + 64, indices.count)]
             let graph = Graph()
-            let x = graph.constant(chunk.flatMap { set.pixels[($0 * per)..<(($0 + 1) * per)] }, [chunk.count, o.channels, o.imageSize, o.imageSize])
+            let x = graph.constant(
+                chunk.flatMap { set.pixels[($0 * per)..<(($0 + 1) * per)] }, [chunk.count, o.channels, o.imageSize, o.imageSize])
             let y = model.conditional ? graph.constant([Float](repeating: label, count: chunk.count), [chunk.count]) : nil
             let means = try session.plan(fetches: [model.encode!(x, y, ForwardContext(training: false))]).run()[0]
             latents += (0..<chunk.count).map { Array(means[($0 * nz)..<(($0 + 1) * nz)]) }
@@ -273,7 +290,10 @@ func kMeans(_ points: [[Float]], clusters k: Int, iterations: Int = 30, rng: ino
         let weights = points.map { p in centers.map { distance(p, $0) }.min()! }
         let total = weights.reduce(0, +)
         var pick = Float.random(in: 0..<max(total, .leastNormalMagnitude), using: &rng)
-        let index = weights.firstIndex { pick -= $0; return pick < 0 } ?? points.count - 1
+        let index =
+            weights.firstIndex {
+                pick -= $0; return pick < 0
+            } ?? points.count - 1
         centers.append(points[index])
     }
     var assignment = [Int](repeating: 0, count: points.count)
@@ -289,7 +309,8 @@ func kMeans(_ points: [[Float]], clusters k: Int, iterations: Int = 30, rng: ino
         let members = points.indices.filter { assignment[$0] == j }
         let std = (0..<points[0].count).map { d -> Float in
             guard members.count > 1 else { return 0 }
-            return (members.reduce(0) { $0 + (points[$1][d] - centers[j][d]) * (points[$1][d] - centers[j][d]) } / Float(members.count)).squareRoot()
+            return (members.reduce(0) { $0 + (points[$1][d] - centers[j][d]) * (points[$1][d] - centers[j][d]) } / Float(members.count))
+                .squareRoot()
         }
         return (centers[j], std)
     }

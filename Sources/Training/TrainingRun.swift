@@ -37,10 +37,13 @@ public final class TrainingRun {
     private let log: (String) -> Void
 
     /// Builds the run in `folder`, resuming from its latest checkpoint when `resume` is set.
-    public convenience init(_ options: TrainOptions, folder: String, backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void) throws {
+    public convenience init(
+        _ options: TrainOptions, folder: String, backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void
+    ) throws {
         let type = options.model.type
         let loaded = try loadExamples(
-            options.data, kind: type.trainsOn, size: options.imageSize, channels: options.channels, reversedPairs: options.direction == .bToA,
+            options.data, kind: type.trainsOn, size: options.imageSize, channels: options.channels,
+            reversedPairs: options.direction == .bToA,
             holdOut: type.showsHeldOut, log: log)
         if type.trainsOn == .labeledImages && loaded.classes < 2 {
             throw DatasetError(
@@ -48,13 +51,15 @@ public final class TrainingRun {
             )
         }
         try self.init(
-            options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, skippedFiles: loaded.skipped.count, folder: folder,
+            options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, skippedFiles: loaded.skipped.count,
+            folder: folder,
             backend: backend, resume: resume, log: log)
     }
 
     /// A run on examples already in memory (`genocl bench` uses synthetic ones).
     public init(
-        _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String, backend: any Backend,
+        _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String,
+        backend: any Backend,
         resume: Bool = false, log: @escaping (String) -> Void
     ) throws {
         self.options = options
@@ -71,7 +76,8 @@ public final class TrainingRun {
         stepsPerEpoch = loader.stepsPerEpoch
         guard stepsPerEpoch > 0 else {
             throw DatasetError(
-                "\(options.data): \(data.count) training images are fewer than one step's \(trainer.batchesPerStep) batch(es) of \(options.batchSize)")
+                "\(options.data): \(data.count) training images are fewer than one step's \(trainer.batchesPerStep) batch(es) of \(options.batchSize)"
+            )
         }
         totalSteps = options.steps ?? options.epochs * stepsPerEpoch
         if resume {
@@ -124,8 +130,13 @@ public final class TrainingRun {
         try session.download(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + optimizerState)
         let optimizer = SafetensorsFile(
             tensors: storedTensors(optimizerState.map { ($0.name, $0) }),
-            metadata: ["step": String(step), "epoch": String(step / stepsPerEpoch), "seed": String(options.seed), "model": options.model.rawValue, "format": "genocl"])
-        let networks = model.networks.map { ($0.file, SafetensorsFile(tensors: storedTensors($0.module.stateDict()), metadata: ["format": "pt"])) }
+            metadata: [
+                "step": String(step), "epoch": String(step / stepsPerEpoch), "seed": String(options.seed), "model": options.model.rawValue,
+                "format": "genocl",
+            ])
+        let networks = model.networks.map {
+            ($0.file, SafetensorsFile(tensors: storedTensors($0.module.stateDict()), metadata: ["format": "pt"]))
+        }
         try Checkpoint(files: networks + [("optimizer", optimizer)]).save(in: checkpointsFolder, name: String(format: "step_%06d", step))
     }
 
@@ -137,7 +148,9 @@ public final class TrainingRun {
         let metrics = StepMetrics(step: step + 1, epoch: step / stepsPerEpoch + 1, names: metricNames, values: values)
         guard values.allSatisfy(\.isFinite) else {
             let shown = zip(metricNames, values).map { "\($0) \($1)" }.joined(separator: ", ")
-            throw PlanError("step \(step + 1): the loss is not finite (\(shown)); stopped without saving, the last good checkpoint is in \(checkpointsFolder)")
+            throw PlanError(
+                "step \(step + 1): the loss is not finite (\(shown)); stopped without saving, the last good checkpoint is in \(checkpointsFolder)"
+            )
         }
         step += 1
         return metrics

@@ -11,7 +11,9 @@ func encodeJPEG(_ pixels: [UInt8], width: Int, height: Int, channels: Int) -> [U
     var size: UInt = 0
     let format = channels == 3 ? Int32(TJPF_RGB.rawValue) : Int32(TJPF_GRAY.rawValue)
     let subsampling = channels == 3 ? Int32(TJSAMP_444.rawValue) : Int32(TJSAMP_GRAY.rawValue)
-    _ = pixels.withUnsafeBufferPointer { tjCompress2(handle, $0.baseAddress, Int32(width), 0, Int32(height), format, &buffer, &size, subsampling, 100, 0) }
+    _ = pixels.withUnsafeBufferPointer {
+        tjCompress2(handle, $0.baseAddress, Int32(width), 0, Int32(height), format, &buffer, &size, subsampling, 100, 0)
+    }
     defer { tjFree(buffer) }
     return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
 }
@@ -59,15 +61,20 @@ func encodeJPEG(_ pixels: [UInt8], width: Int, height: Int, channels: Int) -> [U
         ]
         for (name, bytes, message) in cases {
             FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(bytes))
-            #expect { try decodeImage(dir + "/" + name, channels: 3) } throws: { "\($0)".hasPrefix(dir + "/" + name) && "\($0)".contains(message) }
+            #expect { try decodeImage(dir + "/" + name, channels: 3) } throws: {
+                "\($0)".hasPrefix(dir + "/" + name) && "\($0)".contains(message)
+            }
         }
     }
 
     @Test func imageFoldersGiveClassesAndSkipBadFiles() throws {
         for (folder, name) in [("cats", "1.png"), ("cats", "2.png"), ("dogs", "x.jpg"), ("dogs", "deep/y.png")] {
-            try FileManager.default.createDirectory(atPath: (dir + "/set/" + folder + "/" + name as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (dir + "/set/" + folder + "/" + name as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             if name.hasSuffix(".jpg") {
-                FileManager.default.createFile(atPath: dir + "/set/\(folder)/\(name)", contents: Data(encodeJPEG([UInt8](repeating: 10, count: 8 * 4 * 3), width: 8, height: 4, channels: 3)))
+                FileManager.default.createFile(
+                    atPath: dir + "/set/\(folder)/\(name)",
+                    contents: Data(encodeJPEG([UInt8](repeating: 10, count: 8 * 4 * 3), width: 8, height: 4, channels: 3)))
             } else {
                 try writePNG(dir + "/set/\(folder)/\(name)", width: 3, height: 2, channels: 3, pixels: rgb)
             }

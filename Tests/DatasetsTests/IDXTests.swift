@@ -94,7 +94,9 @@ func writeGzip(_ path: String, _ bytes: [UInt8]) {
         // Row 2, columns 2–3: the first image, [-1, 1] → [0, 255]; columns 6–7: [0, 0.5] → [128, 191].
         let row = Array(pixels[(2 * grid.width)..<(3 * grid.width)])
         #expect(row[2] == 0 && row[3] == 255 && row[6] == 128 && row[7] == 191)
-        #expect { try writePNG(dir + "/nope/x.png", width: 1, height: 1, channels: 1, pixels: [0]) } throws: { "\($0)".contains("cannot write PNG") }
+        #expect { try writePNG(dir + "/nope/x.png", width: 1, height: 1, channels: 1, pixels: [0]) } throws: {
+            "\($0)".contains("cannot write PNG")
+        }
     }
 }
 

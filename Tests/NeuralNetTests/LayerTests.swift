@@ -13,10 +13,11 @@ import Testing
             Conv2D(8, 16, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng), BatchNorm(16), Activation.leakyReLU(0.2),
         ])
         let names = main.stateDict(prefix: "main").map(\.name)
-        #expect(names == [
-            "main.0.weight", "main.2.weight", "main.3.weight", "main.3.bias",
-            "main.3.running_mean", "main.3.running_var", "main.3.num_batches_tracked",
-        ])
+        #expect(
+            names == [
+                "main.0.weight", "main.2.weight", "main.3.weight", "main.3.bias",
+                "main.3.running_mean", "main.3.running_var", "main.3.num_batches_tracked",
+            ])
         #expect(main.stateDict().map(\.parameter.shape) == [[8, 3, 4, 4], [16, 8, 4, 4], [16], [16], [16], [16], []])
         #expect(main.parameters.count == 4)
     }

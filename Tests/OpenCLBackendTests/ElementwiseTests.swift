@@ -14,7 +14,8 @@ struct OpenCLElementwiseTests {
 
     @Test(arguments: vectors)
     func elementwise(_ shape: Shape) throws {
-        let a = input("a", shape, 1), b = input("b", shape, 2, in: 0.5...2), away = CheckInput("a", shape, valuesAwayFromZero(shape.count, seed: seed(3)))
+        let a = input("a", shape, 1), b = input("b", shape, 2, in: 0.5...2),
+            away = CheckInput("a", shape, valuesAwayFromZero(shape.count, seed: seed(3)))
         let unary: [(String, (Tensor) -> Tensor)] = [
             ("neg", { -$0 }), ("exp", exp), ("square", square), ("abs", abs), ("sign", sign), ("relu", relu),
             ("leakyReLU", { leakyReLU($0, slope: 0.2) }), ("tanh", tanh), ("sigmoid", sigmoid), ("softplus", { softplus($0 * 30) }),
@@ -26,7 +27,8 @@ struct OpenCLElementwiseTests {
         }
         let binary: [(String, (Tensor, Tensor) -> Tensor)] = [
             ("add", (+)), ("sub", (-)), ("mul", (*)), ("div", (/)), ("maximum", maximum), ("minimum", minimum),
-            ("equal", equal), ("notEqual", notEqual), ("less", less), ("lessEqual", lessEqual), ("greater", greater), ("greaterEqual", greaterEqual),
+            ("equal", equal), ("notEqual", notEqual), ("less", less), ("lessEqual", lessEqual), ("greater", greater),
+            ("greaterEqual", greaterEqual),
         ]
         for (name, f) in binary { try expectOpenCLMatches([a, b], "\(name) \(shape)") { f($0[0], $0[1]) } }
         try expectOpenCLMatches([b.renamed("a"), a.renamed("b")], "pow \(shape)") { pow($0[0], $0[1]) }
@@ -45,7 +47,9 @@ struct OpenCLElementwiseTests {
             graph.fill(0.25, [n]), a.padded(before: [3], after: [5]),
         ]
         for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
-            let message = try backendMismatch(fetches, feeds: [:], tolerance: .transcendental, context: "elementwise spread as \(String(describing: device))") {
+            let message = try backendMismatch(
+                fetches, feeds: [:], tolerance: .transcendental, context: "elementwise spread as \(String(describing: device))"
+            ) {
                 $0.spreadDevice = device
             }
             #expect(message == nil, Comment(rawValue: message ?? ""))

@@ -84,7 +84,9 @@ struct FusionTests {
             // Bit for bit: the same functions, no contraction of two ops into one fma.
             for (i, (a, b)) in try paired(fused.values, unfused.values, "fused and unfused").enumerated() {
                 let differ = try paired(a, b, "output \(i)").filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differ == 0, "output \(i): \(differ) of \(a.count) values differ on \(device.map { "a device like \($0)" } ?? "this device")")
+                #expect(
+                    differ == 0,
+                    "output \(i): \(differ) of \(a.count) values differ on \(device.map { "a device like \($0)" } ?? "this device")")
             }
         }
     }
@@ -100,7 +102,9 @@ struct FusionTests {
         let rows = row.expanded(to: s)  // read by a fused op and by a reduction
         let a = exp(x * wide), b = (x + 2) / (wide + 3)
         let fetches = [a + 1, b * 0.5, (x * rows).sum(axes: [1, 2]), rows.sum()]
-        let feeds = ["x": randomValues(s.count, seed: seed(21)), "channel": randomValues(6, seed: seed(22)), "row": randomValues(7, seed: seed(23))]
+        let feeds = [
+            "x": randomValues(s.count, seed: seed(21)), "channel": randomValues(6, seed: seed(22)), "row": randomValues(7, seed: seed(23)),
+        ]
         let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
         let plan = try Session(backend: try makeTestBackend()).plan(fetches: fetches)
         #expect(!plan.schedule.contains(wide.id), "the shared broadcast was copied")
@@ -141,7 +145,9 @@ struct FusionTests {
         for (i, (value, want)) in try paired(got, reference, "in place").enumerated() {
             let message = mismatch(value, want, .transcendental, "output \(i)")
             #expect(message == nil, Comment(rawValue: message ?? ""))
-            #expect(try paired(value, unshared[i], "output \(i)").allSatisfy { $0.bitPattern == $1.bitPattern }, "output \(i) differs from the plan without in-place ops")
+            #expect(
+                try paired(value, unshared[i], "output \(i)").allSatisfy { $0.bitPattern == $1.bitPattern },
+                "output \(i) differs from the plan without in-place ops")
         }
     }
 
@@ -152,7 +158,8 @@ struct FusionTests {
         let scale = Parameter("scale", shape: [5], fill: 1.5), offset = Parameter("offset", shape: [5], fill: 0.25)
         let mean = Parameter("mean", shape: [5], fill: 0), variance = Parameter("variance", shape: [5], fill: 1)
         let result = batchNorm(
-            x, scale: g.variable(scale), offset: g.variable(offset), runningMean: g.variable(mean), runningVariance: g.variable(variance), training: true)
+            x, scale: g.variable(scale), offset: g.variable(offset), runningMean: g.variable(mean), runningVariance: g.variable(variance),
+            training: true)
         let loss = leakyReLU(result.output).sum()
         let grads = gradients(of: loss, wrt: [x, g.variable(scale)])
         let feeds = ["x": randomValues(8 * 5 * 6 * 7, seed: seed(11))]

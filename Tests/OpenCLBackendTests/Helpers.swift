@@ -6,10 +6,13 @@ import Testing
 /// OpenCL forward and backward of `f` match the CPU reference.
 func expectOpenCLMatches(
     _ inputs: [CheckInput], tolerance: Tolerance = .transcendental, gradient: Tolerance? = nil, _ context: String,
-    convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil, configure: (OpenCLBackend) -> Void = { _ in }, sourceLocation: SourceLocation = #_sourceLocation,
+    convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil, configure: (OpenCLBackend) -> Void = { _ in },
+    sourceLocation: SourceLocation = #_sourceLocation,
     _ f: ([Tensor]) -> Tensor
 ) throws {
-    let message = try opMismatch(inputs, tolerance: tolerance, gradientTolerance: gradient, context: context, convolution: convolution, gemm: gemm, configure: configure, f)
+    let message = try opMismatch(
+        inputs, tolerance: tolerance, gradientTolerance: gradient, context: context, convolution: convolution, gemm: gemm,
+        configure: configure, f)
     #expect(message == nil, Comment(rawValue: message ?? ""), sourceLocation: sourceLocation)
 }
 

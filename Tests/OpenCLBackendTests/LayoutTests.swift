@@ -30,14 +30,18 @@ struct OpenCLLayoutTests {
     @Test func layoutSpreads() throws {
         let graph = Graph()
         let x = graph.constant(randomValues(1000 * 70, seed: seed(96)), [1000, 70])
-        let long = graph.constant(randomValues(70_001, seed: seed(97)), [70_001]), short = graph.constant(randomValues(5, seed: seed(98)), [5])
+        let long = graph.constant(randomValues(70_001, seed: seed(97)), [70_001]),
+            short = graph.constant(randomValues(5, seed: seed(98)), [5])
         let row = graph.constant(randomValues(70, seed: seed(99)), [1, 70])
         let fetches = [
             x.permuted([1, 0]), row.expanded(to: [1000, 70]), concat([long, short, long], axis: 0), concat([x, x], axis: 1),
-            x.sliced(starts: [3, 5], sizes: [990, 59]), long.padded(before: [7], after: [2]), x.reshaped([10, 100, 70]).permuted([2, 0, 1]),
+            x.sliced(starts: [3, 5], sizes: [990, 59]), long.padded(before: [7], after: [2]),
+            x.reshaped([10, 100, 70]).permuted([2, 0, 1]),
         ]
         for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3), (false, 132)] {
-            let message = try backendMismatch(fetches, feeds: [:], tolerance: .exact, context: "layout spread as \(String(describing: device))") {
+            let message = try backendMismatch(
+                fetches, feeds: [:], tolerance: .exact, context: "layout spread as \(String(describing: device))"
+            ) {
                 $0.spreadDevice = device
             }
             #expect(message == nil, Comment(rawValue: message ?? ""))

@@ -23,7 +23,9 @@ struct OpenCLLinearTests {
                     let context = "\(gemm) matmul \(m)×\(k)×\(n) \(tA) \(tB)"
                     // A float sum of 1000 products of ±1 carries errors near 2e-5 (√K·ε·|sum|).
                     let tolerance = k > 500 ? Tolerance(atol: 1e-4, rtol: 1e-4) : .sums
-                    try expectOpenCLMatches([a, b], tolerance: tolerance, context, gemm: gemm) { TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB) }
+                    try expectOpenCLMatches([a, b], tolerance: tolerance, context, gemm: gemm) {
+                        TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
+                    }
                     let batched = input("a", Shape([3] + a.shape.dims), 32)
                     try expectOpenCLMatches([batched, b], tolerance: tolerance, "batched " + context, gemm: gemm) {
                         TensorGraph.matmul($0[0], $0[1], transposeA: tA, transposeB: tB)
@@ -31,7 +33,9 @@ struct OpenCLLinearTests {
                 }
             }
         }
-        try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "\(gemm) 1×1 matmul", gemm: gemm) { TensorGraph.matmul($0[0], $0[1]) }
+        try expectOpenCLMatches([input("a", [1, 1], 33), input("b", [1, 1], 34)], tolerance: .sums, "\(gemm) 1×1 matmul", gemm: gemm) {
+            TensorGraph.matmul($0[0], $0[1])
+        }
     }
 
     /// The GEMM convolution paths (per image, whose weight gradient accumulates with β = 1, per
@@ -42,7 +46,9 @@ struct OpenCLLinearTests {
             let c = Self.convCases[i]
             let x = input("x", c.x, 40 + UInt64(i)), w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
             for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM, .implicitGEMM] {
-                try expectOpenCLMatches([x, w], tolerance: .sums, "conv2d case \(i) \(algorithm) \(gemm)", convolution: algorithm, gemm: gemm) {
+                try expectOpenCLMatches(
+                    [x, w], tolerance: .sums, "conv2d case \(i) \(algorithm) \(gemm)", convolution: algorithm, gemm: gemm
+                ) {
                     conv2d($0[0], $0[1], stride: c.stride, padding: c.padding, dilation: c.dilation)
                 }
             }
@@ -80,7 +86,8 @@ struct OpenCLLinearTests {
         }
         let wt = input("w", [c.x[1], c.o, c.k.h, c.k.w], 70 + UInt64(i))
         try expectOpenCLMatches([x, wt, b], tolerance: .sums, "convTranspose2d case \(i) \(name)", convolution: algorithm) {
-            convTranspose2d($0[0], $0[1], bias: $0[2], stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation)
+            convTranspose2d(
+                $0[0], $0[1], bias: $0[2], stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation)
         }
     }
 
@@ -92,14 +99,21 @@ struct OpenCLLinearTests {
     func convolutionsSpreadAsOnAGPU(_ algorithm: ConvolutionAlgorithm) throws {
         let x = input("x", [2, 5, 20, 37], 90), w = input("w", [6, 5, 3, 3], 91), strided = input("w", [6, 5, 4, 3], 92)
         let gpu = { (backend: OpenCLBackend) in backend.spreadDevice = (false, 1) }
-        try expectOpenCLMatches([x, w], tolerance: .sums, "conv2d 3×3 \(algorithm) spread as on a GPU", convolution: algorithm, configure: gpu) {
+        try expectOpenCLMatches(
+            [x, w], tolerance: .sums, "conv2d 3×3 \(algorithm) spread as on a GPU", convolution: algorithm, configure: gpu
+        ) {
             conv2d($0[0], $0[1], stride: Size2(1), padding: Size2(1))
         }
-        try expectOpenCLMatches([x, strided], tolerance: .sums, "conv2d 4×3 stride 2 \(algorithm) spread as on a GPU", convolution: algorithm, configure: gpu) {
+        try expectOpenCLMatches(
+            [x, strided], tolerance: .sums, "conv2d 4×3 stride 2 \(algorithm) spread as on a GPU", convolution: algorithm, configure: gpu
+        ) {
             conv2d($0[0], $0[1], stride: Size2(2, 1), padding: Size2(1))
         }
         let wt = input("w", [5, 6, 4, 3], 93)
-        try expectOpenCLMatches([x, wt], tolerance: .sums, "convTranspose2d 4×3 stride 2 \(algorithm) spread as on a GPU", convolution: algorithm, configure: gpu) {
+        try expectOpenCLMatches(
+            [x, wt], tolerance: .sums, "convTranspose2d 4×3 stride 2 \(algorithm) spread as on a GPU", convolution: algorithm,
+            configure: gpu
+        ) {
             convTranspose2d($0[0], $0[1], stride: Size2(2, 1), padding: Size2(1))
         }
     }

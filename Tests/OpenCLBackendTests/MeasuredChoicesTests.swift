@@ -46,7 +46,8 @@ struct MeasuredChoicesTests {
         let choices = try await withThrowingTaskGroup(of: String.self) { group in
             for problem in 0..<4 {
                 group.addTask {
-                    try store.choice(for: "problem \(problem % 2)", context: "context", device: "device", candidates: ["a", "b"]) { candidate in
+                    try store.choice(for: "problem \(problem % 2)", context: "context", device: "device", candidates: ["a", "b"]) {
+                        candidate in
                         if running.add(1) > 1 { _ = overlaps.add(1) }
                         defer { _ = running.add(-1) }
                         Thread.sleep(forTimeInterval: 0.002)

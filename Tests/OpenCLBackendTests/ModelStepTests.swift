@@ -23,9 +23,11 @@ struct OpenCLModelStepTests {
     /// conv / convTranspose → BatchNorm (training) → activation, collecting running-statistics updates.
     static func bnBlock(_ x: Tensor, _ w: Weights, _ name: String, _ channels: Int, _ updates: inout [Assignment]) -> Tensor {
         let g = x.graph
-        let mean = Parameter("\(name).running_mean", shape: [channels]), variance = Parameter("\(name).running_var", shape: [channels], fill: 1)
+        let mean = Parameter("\(name).running_mean", shape: [channels]),
+            variance = Parameter("\(name).running_var", shape: [channels], fill: 1)
         let bn = batchNorm(
-            x, scale: g.variable(w.make("\(name).weight", [channels], mean: 1)), offset: g.variable(w.make("\(name).bias", [channels], std: 0)),
+            x, scale: g.variable(w.make("\(name).weight", [channels], mean: 1)),
+            offset: g.variable(w.make("\(name).bias", [channels], std: 0)),
             runningMean: g.variable(mean), runningVariance: g.variable(variance), training: true)
         updates += [Assignment(mean, bn.runningMean), Assignment(variance, bn.runningVariance)]
         return bn.output
@@ -39,24 +41,32 @@ struct OpenCLModelStepTests {
         var updates: [Assignment] = []
         let s2 = Size2(2), p1 = Size2(1)
         // Generator: z [N, nz, 1, 1] → [N, 3, 64, 64].
-        let gw = [w.make("G.0", [nz, ngf * 8, 4, 4]), w.make("G.3", [ngf * 8, ngf * 4, 4, 4]), w.make("G.6", [ngf * 4, ngf * 2, 4, 4]),
-                  w.make("G.9", [ngf * 2, ngf, 4, 4]), w.make("G.12", [ngf, nc, 4, 4])]
+        let gw = [
+            w.make("G.0", [nz, ngf * 8, 4, 4]), w.make("G.3", [ngf * 8, ngf * 4, 4, 4]), w.make("G.6", [ngf * 4, ngf * 2, 4, 4]),
+            w.make("G.9", [ngf * 2, ngf, 4, 4]), w.make("G.12", [ngf, nc, 4, 4]),
+        ]
         let gParams = w.all
         var h = graph.randomNormal([batch, nz, 1, 1], seed: 7)
         h = relu(Self.bnBlock(convTranspose2d(h, graph.variable(gw[0])), w, "G.1", ngf * 8, &updates))
         for (i, channels) in [ngf * 4, ngf * 2, ngf].enumerated() {
-            h = relu(Self.bnBlock(convTranspose2d(h, graph.variable(gw[i + 1]), stride: s2, padding: p1), w, "G.\(3 * i + 4)", channels, &updates))
+            h = relu(
+                Self.bnBlock(
+                    convTranspose2d(h, graph.variable(gw[i + 1]), stride: s2, padding: p1), w, "G.\(3 * i + 4)", channels, &updates))
         }
         let fake = tanh(convTranspose2d(h, graph.variable(gw[4]), stride: s2, padding: p1))
         let gAll = w.all
         // Discriminator: [N, 3, 64, 64] → [N] probabilities.
-        let dw = [w.make("D.0", [ndf, nc, 4, 4]), w.make("D.2", [ndf * 2, ndf, 4, 4]), w.make("D.5", [ndf * 4, ndf * 2, 4, 4]),
-                  w.make("D.8", [ndf * 8, ndf * 4, 4, 4]), w.make("D.11", [1, ndf * 8, 4, 4])]
+        let dw = [
+            w.make("D.0", [ndf, nc, 4, 4]), w.make("D.2", [ndf * 2, ndf, 4, 4]), w.make("D.5", [ndf * 4, ndf * 2, 4, 4]),
+            w.make("D.8", [ndf * 8, ndf * 4, 4, 4]), w.make("D.11", [1, ndf * 8, 4, 4]),
+        ]
         var dUpdates: [Assignment] = []
         func discriminator(_ x: Tensor) -> Tensor {
             var h = leakyReLU(conv2d(x, graph.variable(dw[0]), stride: s2, padding: p1), slope: 0.2)
             for (i, channels) in [ndf * 2, ndf * 4, ndf * 8].enumerated() {
-                h = leakyReLU(Self.bnBlock(conv2d(h, graph.variable(dw[i + 1]), stride: s2, padding: p1), w, "D.\(3 * i + 3)", channels, &dUpdates), slope: 0.2)
+                h = leakyReLU(
+                    Self.bnBlock(conv2d(h, graph.variable(dw[i + 1]), stride: s2, padding: p1), w, "D.\(3 * i + 3)", channels, &dUpdates),
+                    slope: 0.2)
             }
             return sigmoid(conv2d(h, graph.variable(dw[4]))).reshaped([-1])
         }
@@ -83,11 +93,15 @@ struct OpenCLModelStepTests {
         let (batch, channels) = (3, 3)
         let graph = Graph()
         let w = Weights()
-        let weights = [w.make("C.0", [16, channels, 4, 4], std: 0.1), w.make("C.2", [32, 16, 4, 4], std: 0.1), w.make("C.4", [1, 32, 4, 4], std: 0.1)]
+        let weights = [
+            w.make("C.0", [16, channels, 4, 4], std: 0.1), w.make("C.2", [32, 16, 4, 4], std: 0.1), w.make("C.4", [1, 32, 4, 4], std: 0.1),
+        ]
         let biases = [w.make("C.0.bias", [16]), w.make("C.2.bias", [32]), w.make("C.4.bias", [1])]
         func critic(_ x: Tensor) -> Tensor {
-            var h = leakyReLU(conv2d(x, graph.variable(weights[0]), bias: graph.variable(biases[0]), stride: Size2(2), padding: Size2(1)), slope: 0.2)
-            h = leakyReLU(conv2d(h, graph.variable(weights[1]), bias: graph.variable(biases[1]), stride: Size2(2), padding: Size2(1)), slope: 0.2)
+            var h = leakyReLU(
+                conv2d(x, graph.variable(weights[0]), bias: graph.variable(biases[0]), stride: Size2(2), padding: Size2(1)), slope: 0.2)
+            h = leakyReLU(
+                conv2d(h, graph.variable(weights[1]), bias: graph.variable(biases[1]), stride: Size2(2), padding: Size2(1)), slope: 0.2)
             return conv2d(h, graph.variable(weights[2]), bias: graph.variable(biases[2])).reshaped([-1])
         }
         let real = graph.placeholder("real", [batch, channels, 16, 16]), fake = graph.placeholder("fake", [batch, channels, 16, 16])
@@ -99,8 +113,12 @@ struct OpenCLModelStepTests {
         let grads = gradients(of: loss, wrt: (weights + biases).map { graph.variable($0) })
         let message = try backendMismatch(
             [loss, penalty] + grads,
-            feeds: ["real": randomValues(batch * channels * 256, seed: seed(502)), "fake": randomValues(batch * channels * 256, seed: seed(503))],
-            tolerance: Tolerance(atol: 1e-5, rtol: 1e-3), context: "WGAN-GP critic step, \(algorithm.rawValue) convolutions", convolution: algorithm)
+            feeds: [
+                "real": randomValues(batch * channels * 256, seed: seed(502)),
+                "fake": randomValues(batch * channels * 256, seed: seed(503)),
+            ],
+            tolerance: Tolerance(atol: 1e-5, rtol: 1e-3), context: "WGAN-GP critic step, \(algorithm.rawValue) convolutions",
+            convolution: algorithm)
         #expect(message == nil, Comment(rawValue: message ?? ""))
     }
 }

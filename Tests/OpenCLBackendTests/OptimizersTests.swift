@@ -11,9 +11,12 @@ import Testing
 @Suite(.enabled(if: openCLTestsEnabled, "no OpenCL device"))
 struct OpenCLOptimizersTests {
     static let optimizerRules: [OptimizerRule] = [
-        .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false), .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0, nesterov: true),
-        .sgd(learningRate: 0.1, momentum: 0, dampening: 0, nesterov: false), .adam(learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8),
-        .nadam(learningRate: 2e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: 4e-3), .rmsprop(learningRate: 5e-5, alpha: 0.99, epsilon: 1e-8),
+        .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false),
+        .sgd(learningRate: 0.1, momentum: 0.9, dampening: 0, nesterov: true),
+        .sgd(learningRate: 0.1, momentum: 0, dampening: 0, nesterov: false),
+        .adam(learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8),
+        .nadam(learningRate: 2e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: 4e-3),
+        .rmsprop(learningRate: 5e-5, alpha: 0.99, epsilon: 1e-8),
     ]
 
     /// Each rule on a short and a long tensor (several runs of elements per work-item), spread
@@ -32,7 +35,10 @@ struct OpenCLOptimizersTests {
         }
         let outputs = (0..<(inputs.count >= 5 ? 3 : 2)).map { graph.apply(.optimizerUpdate(rule, output: $0), inputs) }
         for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
-            let message = try backendMismatch(outputs, feeds: [:], tolerance: Tolerance(atol: 1e-6, rtol: 1e-5), context: "\(rule) spread as \(String(describing: device))") {
+            let message = try backendMismatch(
+                outputs, feeds: [:], tolerance: Tolerance(atol: 1e-6, rtol: 1e-5),
+                context: "\(rule) spread as \(String(describing: device))"
+            ) {
                 $0.spreadDevice = device
             }
             #expect(message == nil, Comment(rawValue: message ?? ""))
@@ -49,15 +55,18 @@ struct OpenCLOptimizersTests {
         for onDevice in [false, true] {
             let graph = Graph()
             let start = randomValues(65, seed: seed(95))
-            let parameters = [Parameter("p", shape: [65], value: start), Parameter("q", shape: [3, 7], value: randomValues(21, seed: seed(96)))]
+            let parameters = [
+                Parameter("p", shape: [65], value: start), Parameter("q", shape: [3, 7], value: randomValues(21, seed: seed(96))),
+            ]
             let weights = parameters.map { graph.variable($0) }
             let loss = zip(weights, [0.5, 2] as [Float]).map { (square($0) * $1 + $0).sum() }.reduce(graph.fill(0, []), +)
-            let optimizer: any Optimizer = switch kind {
-            case 0: SGD(parameters, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
-            case 1: Adam(parameters, learningRate: 0.05, weightDecay: 0.01)
-            case 2: NAdam(parameters, learningRate: 0.05)
-            default: RMSprop(parameters, learningRate: 0.01)
-            }
+            let optimizer: any Optimizer =
+                switch kind {
+                case 0: SGD(parameters, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+                case 1: Adam(parameters, learningRate: 0.05, weightDecay: 0.01)
+                case 2: NAdam(parameters, learningRate: 0.05)
+                default: RMSprop(parameters, learningRate: 0.01)
+                }
             let updates = optimizer.updates(minimizing: loss)
             let newP = updates.first { $0.parameter === parameters[0] }!.value
             let session = Session(backend: onDevice ? try makeTestBackend() : CPUBackend())
@@ -67,7 +76,9 @@ struct OpenCLOptimizersTests {
             var fetched = try step.run()
             try session.download(parameters)
             #expect(fetched[1] == parameters[0].value, "\(optimizer) on \(device): the fetched new parameter is the one kept")
-            if lateReader { #expect(fetched[2] == start.map { $0 + 1 }, "\(optimizer) on \(device): the late reader read the old parameter") }
+            if lateReader {
+                #expect(fetched[2] == start.map { $0 + 1 }, "\(optimizer) on \(device): the late reader read the old parameter")
+            }
             for _ in 0..<2 { fetched += try step.run() }
             try session.download(parameters + optimizer.state)
             results.append(fetched + (parameters + optimizer.state).map(\.value))

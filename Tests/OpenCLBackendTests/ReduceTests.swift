@@ -35,7 +35,9 @@ struct OpenCLReduceTests {
         let cancelling = graph.constant(small.indices.map { small[$0] + ($0 % 2 == 0 ? 1000 : -1000) }, [3, 40_000])
         let fetches = [x.sum(axes: [0, 2, 3]), x.sum(), x.sum(axes: [0, 3]), y.sum(axes: [0]), cancelling.sum(axes: [1])]
         for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
-            let message = try backendMismatch(fetches, feeds: [:], tolerance: .sums, context: "sums spread as \(String(describing: device))") {
+            let message = try backendMismatch(
+                fetches, feeds: [:], tolerance: .sums, context: "sums spread as \(String(describing: device))"
+            ) {
                 $0.spreadDevice = device
             }
             #expect(message == nil, Comment(rawValue: message ?? ""))

@@ -17,7 +17,11 @@ struct OpenCLResampleTests {
         try expectOpenCLMatches([x], tolerance: .sums, "upsampleNearest ×3 \(shape)") { upsampleNearest($0[0], factor: 3) }
         try expectOpenCLMatches([x], tolerance: .sums, "upsampleBilinear2x \(shape)") { upsampleBilinear2x($0[0]) }
         try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2 \(shape)") { avgPool2d($0[0], kernel: Size2(2)) }
-        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 3/2/1 \(shape)") { avgPool2d($0[0], kernel: Size2(3), stride: Size2(2), padding: Size2(1)) }
-        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2/1/1 \(shape)") { avgPool2d($0[0], kernel: Size2(2), stride: Size2(1), padding: Size2(1)) }
+        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 3/2/1 \(shape)") {
+            avgPool2d($0[0], kernel: Size2(3), stride: Size2(2), padding: Size2(1))
+        }
+        try expectOpenCLMatches([x], tolerance: .sums, "avgPool2d 2/1/1 \(shape)") {
+            avgPool2d($0[0], kernel: Size2(2), stride: Size2(1), padding: Size2(1))
+        }
     }
 }

@@ -54,7 +54,9 @@ struct OpenCLRuntimeTests {
     @Test func kernelBuildFailureShowsTheLog() throws {
         let device = try OpenCLDevice.open(testDeviceIndex)
         #expect {
-            try CommandQueue(device: device, source: "__kernel void broken(__global float *x) { x[0] = no_such_symbol; }", cache: ProgramCache(directory: try temporaryDirectory()))
+            try CommandQueue(
+                device: device, source: "__kernel void broken(__global float *x) { x[0] = no_such_symbol; }",
+                cache: ProgramCache(directory: try temporaryDirectory()))
         } throws: { error in
             let text = "\(error)"
             return text.contains("clBuildProgram failed with CL_BUILD_PROGRAM_FAILURE") && text.contains("no_such_symbol")
@@ -68,7 +70,8 @@ struct OpenCLRuntimeTests {
             try backend.allocate(elements: limit / 4 + 1, label: "feed 'images' [4096, 3, 256, 256]")
         } throws: { error in
             let text = "\(error)"
-            return text.contains("feed 'images' [4096, 3, 256, 256]") && text.contains("largest allocation") && text.contains("smaller batch")
+            return text.contains("feed 'images' [4096, 3, 256, 256]") && text.contains("largest allocation")
+                && text.contains("smaller batch")
         }
         let g = Graph()
         let huge = g.placeholder("images", [limit / 4 / 1024 + 1, 1024])

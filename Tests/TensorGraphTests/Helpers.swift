@@ -15,7 +15,10 @@ func forward(_ shape: Shape, _ values: [Float], _ f: (Tensor) -> Tensor) throws 
     try forward([CheckInput("x", shape, values)]) { f($0[0]) }
 }
 
-func expectClose(_ got: [Float], _ want: [Float], _ tolerance: Tolerance = .transcendental, _ context: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ got: [Float], _ want: [Float], _ tolerance: Tolerance = .transcendental, _ context: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let message = mismatch(got, want, tolerance, context)
     #expect(message == nil, Comment(rawValue: message ?? ""), sourceLocation: sourceLocation)
 }

@@ -8,7 +8,8 @@ import Testing
         let b = CheckInput("b", [3, 2], [7, 8, 9, 10, 11, 12])
         expectClose(try forward([a, b]) { matmul($0[0], $0[1]) }, [58, 64, 139, 154], .exact)
         expectClose(try forward([a, a.renamed("b")]) { matmul($0[0], $0[1], transposeB: true) }, [14, 32, 32, 77], .exact)
-        expectClose(try forward([a, a.renamed("b")]) { matmul($0[0], $0[1], transposeA: true) }, [17, 22, 27, 22, 29, 36, 27, 36, 45], .exact)
+        expectClose(
+            try forward([a, a.renamed("b")]) { matmul($0[0], $0[1], transposeA: true) }, [17, 22, 27, 22, 29, 36, 27, 36, 45], .exact)
         let batched = CheckInput("a", [2, 1, 3], [1, 2, 3, 4, 5, 6])
         expectClose(try forward([batched, b]) { matmul($0[0], $0[1]) }, [58, 64, 139, 154], .exact)
     }
@@ -55,7 +56,10 @@ import Testing
         #expect(convTranspose2d(z, g.placeholder("w2", [100, 512, 4, 4])).shape == [2, 512, 4, 4])
         let h = g.placeholder("h", [2, 512, 4, 4])
         #expect(convTranspose2d(h, g.placeholder("w3", [512, 256, 4, 4]), stride: Size2(2), padding: Size2(1)).shape == [2, 256, 8, 8])
-        #expect(convTranspose2d(h, g.placeholder("w4", [512, 8, 3, 3]), stride: Size2(2), padding: Size2(1), outputPadding: Size2(1)).shape == [2, 8, 8, 8])
+        #expect(
+            convTranspose2d(h, g.placeholder("w4", [512, 8, 3, 3]), stride: Size2(2), padding: Size2(1), outputPadding: Size2(1)).shape == [
+                2, 8, 8, 8,
+            ])
         #expect(g.error == nil)
     }
 
@@ -92,7 +96,9 @@ import Testing
             CheckInput("b", [c.o], randomValues(c.o, seed: seed(450 + UInt64(i)))),
         ]
         try expectGradients(inputs, probes: 16) {
-            convTranspose2d($0[0], $0[1], bias: $0[2], stride: c.cfg.stride, padding: c.cfg.padding, outputPadding: c.outputPadding, dilation: c.cfg.dilation)
+            convTranspose2d(
+                $0[0], $0[1], bias: $0[2], stride: c.cfg.stride, padding: c.cfg.padding, outputPadding: c.outputPadding,
+                dilation: c.cfg.dilation)
         }
     }
 
@@ -101,7 +107,9 @@ import Testing
     func conv2dBackwardWeightGradientsMatchFiniteDifferences(_ i: Int) throws {
         let c = Self.convCases[i]
         let probe = Graph()
-        let y = conv2d(probe.placeholder("x", c.x), probe.placeholder("w", [c.o, c.x[1], c.k.h, c.k.w]), stride: c.cfg.stride, padding: c.cfg.padding, dilation: c.cfg.dilation)
+        let y = conv2d(
+            probe.placeholder("x", c.x), probe.placeholder("w", [c.o, c.x[1], c.k.h, c.k.w]), stride: c.cfg.stride, padding: c.cfg.padding,
+            dilation: c.cfg.dilation)
         let inputs = [
             CheckInput("x", c.x, randomValues(c.x.count, seed: seed(460 + UInt64(i)))),
             CheckInput("dy", y.shape, randomValues(y.shape.count, seed: seed(470 + UInt64(i)))),

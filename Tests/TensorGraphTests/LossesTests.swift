@@ -11,8 +11,11 @@ import Testing
         // log(0) is clamped to −100, as in PyTorch.
         expectClose(try forward([CheckInput("p", [1], [0]), CheckInput("t", [1], [1])]) { binaryCrossEntropy($0[0], $0[1]) }, [100])
         let logits = CheckInput("x", [3], [0, 2, -3]), targets = CheckInput("t", [3], [1, 0, 1])
-        expectClose(try forward([logits, targets]) { binaryCrossEntropyWithLogits($0[0], $0[1]) }, [(0.693147181 + 2.126928011 + 3.048587351) / 3])
-        expectClose(try forward([CheckInput("x", [2], [100, -100]), CheckInput("t", [2], [0, 1])]) { binaryCrossEntropyWithLogits($0[0], $0[1]) }, [100])
+        expectClose(
+            try forward([logits, targets]) { binaryCrossEntropyWithLogits($0[0], $0[1]) }, [(0.693147181 + 2.126928011 + 3.048587351) / 3])
+        expectClose(
+            try forward([CheckInput("x", [2], [100, -100]), CheckInput("t", [2], [0, 1])]) { binaryCrossEntropyWithLogits($0[0], $0[1]) },
+            [100])
         let a = CheckInput("a", [3], [1, 2, 3]), b = CheckInput("b", [3], [2, 2, 5])
         expectClose(try forward([a, b]) { meanSquaredError($0[0], $0[1]) }, [5.0 / 3])
         expectClose(try forward([a, b]) { l1Loss($0[0], $0[1]) }, [1])
@@ -20,7 +23,8 @@ import Testing
         expectClose(try forward([scores, labels]) { softmaxCrossEntropy($0[0], labels: $0[1]) }, [(0.407605964 + 1000) / 2])
         expectClose(try forward([CheckInput("x", [1, 3], [1, 2, 3])]) { softmax($0[0]) }, [0.090030573, 0.244728471, 0.665240956])
         let mu = CheckInput("m", [1, 2], [0, 1]), logVar = CheckInput("v", [1, 2], [0, log(2 as Float)])
-        expectClose(try forward([mu, logVar]) { klDivergenceToStandardNormal(mean: $0[0], logVariance: $0[1]) }, [-0.5 * (log(2 as Float) - 2)])
+        expectClose(
+            try forward([mu, logVar]) { klDivergenceToStandardNormal(mean: $0[0], logVariance: $0[1]) }, [-0.5 * (log(2 as Float) - 2)])
     }
 
     @Test func lossGradientsMatchFiniteDifferences() throws {

@@ -11,7 +11,8 @@ import Testing
         let mean = Parameter("running_mean", shape: [1], fill: 0)
         let variance = Parameter("running_var", shape: [1], fill: 1)
         let train = batchNorm(
-            x, scale: graph.constant([2], [1]), offset: graph.constant([1], [1]), runningMean: graph.variable(mean), runningVariance: graph.variable(variance),
+            x, scale: graph.constant([2], [1]), offset: graph.constant([1], [1]), runningMean: graph.variable(mean),
+            runningVariance: graph.variable(variance),
             training: true)
         let session = Session(backend: CPUBackend())
         let updates = [Assignment(mean, train.runningMean), Assignment(variance, train.runningVariance)]
@@ -23,7 +24,8 @@ import Testing
         expectClose(mean.value, [0.25])
         expectClose(variance.value, [0.9 + 0.1 * 1.25 * 4 / 3])
 
-        let infer = batchNorm(x, scale: nil, offset: nil, runningMean: graph.variable(mean), runningVariance: graph.variable(variance), training: false)
+        let infer = batchNorm(
+            x, scale: nil, offset: nil, runningMean: graph.variable(mean), runningVariance: graph.variable(variance), training: false)
         let y = try session.plan(fetches: [infer.output]).run(["x": [1, 2, 3, 4]])[0]
         expectClose(y, [1, 2, 3, 4].map { ($0 - 0.25) / (variance.value[0] + 1e-5).squareRoot() })
         #expect(infer.runningMean.id == graph.variable(mean).id)
@@ -35,7 +37,8 @@ import Testing
         let offset = CheckInput("offset", [2], randomValues(2, seed: seed(702)))
         try expectGradients([x, scale, offset]) {
             let g = $0[0].graph
-            return batchNorm($0[0], scale: $0[1], offset: $0[2], runningMean: g.zeros([2]), runningVariance: g.ones([2]), training: true).output
+            return batchNorm($0[0], scale: $0[1], offset: $0[2], runningMean: g.zeros([2]), runningVariance: g.ones([2]), training: true)
+                .output
         }
         let lnScale = CheckInput("scale", [2, 3, 5], randomValues(30, in: 0.5...1.5, seed: seed(703)))
         let lnOffset = CheckInput("offset", [2, 3, 5], randomValues(30, seed: seed(704)))

@@ -16,7 +16,10 @@ import Testing
     }
 
     static func feeds(_ salt: UInt64) -> [String: [Float]] {
-        ["x": randomValues(384, seed: seed(salt)), "w1": randomValues(108, seed: seed(salt + 1)), "w2": randomValues(128, seed: seed(salt + 2))]
+        [
+            "x": randomValues(384, seed: seed(salt)), "w1": randomValues(108, seed: seed(salt + 1)),
+            "w2": randomValues(128, seed: seed(salt + 2)),
+        ]
     }
 
     @Test func replayWithNewFeedsEqualsAFreshGraph() throws {

@@ -5,14 +5,16 @@ import Testing
 @Suite struct ResampleTests {
     @Test func forwardMatchesHandValues() throws {
         let x: [Float] = [1, 2, 3, 4]  // [1, 1, 2, 2]
-        expectClose(try forward([1, 1, 2, 2], x) { upsampleNearest($0, factor: 2) }, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], .exact)
+        expectClose(
+            try forward([1, 1, 2, 2], x) { upsampleNearest($0, factor: 2) }, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], .exact)
         // PyTorch: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).
         expectClose(
             try forward([1, 1, 2, 2], x) { upsampleBilinear2x($0) },
             [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4])
         expectClose(try forward([1, 1, 2, 2], x) { avgPool2d($0, kernel: Size2(2)) }, [2.5])
         // Padding 1 with count_include_pad: corner windows see one value and three zeros.
-        expectClose(try forward([1, 1, 2, 2], x) { avgPool2d($0, kernel: Size2(2), stride: Size2(2), padding: Size2(1)) }, [0.25, 0.5, 0.75, 1])
+        expectClose(
+            try forward([1, 1, 2, 2], x) { avgPool2d($0, kernel: Size2(2), stride: Size2(2), padding: Size2(1)) }, [0.25, 0.5, 0.75, 1])
     }
 
     @Test func gradientsMatchFiniteDifferences() throws {

@@ -22,7 +22,10 @@ func writeTinyDataset() throws -> String {
     func idx(_ shape: [Int], _ values: [UInt8]) -> [UInt8] {
         [0, 0, 8, UInt8(shape.count)] + shape.flatMap { d in [24, 16, 8, 0].map { UInt8(d >> $0 & 255) } } + values
     }
-    for (name, bytes) in [("train-images-idx3-ubyte.gz", idx([count, size, size], pixels)), ("train-labels-idx1-ubyte.gz", idx([count], (0..<count).map { UInt8($0 % 4) }))] {
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte.gz", idx([count, size, size], pixels)),
+        ("train-labels-idx1-ubyte.gz", idx([count], (0..<count).map { UInt8($0 % 4) })),
+    ] {
         let file = gzopen(dir + "/" + name, "wb")
         _ = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
         gzclose(file)
@@ -69,7 +72,10 @@ func testBackend() throws -> any Backend {
         // The losses move: the discriminator learns the squares quickly.
         #expect(Set(history.map { $0["loss_d"] }).count > 6 && Set(history.map { $0["loss_g"] }).count > 6)
         #expect(history.last!["loss_d"] < history.first!["loss_d"])
-        for file in ["config.json", "metrics.csv", "loss.png", "samples/step_000006.png", "samples/step_000012.png", "checkpoints/latest", "checkpoints/step_000012/netG.safetensors"] {
+        for file in [
+            "config.json", "metrics.csv", "loss.png", "samples/step_000006.png", "samples/step_000012.png", "checkpoints/latest",
+            "checkpoints/step_000012/netG.safetensors",
+        ] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file)")
         }
         let csv = try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n")
@@ -140,7 +146,9 @@ func testBackend() throws -> any Backend {
         #expect(lines.contains { $0.contains("initialized from") && $0.contains("netD.safetensors") })
         options.initFrom = data + "/missing"
         settings.folder = data + "/third"
-        #expect { try train(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: { "\($0)".contains("no such readable file") }
+        #expect { try train(options, settings: settings, backend: testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("no such readable file")
+        }
     }
 
     @Test func checkpointsUsePyTorchDCGANNamesAndShapes() {
@@ -149,10 +157,16 @@ func testBackend() throws -> any Backend {
         func bn(_ i: Int, _ c: Int) -> [(String, [Int])] {
             ["weight", "bias", "running_mean", "running_var"].map { ("main.\(i).\($0)", [c]) } + [("main.\(i).num_batches_tracked", [])]
         }
-        let expectedG: [(String, [Int])] = [("main.0.weight", [100, 512, 4, 4])] + bn(1, 512) + [("main.3.weight", [512, 256, 4, 4])] + bn(4, 256)
-            + [("main.6.weight", [256, 128, 4, 4])] + bn(7, 128) + [("main.9.weight", [128, 64, 4, 4])] + bn(10, 64) + [("main.12.weight", [64, 3, 4, 4])]
-        let expectedD: [(String, [Int])] = [("main.0.weight", [64, 3, 4, 4]), ("main.2.weight", [128, 64, 4, 4])] + bn(3, 128)
-            + [("main.5.weight", [256, 128, 4, 4])] + bn(6, 256) + [("main.8.weight", [512, 256, 4, 4])] + bn(9, 512) + [("main.11.weight", [1, 512, 4, 4])]
+        let expectedG: [(String, [Int])] =
+            [("main.0.weight", [100, 512, 4, 4])] + bn(1, 512) + [("main.3.weight", [512, 256, 4, 4])] + bn(4, 256)
+            + [("main.6.weight", [256, 128, 4, 4])] + bn(7, 128) + [("main.9.weight", [128, 64, 4, 4])] + bn(10, 64) + [
+                ("main.12.weight", [64, 3, 4, 4])
+            ]
+        let expectedD: [(String, [Int])] =
+            [("main.0.weight", [64, 3, 4, 4]), ("main.2.weight", [128, 64, 4, 4])] + bn(3, 128)
+            + [("main.5.weight", [256, 128, 4, 4])] + bn(6, 256) + [("main.8.weight", [512, 256, 4, 4])] + bn(9, 512) + [
+                ("main.11.weight", [1, 512, 4, 4])
+            ]
         #expect(g.map(\.name) == expectedG.map(\.0))
         #expect(g.map(\.parameter.shape.dims) == expectedG.map(\.1))
         #expect(d.map(\.name) == expectedD.map(\.0))

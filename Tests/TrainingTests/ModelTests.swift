@@ -44,7 +44,12 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         // Every metric moves (the losses, and what the model logs beside them).
         for name in straight[0].names { #expect(Set(straight.map { $0[name] }).count > 1, "\(model): \(name) does not move") }
         var outputs = ["samples/step_000004.png", "checkpoints/latest", "metrics.csv", "loss.png"]
-        if model.isVAE { outputs += ["reconstructions/step_000004.png", "checkpoints/step_000004/encoder.safetensors", "checkpoints/step_000004/decoder.safetensors"] }
+        if model.isVAE {
+            outputs += [
+                "reconstructions/step_000004.png", "checkpoints/step_000004/encoder.safetensors",
+                "checkpoints/step_000004/decoder.safetensors",
+            ]
+        }
         if model.isAdversarial { outputs += ["checkpoints/step_000004/netG.safetensors", "checkpoints/step_000004/netD.safetensors"] }
         for file in outputs { #expect(FileManager.default.fileExists(atPath: data + "/straight/" + file), "\(model): \(file)") }
 
@@ -72,7 +77,10 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         #expect(combined.map(\.values) == separate.map(\.values), "\(model)")
         for file in ["netG", "netD", "optimizer"] {
             let path = "/checkpoints/step_000002/\(file).safetensors"
-            let (a, b) = (FileManager.default.contents(atPath: data + "/combined" + path), FileManager.default.contents(atPath: data + "/separate" + path))
+            let (a, b) = (
+                FileManager.default.contents(atPath: data + "/combined" + path),
+                FileManager.default.contents(atPath: data + "/separate" + path)
+            )
             #expect(a != nil && a == b, "\(model) \(file)")
         }
     }
@@ -83,7 +91,9 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         (options.steps, options.learningRateD) = (2, 5e-3)  // steps large enough to push every weight to the box
         try train(options, settings: plainSettings(data + "/run"), backend: testBackend(), log: { _ in })
         let (checkpoint, folder) = try Checkpoint.load(data + "/run")
-        let critic = try checkpoint.file("netD", in: folder).tensors.filter { !$0.key.contains("running") && !$0.key.contains("num_batches") }
+        let critic = try checkpoint.file("netD", in: folder).tensors.filter {
+            !$0.key.contains("running") && !$0.key.contains("num_batches")
+        }
         var values: [Float] = []
         for case .float32(let v, _) in critic.values { values += v }
         #expect(!values.isEmpty && values.allSatisfy { Swift.abs($0) <= 0.01 })
@@ -96,10 +106,13 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         let graph = Graph()
         let real = graph.constant(randomValues(3 * 256, seed: testSeed), [3, 1, 16, 16])
         let fake = graph.constant(randomValues(3 * 256, seed: testSeed &+ 1), [3, 1, 16, 16])
-        let penalty = gradientPenalty(real: real, fake: fake, alpha: graph.constant([0.2, 0.5, 0.9], [3])) { model.criticize($0, ForwardContext(training: true)) }
+        let penalty = gradientPenalty(real: real, fake: fake, alpha: graph.constant([0.2, 0.5, 0.9], [3])) {
+            model.criticize($0, ForwardContext(training: true))
+        }
         let parameters = model.critic.parameters
         let grads = gradients(of: penalty, wrt: parameters.map { graph.variable($0) })
-        let device = try backendMismatch([penalty] + grads, feeds: [:], tolerance: Tolerance(atol: 1e-5, rtol: 1e-3), context: "WGAN-GP penalty")
+        let device = try backendMismatch(
+            [penalty] + grads, feeds: [:], tolerance: Tolerance(atol: 1e-5, rtol: 1e-3), context: "WGAN-GP penalty")
         #expect(device == nil, Comment(rawValue: device ?? ""))
 
         // Second order for real: central differences of the penalty in each critic weight.
@@ -107,7 +120,9 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         let plan = try session.plan(fetches: [penalty] + grads)
         let analytic = try plan.run()
         // Every weight matters (the last bias cannot: it does not change ∇ₓD).
-        #expect(analytic[0][0] > 0 && parameters.indices.allSatisfy { k in parameters[k].name == "bias" || analytic[k + 1].contains { Swift.abs($0) > 1e-4 } })
+        #expect(
+            analytic[0][0] > 0
+                && parameters.indices.allSatisfy { k in parameters[k].name == "bias" || analytic[k + 1].contains { Swift.abs($0) > 1e-4 } })
         var rng = SplitMix64(seed: testSeed)
         let step: Float = 1e-3
         for (k, p) in parameters.enumerated() {
@@ -122,7 +137,9 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
                 p.value[i] = original
                 try session.upload([p])
                 let want = Float(numeric), got = analytic[k + 1][i]
-                #expect(Swift.abs(got - want) <= 1e-4 + 2e-3 * Swift.abs(want), "∂penalty/∂\(p.name)[\(i)]: autodiff \(got), differences \(want)")
+                #expect(
+                    Swift.abs(got - want) <= 1e-4 + 2e-3 * Swift.abs(want),
+                    "∂penalty/∂\(p.name)[\(i)]: autodiff \(got), differences \(want)")
             }
         }
     }
@@ -134,10 +151,12 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         let kl = klDivergenceToStandardNormal(mean: graph.constant(mean, [n, nz]), logVariance: graph.constant(logVariance, [n, nz]))
         let got = try evaluate([kl], backend: testBackend())[0][0]
         // KL(N(μ, σ²) ‖ N(0, 1)) = ½(μ² + σ² − 1 − log σ²) per dimension, summed, averaged over the batch.
-        let want = zip(mean, logVariance).reduce(0.0) { $0 + 0.5 * (Double($1.0 * $1.0) + exp(Double($1.1)) - 1 - Double($1.1)) } / Double(n)
+        let want =
+            zip(mean, logVariance).reduce(0.0) { $0 + 0.5 * (Double($1.0 * $1.0) + exp(Double($1.1)) - 1 - Double($1.1)) } / Double(n)
         #expect(Swift.abs(Double(got) - want) < 1e-5 * want)
         // And zero for the prior itself.
-        let zero = try evaluate([klDivergenceToStandardNormal(mean: graph.zeros([n, nz]), logVariance: graph.zeros([n, nz]))], backend: testBackend())[0][0]
+        let zero = try evaluate(
+            [klDivergenceToStandardNormal(mean: graph.zeros([n, nz]), logVariance: graph.zeros([n, nz]))], backend: testBackend())[0][0]
         #expect(zero == 0)
     }
 
@@ -172,7 +191,9 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         #expect(graph.error == nil)
 
         for size in [100, 255, 16] {
-            #expect { try Pix2Pix(Pix2PixConfig(imageSize: size), seed: 1) } throws: { "\($0)".contains("power of two of at least 32") && "\($0)".contains("got \(size)") }
+            #expect { try Pix2Pix(Pix2PixConfig(imageSize: size), seed: 1) } throws: {
+                "\($0)".contains("power of two of at least 32") && "\($0)".contains("got \(size)")
+            }
         }
         let small = try Pix2Pix(Pix2PixConfig(imageSize: 64, generatorWidth: 2, discriminatorWidth: 2), seed: 1)
         let other = Graph()
@@ -189,7 +210,9 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         let early = history.prefix(3).map { $0["class_accuracy"] }, late = history.suffix(6).map { $0["class_accuracy"] }
         #expect(late.reduce(0, +) / 6 >= 0.9, "class accuracy \(early) … \(late)")
         #expect(early.reduce(0, +) / 3 < 0.75)
-        #expect(try String(contentsOfFile: data + "/run/metrics.csv", encoding: .utf8).hasPrefix("step,epoch,loss_d,loss_g,d_x,d_g_z,class_accuracy,"))
+        #expect(
+            try String(contentsOfFile: data + "/run/metrics.csv", encoding: .utf8).hasPrefix(
+                "step,epoch,loss_d,loss_g,d_x,d_g_z,class_accuracy,"))
     }
 }
 
@@ -207,7 +230,11 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         let folders = dir + "/ab"
         for side in ["A", "B"] {
             try FileManager.default.createDirectory(atPath: folders + "/" + side, withIntermediateDirectories: true)
-            for i in 0..<2 { try writePNG("\(folders)/\(side)/\(i).png", width: 8, height: 8, channels: 3, pixels: [UInt8](repeating: side == "A" ? 0 : 255, count: 192)) }
+            for i in 0..<2 {
+                try writePNG(
+                    "\(folders)/\(side)/\(i).png", width: 8, height: 8, channels: 3,
+                    pixels: [UInt8](repeating: side == "A" ? 0 : 255, count: 192))
+            }
         }
         try writePNG(folders + "/A/extra.png", width: 8, height: 8, channels: 3, pixels: [UInt8](repeating: 9, count: 192))
         let ab = try PairedSet(folders, size: 8, channels: 3, reversed: false)
@@ -217,6 +244,8 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         let square = dir + "/square"
         try FileManager.default.createDirectory(atPath: square, withIntermediateDirectories: true)
         try writePNG(square + "/x.png", width: 8, height: 8, channels: 3, pixels: [UInt8](repeating: 0, count: 192))
-        #expect { try PairedSet(square, size: 8, channels: 3, reversed: false) } throws: { "\($0)".contains("not an A|B pair side by side") }
+        #expect { try PairedSet(square, size: 8, channels: 3, reversed: false) } throws: {
+            "\($0)".contains("not an A|B pair side by side")
+        }
     }
 }

@@ -19,7 +19,11 @@ import Training
 
     func start(_ arguments: [String], output: String) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.binary, "the genocl binary was not built beside the tests (\(CommandLine.arguments[0])): build it with `swift build` (tools/test.sh runs `swift test`, which builds it)"))
+        process.executableURL = URL(
+            fileURLWithPath: try #require(
+                Self.binary,
+                "the genocl binary was not built beside the tests (\(CommandLine.arguments[0])): build it with `swift build` (tools/test.sh runs `swift test`, which builds it)"
+            ))
         process.arguments = arguments
         FileManager.default.createFile(atPath: output, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: output)
@@ -45,8 +49,10 @@ import Training
     }
 
     func arguments(_ data: String, _ folder: String, steps: Int) -> [String] {
-        ["train", "--device", "cpu-reference", "--data", data, "--image-size", "16", "--latent-size", "8", "--ngf", "8", "--ndf", "8",
-         "--batch-size", "8", "--steps", "\(steps)", "--checkpoint-every", "1", "--sample-every", "1000", "--out", folder]
+        [
+            "train", "--device", "cpu-reference", "--data", data, "--image-size", "16", "--latent-size", "8", "--ngf", "8", "--ndf", "8",
+            "--batch-size", "8", "--steps", "\(steps)", "--checkpoint-every", "1", "--sample-every", "1000", "--out", folder,
+        ]
     }
 
     @Test(.enabled(if: runs, "the genocl binary was not built beside the tests")) func killDashNineLeavesALoadableCheckpoint() throws {
@@ -62,7 +68,8 @@ import Training
         let step = try #require(checkpoint.file("optimizer", in: loaded).metadata["step"].flatMap(Int.init))
         #expect(loaded.hasSuffix(String(format: "step_%06d", step)))
         // And the run resumes from it.
-        let resumed = try start(["train", "--device", "cpu-reference", "--resume", folder, "--steps", "\(step + 2)"], output: data + "/resumed.txt")
+        let resumed = try start(
+            ["train", "--device", "cpu-reference", "--resume", folder, "--steps", "\(step + 2)"], output: data + "/resumed.txt")
         finish(resumed)
         let text = try String(contentsOfFile: data + "/resumed.txt", encoding: .utf8)
         #expect(resumed.terminationStatus == 0, "\(text)")

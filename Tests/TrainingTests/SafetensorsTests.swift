@@ -39,7 +39,10 @@ import Training
         let cases: [([UInt8], String)] = [
             (Array(good.prefix(5)), "truncated: 5 bytes"),
             (Array(good.prefix(good.count - 3)), "truncated: tensor "),
-            ([200, 0, 0, 0, 0, 0, 0, 0] + Array(repeating: 0x20, count: 16), "truncated or not safetensors: header length 200 exceeds the file"),
+            (
+                [200, 0, 0, 0, 0, 0, 0, 0] + Array(repeating: 0x20, count: 16),
+                "truncated or not safetensors: header length 200 exceeds the file"
+            ),
             ([8, 0, 0, 0, 0, 0, 0, 0] + Array("[1,2,3]\n".utf8), "the header is not a JSON object"),
         ]
         for (bytes, message) in cases {

@@ -58,12 +58,16 @@ import Training
 
         // A bare netG.safetensors (as PyTorch would save it), truncated noise, one file per image.
         try FileManager.default.createDirectory(atPath: data + "/bare", withIntermediateDirectories: true)
-        let latest = try String(contentsOfFile: data + "/run/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        try FileManager.default.copyItem(atPath: data + "/run/checkpoints/\(latest)/netG.safetensors", toPath: data + "/bare/netG.safetensors")
+        let latest = try String(contentsOfFile: data + "/run/checkpoints/latest", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        try FileManager.default.copyItem(
+            atPath: data + "/run/checkpoints/\(latest)/netG.safetensors", toPath: data + "/bare/netG.safetensors")
         var bare = SampleOptions(checkpoint: data + "/bare/netG.safetensors")
         (bare.count, bare.truncation, bare.single, bare.output) = (3, 0.5, true, data + "/single")
         #expect(try Training.sample(bare, backend: testBackend()).count == 3)
-        #expect { try Training.sample(SampleOptions(checkpoint: data + "/nothing"), backend: testBackend()) } throws: { "\($0)".contains("no checkpoint here") }
+        #expect { try Training.sample(SampleOptions(checkpoint: data + "/nothing"), backend: testBackend()) } throws: {
+            "\($0)".contains("no checkpoint here")
+        }
     }
 }
 
@@ -84,17 +88,23 @@ import Training
             #expect(try Training.sample(grid, backend: testBackend()).count == 2)
             #expect(try png(data + "/\(model)-out/grid_000.png") == (8 * 18 + 2, 2 * 18 + 2))  // 16 images, 8 a row: classes 0 and 1
             grid.classLabel = 7
-            #expect { try Training.sample(grid, backend: testBackend()) } throws: { "\($0)".contains("--class 7: the model has classes 0…3") }
+            #expect { try Training.sample(grid, backend: testBackend()) } throws: {
+                "\($0)".contains("--class 7: the model has classes 0…3")
+            }
         }
         // cvae: latents from k-means clusters of class 2's encoded images, refined once; and a perturbed image.
         var clusters = SampleOptions(checkpoint: data + "/cvae")
-        (clusters.count, clusters.clusters, clusters.refine, clusters.classLabel, clusters.output, clusters.saveNpy) = (6, 3, 1, 2, data + "/clusters", true)
+        (clusters.count, clusters.clusters, clusters.refine, clusters.classLabel, clusters.output, clusters.saveNpy) = (
+            6, 3, 1, 2, data + "/clusters", true
+        )
         try Training.sample(clusters, backend: testBackend())
         let values = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/clusters/samples.npy")!), path: "c.npy")
         #expect(values.shape == [6, 1, 16, 16] && values.values.allSatisfy { $0.isFinite && Swift.abs($0) <= 1 })
         try writePNG(data + "/one.png", width: 16, height: 16, channels: 1, pixels: (0..<256).map { UInt8($0) })
         var perturb = SampleOptions(checkpoint: data + "/cvae")
-        (perturb.count, perturb.perturb, perturb.noise, perturb.output, perturb.saveNpy) = (5, data + "/one.png", 0.3, data + "/perturbed", true)
+        (perturb.count, perturb.perturb, perturb.noise, perturb.output, perturb.saveNpy) = (
+            5, data + "/one.png", 0.3, data + "/perturbed", true
+        )
         try Training.sample(perturb, backend: testBackend())
         // The original first, then five decodings of its perturbed latent.
         let perturbed = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/perturbed/samples.npy")!), path: "p.npy")
@@ -116,19 +126,29 @@ import Training
         #expect(try Training.sample(translate, backend: testBackend()).count == 2)
         let values = try decodeNpy([UInt8](FileManager.default.contents(atPath: data + "/out/samples.npy")!), path: "t.npy")
         #expect(values.shape == [4, 3, 32, 32])  // input, translation for each of the two images
-        #expect { try Training.sample(SampleOptions(checkpoint: data + "/run"), backend: testBackend()) } throws: { "\($0)".contains("give --input") }
+        #expect { try Training.sample(SampleOptions(checkpoint: data + "/run"), backend: testBackend()) } throws: {
+            "\($0)".contains("give --input")
+        }
     }
 }
 
 @Suite struct BenchTests {
     @Test func benchTimesRealIterationsAndCountsTheirWork() throws {
         var workload = BenchWorkload.all.first { $0.name == "dcgan28" }!
-        (workload.name, workload.options.imageSize, workload.options.batchSize, workload.options.generatorWidth, workload.options.discriminatorWidth) = ("tiny", 16, 4, 4, 4)
-        let backend: any Backend = openCLTestsEnabled ? try OpenCLBackend(device: testDeviceIndex, profiling: true, measurements: testMeasurements) : CPUBackend()
+        (
+            workload.name, workload.options.imageSize, workload.options.batchSize, workload.options.generatorWidth,
+            workload.options.discriminatorWidth
+        ) = ("tiny", 16, 4, 4, 4)
+        let backend: any Backend =
+            openCLTestsEnabled ? try OpenCLBackend(device: testDeviceIndex, profiling: true, measurements: testMeasurements) : CPUBackend()
         let rates = DeviceRates(device: backend.deviceDescription)
         let result = try runBench(workload, iterations: 5, backend: backend, rates: rates)
-        #expect(result.iterations == 5 && result.millisecondsMin <= result.millisecondsMedian && result.millisecondsMedian <= result.millisecondsMax)
-        #expect(result.imagesPerIteration == 4 && Swift.abs(result.imagesPerSecond - 4000 / result.millisecondsMedian) < 1e-6 * result.imagesPerSecond)
+        #expect(
+            result.iterations == 5 && result.millisecondsMin <= result.millisecondsMedian
+                && result.millisecondsMedian <= result.millisecondsMax)
+        #expect(
+            result.imagesPerIteration == 4
+                && Swift.abs(result.imagesPerSecond - 4000 / result.millisecondsMedian) < 1e-6 * result.imagesPerSecond)
         #expect(result.flopsPerIteration > 0 && result.gflops > 0 && result.firstIterationSeconds > 0)
         if openCLTestsEnabled {
             #expect(!result.topKernels.isEmpty && (result.peakDeviceBytes ?? 0) > 0)
@@ -145,7 +165,9 @@ import Training
         }
         let backend = try OpenCLBackend(device: testDeviceIndex, measurements: testMeasurements)
         let line = try benchGEMM(m: 130, n: 40, k: 300, backend: backend, rounds: 1)
-        #expect(line.hasPrefix("130×40×300, GEMM kernel ") && line.contains("as run ") && line.contains("row-major ") && line.contains("packed "), "\(line)")
+        #expect(
+            line.hasPrefix("130×40×300, GEMM kernel ") && line.contains("as run ") && line.contains("row-major ")
+                && line.contains("packed "), "\(line)")
         #expect(backend.gemmPacking == nil)
     }
 

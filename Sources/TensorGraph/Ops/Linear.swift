@@ -80,8 +80,10 @@ func linearShape(_ op: Op, _ s: [Shape]) throws -> Shape {
         guard op.h >= 0, op.w >= 0, op.h < max(c.stride.h, c.dilation.h), op.w < max(c.stride.w, c.dilation.w) else {
             throw GraphError("convTranspose2d", "output padding \(op) must be smaller than stride or dilation")
         }
-        let h = convTransposeOutputSize(x[2], kernel: w[2], stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h, outputPadding: op.h)
-        let wo = convTransposeOutputSize(x[3], kernel: w[3], stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w, outputPadding: op.w)
+        let h = convTransposeOutputSize(
+            x[2], kernel: w[2], stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h, outputPadding: op.h)
+        let wo = convTransposeOutputSize(
+            x[3], kernel: w[3], stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w, outputPadding: op.w)
         guard h > 0, wo > 0 else { throw GraphError("convTranspose2d", "padding \(c.padding) leaves no output for \(x)") }
         return Shape([x[0], w[1], h, wo])
     case .conv2dBackwardWeight(let c, let k):
@@ -105,8 +107,12 @@ private func checkRank4(_ name: String, _ a: Shape, _ b: Shape) throws {
 /// The output padding that makes a transposed convolution of `dy` produce `size`.
 private func outputPadding(restoring size: Shape, from dy: Shape, _ c: ConvConfig, kernel: Size2) -> Size2 {
     Size2(
-        size[2] - convTransposeOutputSize(dy[2], kernel: kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h, outputPadding: 0),
-        size[3] - convTransposeOutputSize(dy[3], kernel: kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w, outputPadding: 0))
+        size[2]
+            - convTransposeOutputSize(
+                dy[2], kernel: kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h, outputPadding: 0),
+        size[3]
+            - convTransposeOutputSize(
+                dy[3], kernel: kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w, outputPadding: 0))
 }
 
 func linearGradient(_ op: Op, _ x: [Tensor], _ dy: Tensor) -> [Tensor?] {

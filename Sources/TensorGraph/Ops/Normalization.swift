@@ -29,7 +29,9 @@ public func batchNorm(
     statShape[1] = channels
     guard training else {
         let normalized = (x - runningMean.reshaped(statShape)) * rsqrt(runningVariance.reshaped(statShape) + epsilon)
-        return BatchNormOutput(output: affine(normalized, scale: scale, offset: offset, shape: Shape(statShape)), runningMean: runningMean, runningVariance: runningVariance)
+        return BatchNormOutput(
+            output: affine(normalized, scale: scale, offset: offset, shape: Shape(statShape)), runningMean: runningMean,
+            runningVariance: runningVariance)
     }
     let mean = x.mean(axes: axes, keepDims: true)
     let centered = x - mean
