@@ -200,8 +200,7 @@ __kernel void col2im_batch(__global const float *col, const int first, const int
 // dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),
 // both from an offset. One work-item per row (a, b) copies its C elements in a loop of its
 // own (PoCL vectorizes it); on GPUs `parts` work-items share a row, part j copying elements
-// j, j + parts, … (one work-item per element, dividing its index three times, took 1.2 ms
-// for each of dcgan28's 1.6 MB swaps; its swaps over 5 iterations went 49 → 11 ms).
+// j, j + parts, … (one work-item per element divided its index three times, 4× slower).
 __kernel void swap_leading_axes(__global const float *src, const int srcOffset, __global float *dst, const int dstOffset, const int A, const int B, const int C, const int parts) {
     const int i = get_global_id(0), row = i / parts;
     if (row >= A * B) return;

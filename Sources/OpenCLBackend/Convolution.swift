@@ -153,8 +153,8 @@ struct Convolution {
             // dWᵀ [C·KK, O] = Σ_chunks col [C·KK, G·PQ] · dyᵀ [G·PQ, O] over chunks of G images (their
             // column matrices side by side, their dy[n]ᵀ stacked), then dW = (dWᵀ)ᵀ. One image's
             // sum is short (PQ terms: 64 at 8×8) and rewrote the whole dWᵀ per image; chunks of
-            // about 1024 terms measured 48 → 58 GFLOP/s at 2048×256×64·G. (Built as dW = Σ dy[n] ·
-            // col[n]ᵀ, the transposed column matrix cost 2.3× as much per element as im2col's.)
+            // about 1024 terms are faster (docs/performance.md). Built as dW = Σ dy[n] · col[n]ᵀ,
+            // the transposed column matrix cost more than im2col's.
             let chunk = weightChunk, parts = rows(c * kk * chunk, pq).parts
             let transposed = chunk * columnElements, sums = transposed + chunk * pq * o
             return stride(from: 0, to: n, by: chunk).flatMap { first -> [Work] in
@@ -268,9 +268,7 @@ struct Convolution {
     /// Convolutions and transposed convolutions as one GEMM per chunk of `chunk` images (`.gemm`:
     /// one, `.batchedGEMM`: the whole batch): the chunk's column matrix [C·KK, G·PQ] (columns
     /// g·PQ + pq), and its small side as [O, G·PQ] in scratch after it; one image needs no such
-    /// copy. (Chunks of 128 columns, 8 images at 4×4 and 2 at 8×8, were timed beside both on
-    /// dcgan64's four layers with 4×4 and 8×8 small sides and lost to one image per GEMM on
-    /// each: 75–88 ms against 69–82.)
+    /// copy. (Chunks of 128 columns lost to one image per GEMM on dcgan64's 4×4 and 8×8 layers.)
     private func chunkedWork(
         _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, chunk: Int, rows spread: (_ rows: Int, _ length: Int) -> RowSpread
     ) -> [Work] {
