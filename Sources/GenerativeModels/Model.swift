@@ -43,10 +43,7 @@ extension GenerativeModel {
     public static var showsHeldOut: Bool { false }
     public static func applyStudyDefaults(to options: inout TrainOptions) {}
     /// The DCGAN layout's sizes: 28, and 4·2ᵏ from 16 to 256.
-    public static func problem(with options: TrainOptions) -> String? {
-        DCGANConfig.imageSizes.contains(options.imageSize)
-            ? nil : "--image-size \(options.imageSize): \(name) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))"
-    }
+    public static func problem(with options: TrainOptions) -> String? { dcganLayoutProblem(name, options) }
     public static func options(forGenerator shapes: [String: [Int]]) -> TrainOptions? { nil }
 }
 
@@ -118,4 +115,10 @@ public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Send
     public var isVAE: Bool { type is any AutoencoderModel.Type }
     /// Whether it trains on class labels.
     public var isConditional: Bool { type.trainsOn == .labeledImages }
+}
+
+/// Why the DCGAN layout cannot take `options`' image size (28, or 4·2ᵏ from 16 to 256), or nil.
+func dcganLayoutProblem(_ model: String, _ options: TrainOptions) -> String? {
+    DCGANConfig.imageSizes.contains(options.imageSize)
+        ? nil : "--image-size \(options.imageSize): \(model) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))"
 }

@@ -122,8 +122,7 @@ extension VAEModel {
     /// A dense VAE takes any size; the convolutional ones the DCGAN layout's.
     public static func problem(with options: TrainOptions) -> String? {
         if architecture == .dense { return options.imageSize > 0 ? nil : "--image-size must be positive" }
-        return DCGANConfig.imageSizes.contains(options.imageSize)
-            ? nil : "--image-size \(options.imageSize): \(name) supports \(DCGANConfig.imageSizes.map(String.init).joined(separator: ", "))"
+        return dcganLayoutProblem(name, options)
     }
 
     public init(_ options: TrainOptions, classes: Int) {
