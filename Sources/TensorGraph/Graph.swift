@@ -127,10 +127,7 @@ func inferShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
     case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
         return try resampleShape(op, shapes)
     case .optimizerUpdate:
-        for shape in shapes.dropFirst().prefix(while: { $0 != Shape([1]) }) where shape != shapes[0] {
-            throw GraphError("optimizerUpdate", "state \(shape) does not match the parameter \(shapes[0])")
-        }
-        return shapes[0]
+        return try optimizerShape(shapes)
     case .oneHot(let depth):
         guard shapes[0].rank == 1 else { throw GraphError("oneHot", "labels must be [N], got \(shapes[0])") }
         return Shape([shapes[0][0], depth])
