@@ -63,15 +63,16 @@ public struct LoadedData: Sendable {
     public var skipped: [String]
 }
 
-/// Loads `path` for a model that trains on `kind`. With `holdOut`, a few examples are kept
+/// Loads `path` for `model` (named in errors), which trains on `kind`. With `holdOut`, a few examples are kept
 /// apart to show: pairs from `val/` (or `test/`), else a seeded choice of up to 32 images.
 public func loadExamples(
-    _ path: String, kind: ExampleKind, size: Int, channels: Int, reversedPairs: Bool = false, holdOut: Bool, log: (String) -> Void
+    _ path: String, for model: String, kind: ExampleKind, size: Int, channels: Int, reversedPairs: Bool = false, holdOut: Bool,
+    log: (String) -> Void
 ) throws -> LoadedData {
     if kind == .pairs {
         guard !isMNISTLayout(path) else {
             throw DatasetError(
-                "\(path): this model trains on paired images; give --data a folder with train/ and val/ (or test/) of A|B images side by side, or A/ and B/ folders with matching names"
+                "\(path): \(model) trains on paired images; give --data a folder with train/ and val/ (or test/) of A|B images side by side, or A/ and B/ folders with matching names"
             )
         }
         let sets = try PairedSet.splits(path, size: size, channels: channels, reversed: reversedPairs)

@@ -42,7 +42,7 @@ public final class TrainingRun {
     ) throws {
         let type = options.model.type
         let loaded = try loadExamples(
-            options.data, kind: type.trainsOn, size: options.imageSize, channels: options.channels,
+            options.data, for: options.model.rawValue, kind: type.trainsOn, size: options.imageSize, channels: options.channels,
             reversedPairs: options.direction == .bToA,
             holdOut: type.showsHeldOut, log: log)
         if type.trainsOn == .labeledImages && loaded.classes < 2 {
