@@ -63,8 +63,9 @@ public struct LoadedData: Sendable {
     public var skipped: [String]
 }
 
-/// Loads `path` for `model` (named in errors), which trains on `kind`. With `holdOut`, a few examples are kept
-/// apart to show: pairs from `val/` (or `test/`), else a seeded choice of up to 32 images.
+/// Loads `path` for `model` (named in errors), which trains on `kind`. With `holdOut`, a few
+/// examples are kept apart to show: pairs from `val/` (or `test/`), else a seeded choice of up
+/// to 32 images.
 public func loadExamples(
     _ path: String, for model: String, kind: ExampleKind, size: Int, channels: Int, reversedPairs: Bool = false, holdOut: Bool,
     log: (String) -> Void
