@@ -74,6 +74,46 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     }
 }
 
+extension TrainOptions {
+    /// Limits on sizes read from flags or a config.json, far above any study's, so that sizes
+    /// derived from them (elements, steps) cannot overflow.
+    public static let limits = (batchSize: 1 << 20, steps: 1 << 40, width: 1 << 16, imageSize: 1 << 14)
+
+    /// What is wrong with these options (a message naming the flag), or nil. The CLI checks
+    /// its flags with it, and `--resume` the config.json it reads back.
+    public func problem() -> String? {
+        if let problem = model.type.problem(with: self) { return problem }
+        guard channels == 1 || channels == 3 else { return "--channels must be 1 or 3" }
+        let positive = [
+            ("--batch-size", batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery), ("--checkpoint-every", checkpointEvery),
+            ("--log-every", logEvery), ("--latent-size", latentSize), ("--ngf", generatorWidth), ("--ndf", discriminatorWidth),
+            ("--critic-steps", criticSteps), ("--image-size", imageSize),
+        ]
+        for (name, value) in positive where value <= 0 { return "\(name) must be positive, got \(value)" }
+        if let steps, steps <= 0 { return "--steps must be positive, got \(steps)" }
+        let limits = Self.limits
+        let bounded = [
+            ("--batch-size", batchSize, limits.batchSize), ("--epochs", epochs, limits.steps), ("--steps", steps ?? 1, limits.steps),
+            ("--critic-steps", criticSteps, 1 << 10), ("--latent-size", latentSize, limits.width), ("--ngf", generatorWidth, limits.width),
+            ("--ndf", discriminatorWidth, limits.width), ("--image-size", imageSize, limits.imageSize),
+        ]
+        for (name, value, limit) in bounded where value > limit { return "\(name) \(value) is beyond genocl's limit of \(limit)" }
+        guard realLabel > 0, realLabel <= 1, (0..<1).contains(discriminatorDropout), instanceNoise >= 0, instanceNoise.isFinite else {
+            return "--label-smoothing and --dropout-d must be in [0, 1), --instance-noise ≥ 0"
+        }
+        guard learningRateG > 0, learningRateD > 0, learningRateG.isFinite, learningRateD.isFinite, (0..<1).contains(beta1),
+            (0..<1).contains(beta2)
+        else {
+            return "learning rates must be positive and betas in [0, 1)"
+        }
+        guard clip >= 0, penaltyWeight >= 0, klWeight >= 0, l1Weight >= 0, [clip, penaltyWeight, klWeight, l1Weight].allSatisfy(\.isFinite)
+        else {
+            return "--clip, --penalty-weight, --kl-weight and --l1-weight must be ≥ 0"
+        }
+        return nil
+    }
+}
+
 /// The optimizer of `kind` with the run's settings (RMSprop and the Adams use PyTorch's defaults otherwise).
 public func makeOptimizer(_ kind: OptimizerKind, _ parameters: [Parameter], learningRate: Float, options: TrainOptions, name: String)
     -> any Optimizer

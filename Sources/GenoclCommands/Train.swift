@@ -65,27 +65,7 @@ extension Genocl {
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
 
         public func validate() throws {
-            let o = options
-            if let problem = o.model.type.problem(with: o) { throw ValidationError(problem) }
-            guard o.channels == 1 || o.channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
-            for (name, value) in [
-                ("--batch-size", o.batchSize), ("--epochs", epochs), ("--sample-every", sampleEvery),
-                ("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--latent-size", o.latentSize),
-                ("--ngf", o.generatorWidth), ("--ndf", o.discriminatorWidth), ("--critic-steps", o.criticSteps),
-            ] {
-                guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
-            }
-            if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
-            guard (0..<1).contains(labelSmoothing), (0..<1).contains(o.discriminatorDropout), instanceNoise >= 0, instanceNoise.isFinite
-            else {
-                throw ValidationError("--label-smoothing and --dropout-d must be in [0, 1), --instance-noise ≥ 0")
-            }
-            guard o.learningRateG > 0, o.learningRateD > 0, (0..<1).contains(o.beta1), (0..<1).contains(o.beta2) else {
-                throw ValidationError("learning rates must be positive and betas in [0, 1)")
-            }
-            guard o.clip >= 0, o.penaltyWeight >= 0, o.klWeight >= 0, o.l1Weight >= 0 else {
-                throw ValidationError("--clip, --penalty-weight, --kl-weight and --l1-weight must be ≥ 0")
-            }
+            if let problem = options.problem() { throw ValidationError(problem) }
         }
 
         /// The model's study defaults for the data, with the flags given applied on top.

@@ -74,6 +74,18 @@ public struct Checkpoint {
         for old in folders.dropLast(max(keep - 1, 0)) { try? FileManager.default.removeItem(atPath: checkpoints + "/" + old) }
     }
 
+    /// Deletes the temporary files of writes that never finished (a process killed while it
+    /// saved: `writeAtomically`'s `.<name>.tmp-*`), in `checkpoints` and its checkpoint folders.
+    public static func removeUnfinishedWrites(in checkpoints: String) {
+        let manager = FileManager.default
+        let folders = [checkpoints] + ((try? manager.contentsOfDirectory(atPath: checkpoints)) ?? []).map { checkpoints + "/" + $0 }
+        for folder in folders {
+            for name in (try? manager.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+                try? manager.removeItem(atPath: folder + "/" + name)
+            }
+        }
+    }
+
     /// The checkpoint that `checkpoints/latest` names, or the folder `path` itself.
     public static func load(_ path: String) throws -> (checkpoint: Checkpoint, folder: String) {
         var folder = path

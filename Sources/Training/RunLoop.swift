@@ -41,11 +41,27 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PlanError("--resume \(settings.folder): no config.json there (expected a run folder written by genocl train)")
         }
-        let saved = try JSONDecoder().decode(RunConfig.self, from: data).options
+        let saved: TrainOptions
+        do {
+            saved = try JSONDecoder().decode(RunConfig.self, from: data).options
+        } catch {
+            throw PlanError("\(path): not a config.json that genocl can read (\(error)); restore it, or start a new run with a fresh --out")
+        }
         // Continue with the saved settings; only the length may be extended.
         let (steps, epochs) = (options.steps, options.epochs)
         options = saved
         if let steps { options.steps = steps } else if epochs > saved.epochs { options.epochs = epochs }
+        if let problem = options.problem() {
+            throw PlanError("\(path): \(problem) (the file was edited or damaged; fix that value, or start a new run with a fresh --out)")
+        }
+    } else {
+        if let problem = options.problem() { throw PlanError(problem) }
+        // A finished or interrupted run is never written over: its metrics and checkpoints would be lost.
+        for file in ["metrics.csv", "checkpoints/latest"] where FileManager.default.fileExists(atPath: settings.folder + "/" + file) {
+            throw PlanError(
+                "\(settings.folder) already holds a run (\(file)); continue it with --resume \(settings.folder), or train into a fresh --out"
+            )
+        }
     }
     try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true)
     let run = try TrainingRun(options, folder: settings.folder, backend: backend, resume: settings.resume, log: log)
@@ -65,9 +81,14 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
     }
 
     let metricsPath = settings.folder + "/metrics.csv"
-    if !FileManager.default.fileExists(atPath: metricsPath) || !settings.resume {
-        let header = (["step", "epoch"] + run.metricNames + ["images_per_second", "seconds"]).joined(separator: ",")
-        FileManager.default.createFile(atPath: metricsPath, contents: Data((header + "\n").utf8))
+    let header = (["step", "epoch"] + run.metricNames + ["images_per_second", "seconds"]).joined(separator: ",")
+    if let text = try? String(contentsOfFile: metricsPath, encoding: .utf8), settings.resume {
+        // Rows past the checkpoint (a run killed between a checkpoint and the next) are run
+        // again now: keep the rows up to the resumed step only, so every step has one row.
+        let rows = text.split(separator: "\n").dropFirst().filter { Int($0.prefix { $0 != "," }).map { $0 <= run.step } ?? false }
+        try writeAtomically(Array(([header] + rows.map(String.init)).map { $0 + "\n" }.joined().utf8), to: metricsPath)
+    } else {
+        try writeAtomically(Array((header + "\n").utf8), to: metricsPath)
     }
     let metricsFile = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
     defer { try? metricsFile.close() }

@@ -97,14 +97,17 @@ public final class TrainingRun {
 
     /// Loads the latest checkpoint into the networks and optimizers; returns its step.
     private func restore() throws -> Int {
+        Checkpoint.removeUnfinishedWrites(in: checkpointsFolder)
         let (checkpoint, path) = try Checkpoint.load(checkpointsFolder)
         for (file, module) in model.networks {
             try load(try checkpoint.file(file, in: path), into: module.stateDict(), path: "\(path)/\(file).safetensors")
         }
         let optimizer = try checkpoint.file("optimizer", in: path)
         try load(optimizer, into: optimizerState.map { ($0.name, $0) }, path: path + "/optimizer.safetensors")
-        guard let saved = optimizer.metadata["step"].flatMap(Int.init) else {
-            throw SafetensorsError(message: "\(path)/optimizer.safetensors: no step in its metadata")
+        guard let saved = optimizer.metadata["step"].flatMap(Int.init), saved >= 0 else {
+            let found = optimizer.metadata["step"].map { "a step of \"\($0)\"" } ?? "no step"
+            throw SafetensorsError(
+                message: "\(path)/optimizer.safetensors: \(found) in its metadata, not a step count ≥ 0; the checkpoint is damaged")
         }
         log("resumed from \(path) at step \(saved)")
         return saved
