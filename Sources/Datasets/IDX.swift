@@ -10,6 +10,19 @@ public struct DatasetError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// The product of sizes read from a file (a shape), or nil when a size is negative or the
+/// product overflows: a header's sizes are never trusted before they are multiplied.
+public func checkedProduct(_ sizes: [Int]) -> Int? {
+    var product = 1
+    for size in sizes {
+        guard size >= 0 else { return nil }
+        let (result, overflow) = product.multipliedReportingOverflow(by: size)
+        if overflow { return nil }
+        product = result
+    }
+    return product
+}
+
 /// The unsigned-byte contents of an IDX file.
 public struct IDXArray {
     public let shape: [Int]
@@ -42,7 +55,9 @@ public func readIDX(_ path: String) throws -> IDXArray {
     let shape = (0..<rank).map { axis in
         data[(4 + 4 * axis)..<(8 + 4 * axis)].reduce(0) { $0 << 8 | Int($1) }
     }
-    let count = shape.reduce(1, *)
+    guard let count = checkedProduct(shape) else {
+        throw DatasetError("\(path): the header's dimensions \(shape) multiply past any file's size; the file is damaged")
+    }
     let start = 4 + 4 * rank
     guard data.count - start >= count else {
         throw DatasetError("\(path): truncated: header promises \(count) values of shape \(shape), file has \(data.count - start)")
@@ -83,6 +98,9 @@ public func loadMNISTLayout(directory: String, split: String = "train") throws -
     let labels = try readIDX(try find("labels"))
     guard images.shape.count == 3, labels.shape.count == 1, images.shape[0] == labels.shape[0] else {
         throw DatasetError("\(directory): images \(images.shape) and labels \(labels.shape) do not match")
+    }
+    guard images.shape.allSatisfy({ $0 > 0 }) else {
+        throw DatasetError("\(directory): images of shape \(images.shape) hold no pixels (a dimension is 0); the IDX file is damaged")
     }
     return LabeledImages(
         images: images.bytes.map { Float($0) / 127.5 - 1 }, labels: labels.bytes.map(Int.init),

@@ -34,7 +34,7 @@ public struct PairedSet: Sendable {
             let files = try ImageFolder(path).files
             // One decode per file; the halves are stacked as channels and split below.
             let loaded = loadImages(files, labels: files.map { _ in 0 }, channels: channels) { image in
-                guard image.width >= 2 * image.height * 9 / 10 else {
+                guard image.width >= 2, image.width >= 2 * image.height * 9 / 10 else {
                     throw DatasetError(
                         "an image of \(image.width)×\(image.height) is not an A|B pair side by side (expected about twice as wide as high)")
                 }

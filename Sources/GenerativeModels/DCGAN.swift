@@ -134,14 +134,20 @@ extension DCGAN: AdversarialModel {
 
     /// The example's layout, read off a generator's weights (a PyTorch `netG` state dict).
     public static func options(forGenerator shapes: [String: [Int]]) -> TrainOptions? {
-        let convolutions = shapes.filter { $0.value.count == 4 && $0.key.split(separator: ".").count > 1 }
-            .compactMap { name, shape in Int(name.split(separator: ".")[1]).map { ($0, shape) } }.sorted { $0.0 < $1.0 }.map(\.1)
-        guard let first = convolutions.first, let last = convolutions.last else { return nil }
+        // `main.<layer>.weight` of rank 4: the transposed convolutions, 3 (16×16, 28×28) to 7 (256×256).
+        let convolutions = shapes.compactMap { name, shape -> (Int, [Int])? in
+            let parts = name.split(separator: ".")
+            guard parts.count == 3, parts[0] == "main", parts[2] == "weight", shape.count == 4, let layer = Int(parts[1]) else {
+                return nil
+            }
+            return (layer, shape)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
+        guard (3...7).contains(convolutions.count), let first = convolutions.first, let last = convolutions.last else { return nil }
         var options = TrainOptions()
         options.imageSize = first[2] == 7 ? 28 : 4 << (convolutions.count - 1)
         let multiplier = options.imageSize == 28 ? 2 : 1 << (convolutions.count - 2)
         (options.channels, options.latentSize, options.generatorWidth) = (last[1], first[0], first[1] / multiplier)
-        return options
+        return options.problem() == nil ? options : nil
     }
 
     public var networks: [(file: String, module: Module)] {

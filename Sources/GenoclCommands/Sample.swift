@@ -36,6 +36,10 @@ extension Genocl {
             guard count > 0 else { throw ValidationError("--count must be positive") }
             if let truncation, truncation <= 0 { throw ValidationError("--truncation must be positive") }
             guard interpolate == 0 || interpolate >= 2 else { throw ValidationError("--interpolate needs at least 2 steps") }
+            let limit = SampleOptions.maximumImages
+            guard count <= limit, interpolate <= limit else {
+                throw ValidationError("--count and --interpolate make at most \(limit) images per call, got \(max(count, interpolate))")
+            }
             guard clusters >= 0, refine >= 0, noise >= 0 else { throw ValidationError("--clusters, --refine and --noise must be ≥ 0") }
         }
 

@@ -1,6 +1,7 @@
 // NumPy `.npy` files (format 1.0) of float32 (float64 is read too): the magic
 // "\x93NUMPY", a version, a little-endian header length, a Python dict literal
 // `{'descr': '<f4', 'fortran_order': False, 'shape': (…), }` padded to 64 bytes.
+import Datasets
 import Foundation
 
 public func encodeNpy(_ values: [Float], shape: [Int]) -> [UInt8] {
@@ -33,7 +34,10 @@ public func decodeNpy(_ bytes: [UInt8], path: String) throws -> (values: [Float]
     guard width > 0 else { throw fail("dtype \(descr.prefix(6)) is not supported (float32 or float64, little-endian)") }
     let inside = shapeField.drop { $0 != "(" }.dropFirst().prefix { $0 != ")" }
     let shape = inside.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    let count = shape.reduce(1, *)
+    let sizes = inside.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard sizes.count == shape.count, let count = checkedProduct(shape) else {
+        throw fail("shape (\(inside)) is not a list of sizes ≥ 0 whose product fits in memory")
+    }
     let data = bytes[(headerStart + headerLength)...]
     guard data.count >= count * width else {
         throw fail("truncated: \(count) values of shape \(shape) need \(count * width) bytes, the file has \(data.count)")

@@ -3,6 +3,7 @@
 // then the little-endian tensor bytes, contiguous, in header order. Files are
 // written atomically: a temporary file in the same folder, fsync, rename, fsync of
 // the folder — a kill at any moment leaves the previous file intact.
+import Datasets
 import Foundation
 
 /// One tensor of a safetensors file.
@@ -110,7 +111,9 @@ public func decodeSafetensors(_ bytes: [UInt8], path: String = "safetensors data
             offsets.count == 2, shape.allSatisfy({ $0 >= 0 })
         else { throw fail("tensor \(name): malformed header entry") }
         let (begin, end) = (offsets[0], offsets[1])
-        let count = shape.reduce(1, *)
+        guard let count = checkedProduct(shape), count <= bytes.count else {
+            throw fail("tensor \(name): shape \(shape) holds more values than the file has bytes")
+        }
         let width = dtype == "F32" ? 4 : dtype == "I64" ? 8 : 0
         guard width > 0 else { throw fail("tensor \(name): dtype \(dtype) is not supported (F32 and I64 are)") }
         guard begin >= 0, begin <= end, end <= dataCount else {
@@ -127,6 +130,16 @@ public func decodeSafetensors(_ bytes: [UInt8], path: String = "safetensors data
             : .int64((0..<count).map { Int64(bitPattern: word($0, UInt64.self)) }, shape: shape)
     }
     return file
+}
+
+extension SafetensorsFile {
+    /// The tensors without the `module.` prefix that PyTorch's `DataParallel` adds to every name.
+    public var withoutDataParallelPrefix: SafetensorsFile {
+        guard !tensors.isEmpty, tensors.keys.allSatisfy({ $0.hasPrefix("module.") }) else { return self }
+        return SafetensorsFile(
+            tensors: Dictionary(uniqueKeysWithValues: tensors.map { (String($0.key.dropFirst("module.".count)), $0.value) }),
+            metadata: metadata)
+    }
 }
 
 public func readSafetensors(_ path: String) throws -> SafetensorsFile {

@@ -35,6 +35,9 @@ public struct SampleOptions: Sendable {
     /// pix2pix: an image or a folder of images to translate.
     public var input: String?
     public init(checkpoint: String) { self.checkpoint = checkpoint }
+
+    /// The most images one call makes (latents × interpolation steps).
+    public static let maximumImages = 16384
 }
 
 /// A trained model, ready to generate.
@@ -77,10 +80,10 @@ func loadSampler(_ path: String) throws -> Sampler {
     let networkNames = Set(ModelKind.registered.flatMap { $0.samplingNetworks })
     var files: [String: SafetensorsFile] = [:]
     if let bare {
-        files[""] = try readSafetensors(bare)
+        files[""] = try readSafetensors(bare).withoutDataParallelPrefix
     } else if networkNames.contains(where: { FileManager.default.fileExists(atPath: "\(folder)/\($0).safetensors") }) {
         for name in networkNames where FileManager.default.fileExists(atPath: "\(folder)/\(name).safetensors") {
-            files[name] = try readSafetensors("\(folder)/\(name).safetensors")
+            files[name] = try readSafetensors("\(folder)/\(name).safetensors").withoutDataParallelPrefix
         }
     } else {
         let (checkpoint, found) = try Checkpoint.load(path)
@@ -101,6 +104,9 @@ func loadSampler(_ path: String) throws -> Sampler {
             throw SafetensorsError(message: "\(path): cannot tell the generator's architecture (no config.json and no conv weights)")
         }
         options = inferred
+    }
+    if let problem = options.problem() {
+        throw SafetensorsError(message: "\(path): the model's settings do not hold (\(problem)); was its config.json edited or damaged?")
     }
     let type = options.model.type
     if let bare = files.removeValue(forKey: "") { files[type.samplingNetworks[0]] = bare }
@@ -147,7 +153,7 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
             throw SafetensorsError(message: "\(latents): no such readable file")
         }
         let (values, shape) = try decodeNpy([UInt8](data), path: latents)
-        guard shape.count >= 2, shape.dropFirst().reduce(1, *) == nz else {
+        guard shape.count >= 2, shape[0] >= 1, shape.dropFirst().reduce(1, *) == nz else {
             throw SafetensorsError(message: "\(latents): latents of shape \(shape) do not fit a latent size of \(nz) ([N, \(nz)] expected)")
         }
         z = graph.constant(values, [shape[0], nz])
@@ -166,6 +172,13 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
         z = graph.randomNormal([count, nz], seed: options.seed)
     }
     let n = z.shape[0]
+    let made = options.interpolate > 1 ? (n - 1) * options.interpolate : n
+    guard made <= SampleOptions.maximumImages else {
+        throw SafetensorsError(
+            message:
+                "these options make \(made) images; genocl sample writes at most \(SampleOptions.maximumImages) per call (fewer latents or interpolation steps)"
+        )
+    }
     var labelValues = labels(n)
     if options.perturb != nil { labelValues = [Float](repeating: Float(options.classLabel ?? 0), count: n) }
     if options.interpolate > 1 {

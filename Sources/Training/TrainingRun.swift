@@ -122,7 +122,7 @@ public final class TrainingRun {
         for (i, (file, module)) in model.networks.enumerated() {
             let name = i == 0 && single ? path : "\(folder)/\(file).safetensors"
             guard i == 0 || FileManager.default.fileExists(atPath: name) else { continue }
-            try load(try readSafetensors(name), into: module.stateDict(), path: name)
+            try load(try readSafetensors(name).withoutDataParallelPrefix, into: module.stateDict(), path: name)
             loaded.append(name)
         }
         log("initialized from \(loaded.joined(separator: " and "))")

@@ -107,3 +107,27 @@ func writeGzip(_ path: String, _ bytes: [UInt8]) {
         }
     }
 }
+
+/// Headers whose sizes would trap the loader (issue 19): a clear error instead.
+@Suite struct IDXHeaderTests {
+    @Test func dimensionsThatOverflowOrHoldNoPixelsAreClearErrors() throws {
+        let dir = try temporaryDirectory()
+        writeGzip(dir + "/overflow.gz", [0, 0, 8, 3] + [UInt8](repeating: 0xFF, count: 12))
+        #expect { try readIDX(dir + "/overflow.gz") } throws: { "\($0)".contains("multiply past any file's size") }
+        writeGzip(dir + "/train-images-idx3-ubyte.gz", idxBytes(shape: [256, 0, 28], values: []))
+        writeGzip(dir + "/train-labels-idx1-ubyte.gz", idxBytes(shape: [256], values: [UInt8](repeating: 1, count: 256)))
+        #expect { try loadMNISTLayout(directory: dir) } throws: { "\($0)".contains("hold no pixels") }
+        #expect { try TrainingSet(dir, size: 28, channels: 1) } throws: { "\($0)".contains("hold no pixels") }
+        #expect(checkedProduct([1 << 40, 1 << 30]) == nil && checkedProduct([3, -1]) == nil && checkedProduct([2, 3, 4]) == 24)
+    }
+
+    /// A valid 1×1 image is no A|B pair (its halves would be empty).
+    @Test func aOneByOnePairIsSkippedWithAReason() throws {
+        let dir = try temporaryDirectory()
+        try writePNG(dir + "/tiny.png", width: 1, height: 1, channels: 3, pixels: [10, 20, 30])
+        #expect(throws: DatasetError.self) { try PairedSet(dir, size: 32, channels: 3, reversed: false) }
+        try writePNG(dir + "/pair.png", width: 8, height: 4, channels: 3, pixels: [UInt8](repeating: 9, count: 96))
+        let set = try PairedSet(dir, size: 32, channels: 3, reversed: false)
+        #expect(set.count == 1 && set.skipped.count == 1 && set.skipped[0].contains("not an A|B pair"), "\(set.skipped)")
+    }
+}
