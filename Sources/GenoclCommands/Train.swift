@@ -96,8 +96,9 @@ extension Genocl {
         }
 
         public func run() throws {
-            // Unbuffered, so that progress shows up at once in logs and pipes too.
-            let log = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+            // Unbuffered, so that progress shows up at once in logs and pipes too; a full or closed
+            // standard output does not stop the run (its folder is the record).
+            let log = { (line: String) -> Void in _ = try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) }
             let backend = try makeBackend(deviceOptions.device)
             var settings = RunSettings(folder: folder)
             settings.resume = resume != nil

@@ -301,4 +301,4 @@ func kernelFiles() throws -> [(name: String, source: String)] {
     return embeddedKernelSources
 }
 
-func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+func log(_ line: String) { try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) }

@@ -16,6 +16,8 @@ private func installInterruptHandler() {
     sigemptyset(&signals)
     for signal in [SIGINT, SIGTERM] { sigaddset(&signals, signal) }
     pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    // A closed pipe on standard output makes writes fail (ignored) instead of killing the run.
+    signal(SIGPIPE, SIG_IGN)
     signal(SIGINT) { _ in interruptRequested = 1 }
     signal(SIGTERM) { _ in interruptRequested = 1 }
 }
@@ -98,7 +100,7 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
     func writeOutputs() throws -> [String] {
         let outputs = try run.writeOutputs()
         for output in outputs {
-            events.image(
+            try events.image(
                 output.image.folder, png: output.png, width: output.image.grid.width, height: output.image.grid.height,
                 channels: output.image.channels, step: run.step)
         }
@@ -121,7 +123,13 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
             ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) } + [
                 String(format: "%.1f", rate), String(format: "%.3f", seconds),
             ]
-        metricsFile.write(Data((row.joined(separator: ",") + "\n").utf8))
+        do {
+            try metricsFile.write(contentsOf: Data((row.joined(separator: ",") + "\n").utf8))
+        } catch {
+            throw PlanError(
+                "\(metricsPath): writing step \(metrics.step)'s metrics failed (\(error)); is the disk full? Free space and continue with --resume \(settings.folder)"
+            )
+        }
         let eta = Double((run.totalSteps - metrics.step) * perStep) / max(rate, 1e-9)
         let shown = zip(metrics.names, metrics.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: "  ")
         let line =
@@ -130,27 +138,27 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
             + shown
         if settings.interactive {
             if Date().timeIntervalSince(lastLog) > 0.2 || metrics.step == run.totalSteps {
-                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
+                writeToTerminal("\r\u{1B}[K" + line)
                 lastLog = Date()
             }
         } else if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
             log(line)
         }
         if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
-            events.scalars(
+            try events.scalars(
                 zip(metrics.names, metrics.values).map { (scalarTag($0), $1) } + [("images_per_second", Float(rate))], step: metrics.step)
         }
         if metrics.step % options.sampleEvery == 0 { _ = try writeOutputs() }
         if metrics.step % options.checkpointEvery == 0 { try run.saveCheckpoint() }
         if interruptRequested != 0 {
-            if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            if settings.interactive { writeToTerminal("\n") }
             try run.saveCheckpoint()
             log("interrupted at step \(metrics.step): checkpoint saved; continue with --resume \(settings.folder)")
             interruptRequested = 0
             return history
         }
     }
-    if settings.interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    if settings.interactive { writeToTerminal("\n") }
     // The last step's images and checkpoint, unless the loop just wrote them.
     let written = run.step % options.sampleEvery == 0 ? [] : try writeOutputs()
     if run.step % options.checkpointEvery != 0 { try run.saveCheckpoint() }
@@ -159,6 +167,12 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
         "done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start)))\(shownImages); checkpoint \(settings.folder)/checkpoints"
     )
     return history
+}
+
+/// Progress on the terminal. A closed or full standard output (a pipe whose reader quit,
+/// `> /dev/full`) must not stop a run: the run folder is its record.
+private func writeToTerminal(_ text: String) {
+    try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
 }
 
 /// TensorBoard's tag of a metric: `loss_d` → `loss/d`, others as named.

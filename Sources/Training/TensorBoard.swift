@@ -19,13 +19,13 @@ public final class EventWriter {
         var event = Protobuf()
         event.double(1, Date().timeIntervalSince1970)
         event.bytes(3, Array("brain.Event:2".utf8))
-        write(event.bytes)
+        try write(event.bytes)
     }
 
     deinit { try? handle.close() }
 
     /// Scalars of one step, e.g. `["loss/D": 0.7, "loss/G": 1.3]`.
-    public func scalars(_ values: [(String, Float)], step: Int) {
+    public func scalars(_ values: [(String, Float)], step: Int) throws {
         var summary = Protobuf()
         for (tag, value) in values {
             var v = Protobuf()
@@ -33,11 +33,11 @@ public final class EventWriter {
             v.float(2, value)
             summary.bytes(1, v.bytes)
         }
-        event(summary, step: step)
+        try event(summary, step: step)
     }
 
     /// A PNG image summary.
-    public func image(_ tag: String, png: [UInt8], width: Int, height: Int, channels: Int, step: Int) {
+    public func image(_ tag: String, png: [UInt8], width: Int, height: Int, channels: Int, step: Int) throws {
         var image = Protobuf()
         image.varint(1, UInt64(height))
         image.varint(2, UInt64(width))
@@ -48,21 +48,26 @@ public final class EventWriter {
         v.bytes(4, image.bytes)
         var summary = Protobuf()
         summary.bytes(1, v.bytes)
-        event(summary, step: step)
+        try event(summary, step: step)
     }
 
-    private func event(_ summary: Protobuf, step: Int) {
+    private func event(_ summary: Protobuf, step: Int) throws {
         var event = Protobuf()
         event.double(1, Date().timeIntervalSince1970)
         event.varint(2, UInt64(step))
         event.bytes(5, summary.bytes)
-        write(event.bytes)
+        try write(event.bytes)
     }
 
-    private func write(_ data: [UInt8]) {
+    private func write(_ data: [UInt8]) throws {
         let length = withUnsafeBytes(of: UInt64(data.count).littleEndian, Array.init)
         let record = length + littleEndian(maskedCRC32C(length)) + data + littleEndian(maskedCRC32C(data))
-        handle.write(Data(record))
+        do {
+            try handle.write(contentsOf: Data(record))
+        } catch {
+            throw SafetensorsError(
+                message: "\(path): writing TensorBoard events failed (\(error)); is the disk full? Free space and continue with --resume")
+        }
     }
 
     public func flush() { try? handle.synchronize() }

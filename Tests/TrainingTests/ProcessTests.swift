@@ -88,4 +88,21 @@ import Training
         #expect(text.contains("interrupted at step") && text.contains("checkpoint saved; continue with --resume"))
         _ = try Checkpoint.load(folder + "/checkpoints")
     }
+
+    /// Standard output on a full device (`> /dev/full`): the run trains to the end and its
+    /// folder is complete (it trapped in a file write before).
+    @Test(.enabled(if: runs, "the genocl binary was not built beside the tests")) func aFullStandardOutputDoesNotStopTheRun() throws {
+        let data = try writeTinyDataset()
+        let folder = data + "/run"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Self.binary, "the genocl binary was not built beside the tests"))
+        process.arguments = arguments(data, folder, steps: 3)
+        process.standardOutput = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        finish(process)
+        #expect(process.terminationStatus == 0)
+        let rows = try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 4 && FileManager.default.fileExists(atPath: folder + "/checkpoints/step_000003/netG.safetensors"))
+    }
 }

@@ -28,8 +28,8 @@ func readRecords(_ path: String) throws -> [[UInt8]] {
     @Test func eventsAreFramedAndCarryTheirValues() throws {
         let dir = NSTemporaryDirectory() + "genocl-tb-" + UUID().uuidString
         let writer = try EventWriter(folder: dir)
-        writer.scalars([("loss/D", 0.5)], step: 7)
-        writer.image("samples", png: [1, 2, 3], width: 1, height: 1, channels: 1, step: 8)
+        try writer.scalars([("loss/D", 0.5)], step: 7)
+        try writer.image("samples", png: [1, 2, 3], width: 1, height: 1, channels: 1, step: 8)
         writer.flush()
         let records = try readRecords(writer.path)
         #expect(records.count == 3)
