@@ -37,7 +37,15 @@ public func load(_ file: SafetensorsFile, into named: [(name: String, parameter:
             throw SafetensorsError(message: "\(path): \(name) has shape \(tensor.shape), the model expects \(parameter.shape.dims)")
         }
         switch tensor {
-        case .float32(let values, _): parameter.value = values
+        case .float32(let values, _):
+            let bad = values.count { !$0.isFinite }
+            guard bad == 0 else {
+                throw SafetensorsError(
+                    message:
+                        "\(path): \(name) holds \(bad) non-finite values (NaN or ±inf): these weights come from a run that diverged; use an earlier checkpoint"
+                )
+            }
+            parameter.value = values
         case .int64(let values, _): parameter.value = values.map { Float($0) }
         }
     }

@@ -131,6 +131,20 @@ public final class TrainingRun {
     /// Saves a checkpoint of the current step.
     public func saveCheckpoint() throws {
         try session.download(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + optimizerState)
+        // A checkpoint is never written with weights or state that have diverged: resuming from it would fail again.
+        let state: [(name: String, parameter: Parameter)] =
+            model.networks.flatMap { network in network.module.stateDict().map { ("\(network.file) \($0.name)", $0.parameter) } }
+            + optimizerState.map { ("optimizer \($0.name)", $0) }
+        if let diverged = state.first(where: { !$0.parameter.value.allSatisfy(\.isFinite) }) {
+            let latest = (try? String(contentsOfFile: checkpointsFolder + "/latest", encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            let earlier =
+                latest.map {
+                    "the last finite checkpoint is \(checkpointsFolder)/\($0); start from it with --init-from and lower learning rates"
+                }
+                ?? "no checkpoint was written before"
+            throw PlanError("step \(step): \(diverged.name) holds non-finite values (the run diverged); nothing was saved, \(earlier)")
+        }
         let optimizer = SafetensorsFile(
             tensors: storedTensors(optimizerState.map { ($0.name, $0) }),
             metadata: [

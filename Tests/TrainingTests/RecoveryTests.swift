@@ -79,4 +79,37 @@ import Training
         #expect(rows.map { $0.prefix { $0 != "," } } == ["1", "2", "3", "4"], "\(rows)")
         #expect(!FileManager.default.fileExists(atPath: leftover))
     }
+
+    /// A diverged run never writes a checkpoint with non-finite weights, and non-finite
+    /// weights given to --init-from are refused.
+    @Test func nonFiniteWeightsAreNeverSavedNorLoaded() throws {
+        let data = try writeTinyDataset()
+        var options = tinyOptions(data)
+        (options.steps, options.checkpointEvery, options.learningRateD, options.learningRateG) = (12, 1, 1e6, 1e6)
+        #expect { try train(options, settings: plainSettings(data + "/diverged"), backend: testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("non-finite") && ("\($0)".contains("nothing was saved") || "\($0)".contains("not finite"))
+        }
+        for folder in (try? FileManager.default.contentsOfDirectory(atPath: data + "/diverged/checkpoints")) ?? []
+        where folder.hasPrefix("step_") {
+            for file in try FileManager.default.contentsOfDirectory(atPath: data + "/diverged/checkpoints/" + folder) {
+                for case .float32(let values, _) in try readSafetensors(data + "/diverged/checkpoints/\(folder)/\(file)").tensors.values {
+                    let finite = values.allSatisfy { $0.isFinite }
+                    #expect(finite, "\(folder)/\(file)")
+                }
+            }
+        }
+        try run(data, steps: 1)
+        let (checkpoint, folder) = try Checkpoint.load(data + "/run/checkpoints")
+        var generator = try checkpoint.file("netG", in: folder)
+        guard case .float32(var values, let shape) = generator.tensors["main.0.weight"]! else { return }
+        values[3] = .nan
+        generator.tensors["main.0.weight"] = .float32(values, shape: shape)
+        try FileManager.default.createDirectory(atPath: data + "/nan", withIntermediateDirectories: true)
+        try writeSafetensors(generator, to: data + "/nan/netG.safetensors")
+        var start = tinyOptions(data)
+        (start.steps, start.initFrom) = (1, data + "/nan/netG.safetensors")
+        #expect { try train(start, settings: plainSettings(data + "/from-nan"), backend: testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("main.0.weight holds 1 non-finite values")
+        }
+    }
 }
