@@ -54,7 +54,7 @@ let package = Package(
             name: "OpenCLBackendTests",
             dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "CPUReference", "NeuralNet", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG", "CTurboJPEG"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CZlib", "CPNG", "CTurboJPEG", "TestSupport"]),
         .testTarget(
             name: "GenoclCommandsTests",
             dependencies: [
