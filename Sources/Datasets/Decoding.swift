@@ -5,6 +5,10 @@ import CPNG
 import CTurboJPEG
 import Foundation
 
+/// The largest image genocl decodes, in pixels (8192×8192): its size is read from the header
+/// first, so a small file that claims a huge image costs nothing.
+public let maximumImagePixels = 1 << 26
+
 /// Decodes a PNG or JPEG file (chosen by its first bytes, not its name) to `channels` (1 or 3).
 public func decodeImage(_ path: String, channels: Int) throws -> Image {
     guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError("\(path): cannot read the file") }
@@ -33,9 +37,11 @@ func decodePNG(_ bytes: [UInt8], path: String, channels: Int) throws -> Image {
     }
     image.format = channels == 3 ? png_uint_32(PNG_FORMAT_FLAG_COLOR) : 0
     let (width, height) = (Int(image.width), Int(image.height))
-    guard width > 0, height > 0, width * height <= 1 << 28 else {
+    guard width > 0, height > 0, width * height <= maximumImagePixels else {
         png_image_free(&image)
-        throw DatasetError("\(path): PNG of \(width)×\(height) is empty or too large")
+        throw DatasetError(
+            "\(path): PNG of \(width)×\(height) is empty or beyond genocl's limit of \(maximumImagePixels) pixels (8192×8192); downscale it"
+        )
     }
     var pixels = [UInt8](repeating: 0, count: width * height * channels)
     let ok = pixels.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
@@ -52,8 +58,12 @@ func decodeJPEG(_ bytes: [UInt8], path: String, channels: Int) throws -> Image {
         bytes.withUnsafeBufferPointer({
             tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
         }) == 0,
-        width > 0, height > 0, Int(width) * Int(height) <= 1 << 28
+        width > 0, height > 0
     else { throw DatasetError("\(path): corrupt JPEG header (\(error()))") }
+    guard Int(width) * Int(height) <= maximumImagePixels else {
+        throw DatasetError(
+            "\(path): JPEG of \(width)×\(height) is beyond genocl's limit of \(maximumImagePixels) pixels (8192×8192); downscale it")
+    }
     var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
     let format = channels == 3 ? Int32(TJPF_RGB.rawValue) : Int32(TJPF_GRAY.rawValue)
     let status = bytes.withUnsafeBufferPointer { source in

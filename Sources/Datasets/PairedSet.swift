@@ -21,6 +21,7 @@ public struct PairedSet: Sendable {
             let names = Set(right.files.map { String($0.dropFirst(path.count + 3)) })
             let matched = left.files.filter { names.contains(String($0.dropFirst(path.count + 3))) }
             guard !matched.isEmpty else { throw DatasetError("\(path): no file of A/ has a file of the same name in B/") }
+            try checkMemory(path, images: matched.count, channels: channels, size: size, copies: 2)
             let prepare: @Sendable (Image) -> Image = { $0.resized(height: size, width: size) }
             let loadedA = loadImages(matched, labels: matched.map { _ in 0 }, channels: channels, prepare: prepare)
             let loadedB = loadImages(
@@ -32,6 +33,7 @@ public struct PairedSet: Sendable {
             (a, b) = (loadedA.images, loadedB.images)
         } else {
             let files = try ImageFolder(path).files
+            try checkMemory(path, images: files.count, channels: channels, size: size, copies: 2)
             // One decode per file; the halves are stacked as channels and split below.
             let loaded = loadImages(files, labels: files.map { _ in 0 }, channels: channels) { image in
                 guard image.width >= 2, image.width >= 2 * image.height * 9 / 10 else {

@@ -23,6 +23,7 @@ public struct TrainingSet: Sendable {
         var images: [Image] = []
         if isMNISTLayout(path) {
             let data = try loadMNISTLayout(directory: path)
+            try checkMemory(path, images: data.count, channels: channels, size: size)
             let plane = data.height * data.width
             images = (0..<data.count).map { i in
                 Image(channels: 1, height: data.height, width: data.width, pixels: Array(data.images[(i * plane)..<((i + 1) * plane)]))
@@ -32,6 +33,7 @@ public struct TrainingSet: Sendable {
             skipped = []
         } else {
             let folder = try ImageFolder(path)
+            try checkMemory(path, images: folder.files.count, channels: channels, size: size)
             let loaded = loadImages(folder, size: size, channels: channels)
             guard !loaded.images.isEmpty else {
                 throw DatasetError(
@@ -45,5 +47,19 @@ public struct TrainingSet: Sendable {
         for image in images { pixels += image.resized(height: size, width: size).withChannels(channels).pixels }
         self.pixels = pixels
         count = images.count
+    }
+}
+
+/// Refuses a data set whose decoded images (`images` of `channels`×`size`×`size` floats) would
+/// not fit in this machine's memory, before decoding any: the loader keeps them all.
+func checkMemory(_ path: String, images: Int, channels: Int, size: Int, copies: Int = 1) throws {
+    let bytes = checkedProduct([images, channels, size, size, 4, copies]) ?? .max
+    // Half the memory: decoding and resizing need room beside the images, and training more.
+    let available = Int(clamping: ProcessInfo.processInfo.physicalMemory) / 2
+    guard bytes <= available else {
+        let gib = { (b: Int) in String(format: "%.1f GiB", Double(b) / 1_073_741_824) }
+        throw DatasetError(
+            "\(path): \(images) images at \(size)×\(size)×\(channels) take \(bytes == .max ? "more than any machine's memory" : gib(bytes)) in memory, more than the \(gib(available)) this machine can give them; use a smaller --image-size or a subset of the images"
+        )
     }
 }

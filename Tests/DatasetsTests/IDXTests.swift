@@ -131,3 +131,32 @@ func writeGzip(_ path: String, _ bytes: [UInt8]) {
         #expect(set.count == 1 && set.skipped.count == 1 && set.skipped[0].contains("not an A|B pair"), "\(set.skipped)")
     }
 }
+
+/// Sizes that would exhaust memory are refused before anything is decoded (issue 19).
+@Suite struct MemoryLimitTests {
+    /// A 1×1 PNG whose header claims `width`×`height` (its IHDR checksum made right).
+    func claimedPNG(width: UInt32, height: UInt32) throws -> [UInt8] {
+        let dir = try temporaryDirectory()
+        try writePNG(dir + "/one.png", width: 1, height: 1, channels: 3, pixels: [1, 2, 3])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/one.png")))
+        for (k, value) in [width, height].enumerated() {
+            for b in 0..<4 { bytes[16 + 4 * k + b] = UInt8(value >> (24 - 8 * UInt32(b)) & 255) }
+        }
+        let crc = bytes[12..<29].withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count))) }
+        for b in 0..<4 { bytes[29 + b] = UInt8(crc >> (24 - 8 * UInt32(b)) & 255) }
+        return bytes
+    }
+
+    @Test func hugeImagesAndDataSetsAreRefusedUpFront() throws {
+        let dir = try temporaryDirectory()
+        try Data(try claimedPNG(width: 16384, height: 16384)).write(to: URL(fileURLWithPath: dir + "/huge.png"))
+        let start = Date()
+        #expect { try decodeImage(dir + "/huge.png", channels: 3) } throws: { "\($0)".contains("beyond genocl's limit of 67108864 pixels") }
+        #expect(Date().timeIntervalSince(start) < 1)
+        let mnist = try temporaryDirectory()
+        writeGzip(mnist + "/train-images-idx3-ubyte.gz", idxBytes(shape: [4, 2, 2], values: [UInt8](repeating: 7, count: 16)))
+        writeGzip(mnist + "/train-labels-idx1-ubyte.gz", idxBytes(shape: [4], values: [0, 1, 0, 1]))
+        #expect { try TrainingSet(mnist, size: 1 << 20, channels: 3) } throws: { "\($0)".contains("in memory, more than the") }
+        #expect(try TrainingSet(mnist, size: 8, channels: 1).count == 4)
+    }
+}
