@@ -5,6 +5,7 @@
 // runs the steps. `ModelKind.registered` lists the models; Training and the CLI
 // run any of them through these protocols alone.
 import Datasets
+import Foundation
 import NeuralNet
 import TensorGraph
 
@@ -106,9 +107,29 @@ public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Send
     public var type: any GenerativeModel.Type { Self.registered.first { $0.name == rawValue }! }
     public var summary: String { type.summary }
 
-    /// The model of `options` (see `GenerativeModel.init`).
+    /// The model of `options` (see `GenerativeModel.init`), once its shapes-only twin says it fits
+    /// in this machine's memory.
     public func make(_ options: TrainOptions, classes: Int) throws -> any GenerativeModel {
-        try type.init(options, classes: classes)
+        let twin = try Parameter.measuring { try type.init(options, classes: classes) }
+        if let problem = Self.memoryProblem(parameters: twin.networks.flatMap { $0.module.stateDict() }.map(\.parameter), options) {
+            throw GraphError(rawValue, problem)
+        }
+        return try type.init(options, classes: classes)
+    }
+
+    /// Why weights of this many values do not fit in memory, or nil. The host holds each weight,
+    /// up to two optimizer slots (Adam's moments) and a checkpoint's copy; half the machine's
+    /// memory is theirs, as the loader's images get (the device's own allocations are checked
+    /// against its memory when the plans are compiled).
+    static func memoryProblem(parameters: [Parameter], _ options: TrainOptions) -> String? {
+        let count = parameters.reduce(0) { total, p in total.addingReportingOverflow(p.shape.count).overflow ? .max : total + p.shape.count
+        }
+        let bytes = count.multipliedReportingOverflow(by: 4 * 4)
+        let available = Int(clamping: ProcessInfo.processInfo.physicalMemory) / 2
+        guard bytes.overflow || bytes.partialValue > available else { return nil }
+        let gib = { (b: Int) in String(format: "%.1f GiB", Double(b) / 1_073_741_824) }
+        return
+            "\(count >= 1_000_000_000 ? String(format: "%.1f billion", Double(count) / 1e9) : String(format: "%.1f million", Double(count) / 1e6)) weights (--ngf \(options.generatorWidth), --ndf \(options.discriminatorWidth), --image-size \(options.imageSize)) take \(bytes.overflow ? "more than any machine's memory" : gib(bytes.partialValue)) with their optimizer state, more than the \(gib(available)) this machine can give them; use a smaller --ngf, --ndf or --image-size"
     }
     public var description: String { rawValue }
     public var isAdversarial: Bool { type is any AdversarialModel.Type }

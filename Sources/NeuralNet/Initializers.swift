@@ -18,6 +18,8 @@ public enum Initializer: Sendable {
     case constant(Float)
 
     public func values(_ shape: Shape, fanIn: Int, fanOut: Int, _ rng: inout SplitMix64) -> [Float] {
+        // A model being measured (`Parameter.measuring`) draws nothing.
+        guard !Parameter.shapesOnly else { return [] }
         let count = shape.count
         switch self {
         case .pytorchDefault:

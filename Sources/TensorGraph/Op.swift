@@ -121,14 +121,26 @@ public final class Parameter: @unchecked Sendable, CustomStringConvertible {
     public var value: [Float]
 
     public init(_ name: String, shape: Shape, value: [Float]) {
-        precondition(value.count == shape.count, "parameter \(name): \(value.count) values for shape \(shape)")
+        precondition(
+            value.count == shape.count || (Parameter.shapesOnly && value.isEmpty),
+            "parameter \(name): \(value.count) values for shape \(shape)")
         self.name = name
         self.shape = shape
         self.value = value
     }
 
     public convenience init(_ name: String, shape: Shape, fill: Float = 0) {
-        self.init(name, shape: shape, value: [Float](repeating: fill, count: shape.count))
+        self.init(name, shape: shape, value: [Float](repeating: fill, count: Parameter.shapesOnly ? 0 : shape.count))
+    }
+
+    /// Whether parameters are being made without values (see `measuring`).
+    @TaskLocal public static var shapesOnly = false
+
+    /// Runs `build` in shapes-only mode, as PyTorch's "meta" device: the parameters it makes get
+    /// their shapes but no values (initializers draw nothing), so the memory a model takes is known
+    /// before its weights are allocated, and a model too big for the machine is refused, not trapped on.
+    public static func measuring<T>(_ build: () throws -> T) rethrows -> T {
+        try $shapesOnly.withValue(true) { try build() }
     }
 
     public var description: String { "\(name) \(shape)" }

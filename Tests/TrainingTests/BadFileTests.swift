@@ -1,6 +1,7 @@
 import Foundation
 import GenerativeModels
 import Testing
+import TensorGraph
 import Training
 
 /// Latent, weight and generator files whose sizes or names would trap (issue 19): clear errors.
@@ -79,5 +80,24 @@ import Training
                 #expect("\(error)".contains("netG.safetensors"), "\(name): \(error)")
             }
         }
+    }
+
+    /// Widths within the flags' limits whose weights would not fit in memory are refused
+    /// before any weight is drawn (cause 8): measured on the model's shapes-only twin.
+    @Test(arguments: ModelKind.allCases)
+    func modelsTooBigForMemoryAreRefused(_ model: ModelKind) throws {
+        var options = tinyModelOptions(model, data: "unused")
+        (options.generatorWidth, options.discriminatorWidth) = (60_000, 60_000)
+        #expect(options.problem() == nil)
+        #expect { try model.make(options, classes: 10) } throws: { "\($0)".contains("with their optimizer state, more than the") }
+        // The twin has the model's shapes and no values; building it draws no weights.
+        options = tinyModelOptions(model, data: "unused")
+        let twin = try Parameter.measuring { try model.make(options, classes: 10) }
+        let real = try model.make(options, classes: 10)
+        let shapes = { (m: any GenerativeModel) in m.networks.flatMap { $0.module.stateDict() }.map { "\($0.name) \($0.parameter.shape)" } }
+        #expect(shapes(twin) == shapes(real) && !shapes(real).isEmpty)
+        #expect(twin.networks.allSatisfy { $0.module.stateDict().allSatisfy(\.parameter.value.isEmpty) })
+        let values = { (m: any GenerativeModel) in m.networks.flatMap { $0.module.stateDict() }.map(\.parameter.value) }
+        #expect(values(real) == values(try model.make(options, classes: 10)))
     }
 }
