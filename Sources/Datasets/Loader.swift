@@ -71,7 +71,7 @@ public func loadExamples(
     log: (String) -> Void
 ) throws -> LoadedData {
     if kind == .pairs {
-        guard !isMNISTLayout(path) else {
+        guard DataLayout(path) == .imageFolder else {
             throw DatasetError(
                 "\(path): \(model) trains on paired images; give --data a folder with train/ and val/ (or test/) of A|B images side by side, or A/ and B/ folders with matching names"
             )
@@ -108,7 +108,7 @@ public func loadExamples(
 }
 
 private func warnSkipped(_ skipped: [String], _ log: (String) -> Void) {
-    if !skipped.isEmpty { log("warning: skipped \(skipped.count) file(s) that could not be decoded, e.g. \(skipped[0])") }
+    if !skipped.isEmpty { log("warning: skipped \(skipped.count) file(s) or row(s) that could not be decoded, e.g. \(skipped[0])") }
 }
 
 /// The batches of every step of a run over `examples`. Used from one thread; the only other

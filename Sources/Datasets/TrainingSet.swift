@@ -1,5 +1,5 @@
-// The images a model trains on: an MNIST-layout IDX folder or a folder of PNG/JPEG
-// images, decoded once and resized to the model's size and channels.
+// The images a model trains on: an MNIST-layout IDX folder, a CSV table of image rows or
+// a folder of PNG/JPEG images, decoded once and resized to the model's size and channels.
 import Foundation
 
 /// Whether `path` is an MNIST-layout IDX folder (the built-in Fashion-MNIST, or one holding `train-images*`).
@@ -18,19 +18,24 @@ public struct TrainingSet: Sendable {
     /// Files that could not be decoded, with why (skipped).
     public let skipped: [String]
 
-    /// Loads `path` (IDX layout when it holds `train-images*`, else an image folder).
+    /// Loads `path`: an IDX folder, a CSV table of image rows, or an image folder (see `DataLayout`).
     public init(_ path: String, size: Int, channels: Int) throws {
         var images: [Image] = []
-        if isMNISTLayout(path) {
-            let data = try loadMNISTLayout(directory: path)
+        let layout = DataLayout(path)
+        if layout.isDigits {
+            let table =
+                layout == .csv
+                ? try readImageCSV(path)
+                : ImageTable(images: try loadMNISTLayout(directory: path), labeled: true, skipped: [])
+            let data = table.images
             try checkMemory(path, images: data.count, channels: channels, size: size)
             let plane = data.height * data.width
             images = (0..<data.count).map { i in
                 Image(channels: 1, height: data.height, width: data.width, pixels: Array(data.images[(i * plane)..<((i + 1) * plane)]))
             }
             labels = data.labels
-            classes = (data.labels.max() ?? 0) + 1
-            skipped = []
+            classes = table.labeled ? (data.labels.max() ?? 0) + 1 : 1
+            skipped = table.skipped
         } else {
             let folder = try ImageFolder(path)
             try checkMemory(path, images: folder.files.count, channels: channels, size: size)

@@ -63,13 +63,12 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// The source study's settings for `model` on `data`: 28×28 gray for MNIST-layout
-    /// data, 64×64 RGB for image folders, then the model's own (`applyStudyDefaults`).
+    /// The source study's settings for `model` on `data`: 28×28 gray for MNIST-family
+    /// data (IDX folders, CSV tables), 64×64 RGB for image folders, then the model's own (`applyStudyDefaults`).
     public init(model: ModelKind, data: String = defaultFashionMNISTDirectory) {
         self.model = model
         self.data = data
-        let idx = isMNISTLayout(data)
-        (imageSize, channels) = idx ? (28, 1) : (64, 3)
+        (imageSize, channels) = DataLayout(data).isDigits ? (28, 1) : (64, 3)
         model.type.applyStudyDefaults(to: &self)
     }
 }

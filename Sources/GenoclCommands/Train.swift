@@ -28,7 +28,10 @@ extension Genocl {
         @OptionGroup var deviceOptions: DeviceOptions
         @Option(help: "The model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") public var model = ModelKind
             .dcgan
-        @Option(help: "MNIST-layout IDX files, or a folder of PNG/JPEG images (sub-folders are classes).") var data =
+        @Option(
+            help:
+                "MNIST-layout IDX files, a CSV of image rows (Kaggle's train.csv: label,pixel0,…), or a folder of PNG/JPEG images (sub-folders are classes)."
+        ) var data =
             defaultFashionMNISTDirectory
         @Option(help: "Image size (DCGAN-family models: 28, 16, 32, 64, 128, 256; pix2pix: a power of two ≥ 32).") var imageSize: Int?
         @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels: Int?

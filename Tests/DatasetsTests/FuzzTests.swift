@@ -8,12 +8,19 @@ import Testing
 /// cases per format (tools/fuzz runs the long run); the seed is `GENOCL_TEST_SEED`'s.
 @Suite(.timeLimit(.minutes(10))) struct DatasetFuzzTests {
     /// Runs `cases` mutations of `seed` (a file written to `name`) through `read`; returns (read, refused).
-    func fuzz(_ format: String, seed: [UInt8], header: Int, name: String, cases: Int, read: (String) throws -> Void) throws -> (Int, Int) {
+    /// `text` mutates the seed as text (numbers swapped for extreme ones) instead of as bytes.
+    func fuzz(
+        _ format: String, seed: [UInt8], header: Int, name: String, cases: Int, text: Bool = false, read: (String) throws -> Void
+    ) throws -> (Int, Int) {
         let dir = try temporaryDirectory()
         var mutator = Mutator(seed: testSeed &+ UInt64(format.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
         var (accepted, refused) = (0, 0)
         for k in 0..<cases {
-            let (bytes, what) = mutator.mutate(seed, header: header)
+            var (bytes, what) = mutator.mutate(seed, header: header)
+            if text {
+                let mutated = mutator.mutateText(String(decoding: seed, as: UTF8.self))
+                (bytes, what) = ([UInt8](mutated.text.utf8), mutated.what)
+            }
             let path = dir + "/" + name
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let start = Date()
@@ -49,6 +56,18 @@ import Testing
         results["mnist"] = try fuzz("mnist", seed: idx, header: 16, name: "raw", cases: cases) { path in
             writeGzip(mnist + "/train-images-idx3-ubyte.gz", [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
             _ = try TrainingSet(mnist, size: 8, channels: 1)
+        }
+        // Kaggle-style CSV tables, mutated as bytes and as text; read through TrainingSet (which resizes them).
+        let csvHeader: String = "label," + (0..<9).map { "pixel\($0)" }.joined(separator: ",")
+        let csvRows: [String] = (0..<3).map { row in
+            ([row * 3] + (0..<9).map { (row * 9 + $0) * 9 }).map(String.init).joined(separator: ",")
+        }
+        let csv = [UInt8](([csvHeader] + csvRows).joined(separator: "\n").utf8) + [10]
+        results["csv"] = try fuzz("csv", seed: csv, header: csv.count, name: "train.csv", cases: cases) {
+            _ = try TrainingSet($0, size: 8, channels: 1)
+        }
+        results["csv text"] = try fuzz("csv text", seed: csv, header: 0, name: "train.csv", cases: cases, text: true) {
+            _ = try TrainingSet($0, size: 8, channels: 1)
         }
         // An image folder and a pix2pix folder holding the mutated PNG beside a valid one: skipped and counted, or read.
         let folder = try temporaryDirectory()
