@@ -67,27 +67,22 @@ import Training
                     separator: "; "))
     }
 
-    /// The CLI itself on mutated files: `genocl train --dry-run` on a mutated IDX folder and
-    /// `genocl sample` on a mutated generator end with a status, never a signal.
+    /// The CLI itself on mutated files: `genocl train --dry-run` on a mutated IDX folder, and
+    /// `genocl train --resume` of a run whose config.json or generator checkpoint is mutated,
+    /// end with a status, never a signal or a hang.
     @Test(.enabled(if: ProcessTests.runs, "the genocl binary was not built beside the tests")) func theCLINeverTraps() throws {
         let binary = try #require(ProcessTests.binary, "the genocl binary was not built beside the tests")
         let cases = max(fuzzCases(short: 100) / 10, 4)
         let data = try writeTinyDataset()
         let images = [UInt8](try Data(contentsOf: URL(fileURLWithPath: data + "/train-images-idx3-ubyte.gz")))
+        let tiny = ["--device", "cpu-reference", "--image-size", "16", "--ngf", "4", "--ndf", "4", "--batch-size", "4"]
         var mutator = Mutator(seed: testSeed &+ 1)
-        var signals: [String] = []
-        for k in 0..<cases {
-            let (bytes, what) = mutator.mutate(images, header: 32)
-            let folder = data + "/case\(k)"
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try Data(bytes).write(to: URL(fileURLWithPath: folder + "/train-images-idx3-ubyte.gz"))
-            try FileManager.default.copyItem(atPath: data + "/train-labels-idx1-ubyte.gz", toPath: folder + "/train-labels-idx1-ubyte.gz")
+        var (signals, statuses) = ([String](), [String: Int]())
+        /// Runs genocl; counts its status under the first word of `what` (nil: not counted).
+        func run(_ arguments: [String], _ what: String, counted: Bool = true) throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = [
-                "train", "--device", "cpu-reference", "--data", folder, "--image-size", "16", "--ngf", "4", "--ndf", "4", "--dry-run",
-                "--out", folder + "/run",
-            ]
+            process.arguments = arguments
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
@@ -95,11 +90,57 @@ import Training
             while process.isRunning && Date() < deadline { usleep(10_000) }
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
-                signals.append("case \(k) (\(what)): hung")
+                signals.append("\(what): hung")
             }
             process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { signals.append("case \(k) (\(what)): signal \(process.terminationStatus)") }
+            if process.terminationReason == .uncaughtSignal {
+                signals.append("\(what): signal \(process.terminationStatus)")
+            } else if counted {
+                statuses[String(what.prefix { $0 != " " }) + (process.terminationStatus == 0 ? " ran" : " refused"), default: 0] += 1
+            }
         }
+        for k in 0..<cases {
+            let (bytes, what) = mutator.mutate(images, header: 32)
+            let folder = data + "/case\(k)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: folder + "/train-images-idx3-ubyte.gz"))
+            try FileManager.default.copyItem(atPath: data + "/train-labels-idx1-ubyte.gz", toPath: folder + "/train-labels-idx1-ubyte.gz")
+            try run(["train", "--data", folder, "--dry-run", "--out", folder + "/run"] + tiny, "IDX case \(k) (\(what))")
+        }
+        // A Kaggle-style table, mutated as text.
+        let columns: [String] = ["label"] + (0..<16).map { "pixel\($0)" }
+        let rows: [String] = (0..<8).map { row in ([row % 3] + (0..<16).map { (row * 16 + $0) * 2 }).map(String.init).joined(separator: ",")
+        }
+        let table: String = ([columns.joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
+        for k in 0..<cases {
+            let mutated = mutator.mutateText(table)
+            let path = data + "/table\(k).csv"
+            try mutated.text.write(toFile: path, atomically: true, encoding: .utf8)
+            try run(
+                ["train", "--data", path, "--model", "acgan", "--dry-run", "--out", data + "/table\(k)"] + tiny,
+                "CSV case \(k) (\(mutated.what))")
+        }
+        // A one-step run, resumed to two steps with one of its files mutated.
+        let base = data + "/base"
+        try run(["train", "--data", data, "--steps", "1", "--checkpoint-every", "1", "--out", base] + tiny, "the base run", counted: false)
+        let config = try String(contentsOfFile: base + "/config.json", encoding: .utf8)
+        let generator = [UInt8](try Data(contentsOf: URL(fileURLWithPath: base + "/checkpoints/step_000001/netG.safetensors")))
+        for k in 0..<cases {
+            let folder = data + "/resume\(k)"
+            try FileManager.default.copyItem(atPath: base, toPath: folder)
+            let what: String
+            if k % 2 == 0 {
+                let mutated = mutator.mutateText(config)
+                try mutated.text.write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
+                what = "config.json case \(k) (\(mutated.what))"
+            } else {
+                let mutated = mutator.mutate(generator, header: 512)
+                try Data(mutated.bytes).write(to: URL(fileURLWithPath: folder + "/checkpoints/step_000001/netG.safetensors"))
+                what = "netG.safetensors case \(k) (\(mutated.what))"
+            }
+            try run(["train", "--resume", folder, "--steps", "2", "--device", "cpu-reference"], what)
+        }
+        print("CLI fuzz (seed \(testSeed)): " + statuses.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         #expect(signals.isEmpty, "seed \(testSeed): \(signals)")
     }
 }
