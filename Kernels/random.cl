@@ -38,10 +38,13 @@ inline float normal_cdf(float z) { return 0.5f * (1.0f + erf(z / sqrt(2.0f))); }
 // distribution: 0 uniform(p0, p1), 1 normal(mean p0, std p1), 2 truncated normal(p0, p1) on [p2, p3].
 __kernel void random_forward(__global float *y, const int count, const int distribution,
                              const float p0, const float p1, const float p2, const float p3,
-                             const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi) {
+                             const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
+                             const uint offset_lo, const uint offset_hi) {
     int i = get_global_id(0);
     if (i >= count) return;
-    uint4 r = philox4x32((uint4)((uint)i, 0u, step_lo, step_hi), (uint2)(seed_lo, seed_hi));
+    // Element i of the stream from `offset` (a data-parallel replica's share of a batch).
+    ulong n = (((ulong)offset_hi << 32) | offset_lo) + (ulong)i;
+    uint4 r = philox4x32((uint4)((uint)n, (uint)(n >> 32), step_lo, step_hi), (uint2)(seed_lo, seed_hi));
     float v;
     if (distribution == 0) {
         v = p0 + (p1 - p0) * uniform01(r.x);

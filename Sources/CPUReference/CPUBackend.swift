@@ -45,12 +45,12 @@ public final class CPUBackend: Backend {
         let y = (output.buffer as! CPUBuffer).pointer
         let ys = output.shape
         switch op {
-        case .placeholder, .variable, .constant:
-            preconditionFailure("\(op.name) is bound by the plan, not executed")
+        case .placeholder, .variable, .constant, .allReduce:
+            preconditionFailure("\(op.name) is run by the plan, not executed")
         case .fill(let value, _):
             y.update(repeating: value, count: ys.count)
-        case .random(let distribution, let seed, _):
-            randomFill(y, count: ys.count, distribution, seed: seed, step: step)
+        case .random(let distribution, let seed, _, let offset):
+            randomFill(y, count: ys.count, distribution, seed: seed, step: step, offset: offset)
         case .unary(let unary):
             unaryForward(unary, x[0], y, count: ys.count)
         case .binary(let binary):

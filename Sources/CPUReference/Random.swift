@@ -49,12 +49,13 @@ func erfinv(_ x: Float) -> Float {
     return p * x
 }
 
-func randomFill(_ y: UnsafeMutablePointer<Float>, count: Int, _ distribution: RandomDistribution, seed: UInt64, step: UInt64) {
+func randomFill(_ y: UnsafeMutablePointer<Float>, count: Int, _ distribution: RandomDistribution, seed: UInt64, step: UInt64, offset: Int) {
     let key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
     let stepWords = (UInt32(truncatingIfNeeded: step), UInt32(truncatingIfNeeded: step >> 32))
     for i in 0..<count {
+        let n = i + offset
         let r = philox4x32(
-            counter: (UInt32(truncatingIfNeeded: i), UInt32(truncatingIfNeeded: i >> 32), stepWords.0, stepWords.1), key: key)
+            counter: (UInt32(truncatingIfNeeded: n), UInt32(truncatingIfNeeded: n >> 32), stepWords.0, stepWords.1), key: key)
         switch distribution {
         case .uniform(let low, let high):
             y[i] = low + (high - low) * uniform01(r.0)

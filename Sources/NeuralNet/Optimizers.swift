@@ -39,9 +39,11 @@ private func fusedStep(
     }
 }
 
-/// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`).
+/// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`). In a
+/// data-parallel step they are the means over the replicas (each replica's loss is its
+/// share's mean), so every replica applies the same update: the global batch's gradient.
 private func decayedGradients(_ loss: Tensor, _ weights: [Tensor], weightDecay: Float) -> [Tensor] {
-    let grads = gradients(of: loss, wrt: weights)
+    let grads = replicaMean(gradients(of: loss, wrt: weights))
     guard weightDecay != 0 else { return grads }
     return zip(grads, weights).map { $0 + $1 * weightDecay }
 }

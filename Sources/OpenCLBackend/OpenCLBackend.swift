@@ -169,12 +169,12 @@ public final class OpenCLBackend: ProfilingBackend {
     /// op switch was miscompiled in release builds — see CPUBackend.)
     private func dispatch(_ op: Op, _ x: [CLBuffer], _ xs: [Shape], _ y: CLBuffer, _ ys: Shape, step: UInt64) throws -> Dispatch {
         switch op {
-        case .placeholder, .variable, .constant:
-            throw PlanError("\(op.name) is bound by the plan, not executed")
+        case .placeholder, .variable, .constant, .allReduce:
+            throw PlanError("\(op.name) is run by the plan, not executed")
         case .fill(let value, _):
             return .work([fill(y, value, count: ys.count, spread: spread(ys.count))])
-        case .random(let distribution, let seed, _):
-            return .work([randomWork(y, count: ys.count, distribution, seed: seed, step: step)])
+        case .random(let distribution, let seed, _, let offset):
+            return .work([randomWork(y, count: ys.count, distribution, seed: seed, step: step, offset: offset)])
         case .unary, .binary, .select, .oneHot:
             return .work([elementwiseWork(op, x, xs, y, ys, status: status, spread: spread(ys.count))])
         case .reshape, .stopGradient, .permute, .expand, .concat, .slice, .pad:

@@ -47,5 +47,9 @@ private func gradient(of op: Op, _ x: [Tensor], _ y: Tensor, _ dy: Tensor) -> [T
         return linearGradient(op, x, dy)
     case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:
         return resampleGradient(op, x[0], dy)
+    case .allReduce:
+        // Every replica's output is the sum of every replica's input: each input's gradient
+        // is the sum of the outputs' gradients.
+        return [dy.graph.apply(.allReduce, [dy])]
     }
 }

@@ -121,7 +121,25 @@ public final class Session {
     /// their activations' memory. They are freed with the session.
     var intermediateBuffers: [any DeviceBuffer] = []
 
-    public init(backend: any Backend) { self.backend = backend }
+    /// Which share of a data-parallel step this session's plans compute (`.single` on one
+    /// device): a trainer builds its graphs with it.
+    public let replica: Replica
+    /// Sums `allReduce` nodes across the replicas of a data-parallel step (nil on one device).
+    public let communicator: (any Communicator)?
+
+    public init(backend: any Backend, replica: Replica = .single, communicator: (any Communicator)? = nil) {
+        self.backend = backend
+        self.replica = replica
+        self.communicator = communicator
+    }
+
+    /// The device values of `parameters`, leaving their host values as they are (nil for
+    /// one that no plan of this session has used).
+    public func deviceValues(_ parameters: [Parameter]) throws -> [[Float]?] {
+        try parameters.map { parameter in
+            try self.parameters[ObjectIdentifier(parameter)].map { try backend.read($0.buffer, count: parameter.shape.count) }
+        }
+    }
 
     /// The device buffer of `parameter`, uploading its host value on first use.
     func buffer(for parameter: Parameter) throws -> any DeviceBuffer {

@@ -30,7 +30,10 @@ public final class Graph {
     /// Every placeholder name declared in this graph.
     public private(set) var placeholderNames: Set<String> = []
 
-    public init() {}
+    /// The share of a data-parallel step this graph computes (`.single` on one device).
+    public let replica: Replica
+
+    public init(replica: Replica = .single) { self.replica = replica }
 
     public subscript(id: Int) -> Node { nodes[id] }
 
@@ -110,7 +113,7 @@ public struct Tensor {
 /// The output shape of `op` on inputs of `shapes`, or an error naming the op and the shapes.
 func inferShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
     switch op {
-    case .placeholder(_, let shape), .fill(_, let shape), .random(_, _, let shape):
+    case .placeholder(_, let shape), .fill(_, let shape), .random(_, _, let shape, _):
         return shape
     case .variable(let parameter):
         return parameter.shape
@@ -128,6 +131,8 @@ func inferShape(_ op: Op, _ shapes: [Shape]) throws -> Shape {
         return try resampleShape(op, shapes)
     case .optimizerUpdate:
         return try optimizerShape(shapes)
+    case .allReduce:
+        return shapes[0]
     case .oneHot(let depth):
         guard shapes[0].rank == 1 else { throw GraphError("oneHot", "labels must be [N], got \(shapes[0])") }
         return Shape([shapes[0][0], depth])

@@ -10,7 +10,9 @@ public enum Op: Sendable {
     case constant(Constant)
     // Generated values.
     case fill(value: Float, shape: Shape)
-    case random(RandomDistribution, seed: UInt64, shape: Shape)
+    /// Samples whose element `i` is element `offset + i` of the stream: a data-parallel
+    /// replica draws its share of the global batch's values (see `Replica`).
+    case random(RandomDistribution, seed: UInt64, shape: Shape, offset: Int)
     // Elementwise (inputs of one shape; broadcasting is an explicit `expand`).
     case unary(UnaryOp)
     case binary(BinaryOp)
@@ -52,6 +54,10 @@ public enum Op: Sendable {
     // Optimizers.
     /// Output `output` of one fused optimizer update (see `OptimizerRule` for the inputs).
     case optimizerUpdate(OptimizerRule, output: Int)
+    // Data parallelism.
+    /// The sum of the input over the replicas of a data-parallel step, each replica's value
+    /// in its own process or device (the plan runs it through its session's communicator).
+    case allReduce
 }
 
 public enum UnaryOp: Sendable, Hashable {
@@ -177,6 +183,7 @@ extension Op {
         case .oneHot: "oneHot"
         case .stopGradient: "stopGradient"
         case .optimizerUpdate: "optimizerUpdate"
+        case .allReduce: "allReduce"
         }
     }
 }

@@ -278,7 +278,7 @@ public final class Plan {
             case .constant:
                 invariant.insert(id)
                 continue
-            case .placeholder, .variable, .random:
+            case .placeholder, .variable, .random, .allReduce:
                 continue
             case .fill:
                 invariant.insert(id)
@@ -346,6 +346,20 @@ public final class Plan {
         }
     }
 
+    /// The sum over the replicas of `input`, through the session's communicator.
+    private func allReduce(_ input: Operand, into output: any DeviceBuffer) throws {
+        let backend = session.backend
+        var values = try backend.read(input.buffer, count: input.shape.count)
+        if graph.replica.count > 1 {
+            guard let communicator = session.communicator else {
+                throw PlanError(
+                    "a plan of replica \(graph.replica.index) of \(graph.replica.count) runs in a session without a communicator")
+            }
+            try communicator.allReduceSum(&values)
+        }
+        try backend.write(values, to: output)
+    }
+
     /// Runs one step: writes `feeds` (by placeholder name), executes the schedule,
     /// applies the updates, and returns the fetched values in order.
     @discardableResult
@@ -369,7 +383,9 @@ public final class Plan {
         for id in schedule {
             let node = graph[id]
             let inputs = inputs(of: id).map { Operand(buffers[$0]!, graph[$0].shape) }
-            if let rule = inPlaceUpdates[id] {
+            if case .allReduce = node.op {
+                try allReduce(inputs[0], into: buffers[id]!)
+            } else if let rule = inPlaceUpdates[id] {
                 try backend.updateInPlace(rule, inputs: inputs)
             } else if let fused = fused[id] {
                 try backend.executeFused(fused.op, inputs: inputs, output: Operand(buffers[id]!, node.shape))

@@ -33,13 +33,19 @@ public func batchNorm(
             output: affine(normalized, scale: scale, offset: offset, shape: Shape(statShape)), runningMean: runningMean,
             runningVariance: runningVariance)
     }
-    let mean = x.mean(axes: axes, keepDims: true)
+    // Synchronized over data-parallel replicas (equal shares), the statistics are the
+    // global batch's: the means of the shares' means, then of their squared deviations
+    // from the global mean. The all-reduces' gradients carry the other replicas' terms.
+    let synchronized = x.graph.replica.synchronizesBatchStatistics
+    let replicas = synchronized ? x.graph.replica.count : 1
+    let statistic = { (t: Tensor) in synchronized ? replicaMean(t) : t }
+    let mean = statistic(x.mean(axes: axes, keepDims: true))
     let centered = x - mean
-    let variance = square(centered).mean(axes: axes, keepDims: true)
+    let variance = statistic(square(centered).mean(axes: axes, keepDims: true))
     // The scale folds into the per-channel factor, y = (x − μ)·(γ/σ) + β (PyTorch folds it
     // too): the backward pass then keeps x − μ alone, not x̂ = (x − μ)/σ as well.
     let inverse = rsqrt(variance + epsilon)
-    let n = Float(x.shape.count / max(channels, 1))
+    let n = Float(x.shape.count / max(channels, 1) * replicas)
     let unbiased = variance.reshaped([channels]) * (n / max(n - 1, 1))
     return BatchNormOutput(
         output: affine(centered, scale: scale.map { inverse * $0.reshaped(statShape) } ?? inverse, offset: offset, shape: Shape(statShape)),
