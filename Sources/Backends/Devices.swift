@@ -19,6 +19,21 @@ public func makeBackend(_ spec: String, profiling: Bool? = nil) throws -> any Ba
     }
     return try OpenCLBackend(device: index, profiling: profiling)
 }
+/// What is wrong with a `--device` list (a message naming the value), or nil.
+public func deviceListProblem(_ specs: [String]) -> String? {
+    for spec in specs where spec != "cpu-reference" && (Int(spec) ?? -1) < 0 {
+        return "--device \(specs.joined(separator: ",")): \"\(spec)\" is not an OpenCL device index (see `genocl devices`) or cpu-reference"
+    }
+    return specs.isEmpty ? "--device needs a device index (see `genocl devices`) or cpu-reference" : nil
+}
+
+/// The backends of a `--device` list: a data-parallel run uses one per entry (an index may
+/// repeat: two replicas on one device, each with its own queue, share its context).
+public func makeBackends(_ specs: [String], profiling: Bool? = nil) throws -> [any Backend] {
+    if let problem = deviceListProblem(specs) { throw PlanError(problem) }
+    return try specs.map { try makeBackend($0, profiling: profiling) }
+}
+
 /// `genocl devices`: every OpenCL platform and device, one block each.
 public func describeDevices() throws -> String {
     try listDevices().map { d in

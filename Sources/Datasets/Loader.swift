@@ -16,6 +16,17 @@ public struct Batch: Sendable {
     public var images: [Float]
     public var labels: [Float]
     public var targets: [Float]
+
+    /// The examples `range` of this batch (a data-parallel replica's share).
+    public func examples(_ range: Range<Int>) -> Batch {
+        let count = labels.count
+        func part(_ values: [Float]) -> [Float] {
+            guard count > 0, !values.isEmpty else { return values }
+            let per = values.count / count
+            return Array(values[range.lowerBound * per..<range.upperBound * per])
+        }
+        return Batch(images: part(images), labels: part(labels), targets: part(targets))
+    }
 }
 
 /// Examples in memory, `perImage` floats each.

@@ -132,6 +132,8 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
     let batchesPerStep: Int
     private let options: TrainOptions
     private let classes: Int
+    /// This trainer's share of each global batch (all of it on one device).
+    private let replica: Replica
     /// The discriminator's and the generator's steps: one plan for both when the
     /// discriminator steps once per iteration (the generator's forward pass then runs
     /// once), else `criticSteps` runs of the first and one of the second.
@@ -145,9 +147,11 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
     init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
         self.classes = classes
+        replica = session.replica
         let seed = options.seed
-        let (n, c, s) = (options.batchSize, options.channels, options.imageSize)
-        let graph = Graph()
+        // A data-parallel replica builds the step for its share of the batch.
+        let (n, c, s) = (replica.share(of: options.batchSize).count, options.channels, options.imageSize)
+        let graph = Graph(replica: replica)
         if options.clip > 0 {
             // WGAN keeps the critic in the box from the start (PyTorch clamps before each critic step).
             for p in model.discriminatorParameters { p.value = p.value.map { min(max($0, -options.clip), options.clip) } }
@@ -186,7 +190,8 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
                     ? Assignment($0.parameter, clamp($0.value, min: -options.clip, max: options.clip)) : $0
             }
         }
-        let fetchesD = [lossD.loss, dx, dgz] + lossD.extras
+        // Metrics are the global batch's: the means of the replicas' (equal shares).
+        let fetchesD = replicaMean([lossD.loss, dx, dgz] + lossD.extras)
 
         // The generator's step: the discriminator once more on the same fakes (PyTorch's
         // third D forward, which moves D's BatchNorm statistics again), with the weights of
@@ -201,21 +206,23 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
         discriminatorFetches = fetchesD.count
         if combine {
             // trainG's updates hold the discriminator step's (its BatchNorm statistics chained on).
-            combined = try session.plan(fetches: fetchesD + [lossG.loss] + lossG.extras, updates: updatesG + trainG.updates)
+            combined = try session.plan(fetches: fetchesD + replicaMean([lossG.loss] + lossG.extras), updates: updatesG + trainG.updates)
             steps = nil
         } else {
             combined = nil
             steps = (
                 try session.plan(fetches: fetchesD, updates: updatesD + trainD.updates),
-                try session.plan(fetches: [lossG.loss] + lossG.extras, updates: updatesG + trainG.updates)
+                try session.plan(fetches: replicaMean([lossG.loss] + lossG.extras), updates: updatesG + trainG.updates)
             )
         }
         batchesPerStep = options.criticSteps
         metricNames = ["loss_d", "loss_g", "d_x", "d_g_z"] + Model.discriminatorMetrics + Model.generatorMetrics
 
-        // Samples from fixed inputs, the generator with batch statistics as in pytorch/examples.
+        // Samples from fixed inputs, the generator with batch statistics as in pytorch/examples;
+        // a graph of one device's, as only the first replica draws them.
         var rng = SplitMix64(seed: seed &+ 99)
-        samples = try model.trainingSamples(graph, options: options, classes: classes, heldOut: heldOut, rng: &rng)
+        let sampleGraph = Graph()
+        samples = try model.trainingSamples(sampleGraph, options: options, classes: classes, heldOut: heldOut, rng: &rng)
         sampler = try session.plan(fetches: [model.generate(samples.inputs, ForwardContext(training: true))])
     }
 
@@ -226,14 +233,17 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
         return combined!.multiplyAddFLOPs
     }
 
-    /// The fake class labels of `step`, drawn on the host from (seed, step) so a resumed run repeats them.
+    /// The fake class labels of `step`, drawn on the host from (seed, step) so a resumed run
+    /// repeats them: the global batch's, this replica's share of them.
     private func fakeLabels(_ step: Int) -> [Float] {
         var rng = SplitMix64(seed: options.seed ^ 0xC1A5_5E5 &* UInt64(step + 1))
-        return (0..<options.batchSize).map { _ in Float(Int.random(in: 0..<classes, using: &rng)) }
+        let labels = (0..<options.batchSize).map { _ in Float(Int.random(in: 0..<classes, using: &rng)) }
+        return Array(labels[replica.share(of: options.batchSize)])
     }
 
-    private func feeds(_ batch: Batch) -> [String: [Float]] {
-        switch Model.trainsOn {
+    private func feeds(_ global: Batch) -> [String: [Float]] {
+        let batch = replica.count > 1 ? global.examples(replica.share(of: options.batchSize)) : global
+        return switch Model.trainsOn {
         case .pairs: ["condition": batch.images, "real": batch.targets]
         case .labeledImages: ["real": batch.images, "labels": batch.labels, "fakeLabels": fakeLabels(step)]
         case .images: ["real": batch.images]

@@ -52,15 +52,18 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     private let reconstructor: Plan?
     private let heldOut: Examples?
     private let conditional = Model.trainsOn == .labeledImages
+    /// This trainer's share of each global batch (all of it on one device).
+    private let replica: Replica
 
     init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
-        let (n, c, s, nz) = (options.batchSize, options.channels, options.imageSize, model.latentSize)
+        replica = session.replica
+        let (n, c, s, nz) = (replica.share(of: options.batchSize).count, options.channels, options.imageSize, model.latentSize)
         let optimizer = makeOptimizer(
             options.optimizer, model.parameters, learningRate: options.learningRateG, options: options, name: "optimizer")
         optimizers = [optimizer]
 
-        let graph = Graph()
+        let graph = Graph(replica: replica)
         let real = graph.placeholder("real", [n, c, s, s])
         let labels = conditional ? graph.placeholder("labels", [n]) : nil
         let train = ForwardContext(training: true, seed: options.seed &+ 11)
@@ -69,20 +72,23 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
         let reconstruction = reconstructionLoss(options.reconstruction, model.decode(z, labels: labels, train), real)
         let kl = klDivergenceToStandardNormal(mean: mean, logVariance: logVariance)
         let loss = reconstruction + kl * options.klWeight
-        plan = try session.plan(fetches: [loss, reconstruction, kl], updates: optimizer.updates(minimizing: loss) + train.updates)
+        plan = try session.plan(
+            fetches: replicaMean([loss, reconstruction, kl]), updates: optimizer.updates(minimizing: loss) + train.updates)
 
         // Samples from the prior (fixed noise); when conditional one row per class (at most 16), eight per row.
+        // A graph of one device's: only the first replica draws them.
+        let sampleGraph = Graph()
         let eval = ForwardContext(training: false)
         let rows = conditional ? min(classes, 16) : 8
         var rng = SplitMix64(seed: options.seed &+ 99)
-        let noise = fixedLatents(graph, [rows * 8, nz], rng: &rng)
-        let rowLabels = conditional ? graph.constant((0..<rows * 8).map { Float($0 / 8) }, [rows * 8]) : nil
+        let noise = fixedLatents(sampleGraph, [rows * 8, nz], rng: &rng)
+        let rowLabels = conditional ? sampleGraph.constant((0..<rows * 8).map { Float($0 / 8) }, [rows * 8]) : nil
         sampler = try session.plan(fetches: [model.decode(noise, labels: rowLabels, eval)])
         // Reconstructions of the held-out images from their means.
         self.heldOut = heldOut
         if let heldOut {
-            let images = graph.constant(heldOut.images, [heldOut.count, c, s, s])
-            let heldLabels = conditional ? graph.constant(heldOut.labels.map(Float.init), [heldOut.count]) : nil
+            let images = sampleGraph.constant(heldOut.images, [heldOut.count, c, s, s])
+            let heldLabels = conditional ? sampleGraph.constant(heldOut.labels.map(Float.init), [heldOut.count]) : nil
             reconstructor = try session.plan(fetches: [
                 model.decode(model.encode(images, labels: heldLabels, eval).mean, labels: heldLabels, eval)
             ])
@@ -96,7 +102,7 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     var flopsPerStep: Double { plan.multiplyAddFLOPs }
 
     func train(_ batches: [Batch]) throws -> [Float] {
-        let batch = batches[0]
+        let batch = replica.count > 1 ? batches[0].examples(replica.share(of: options.batchSize)) : batches[0]
         var feeds = ["real": batch.images]
         if conditional { feeds["labels"] = batch.labels }
         return try plan.run(feeds).map { $0[0] }

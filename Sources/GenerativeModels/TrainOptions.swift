@@ -57,6 +57,10 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// Start from these weights: a folder with the networks' .safetensors files (netG,
     /// netD, …) or one generator .safetensors file — genocl's or PyTorch's `state_dict`.
     public var initFrom: String?
+    /// On several devices, BatchNorm's batch statistics are the global batch's (all-reduced)
+    /// rather than each device's share's (nil, the default, as PyTorch's DDP: optional so
+    /// that config.json files written before it still load).
+    public var synchronizedBatchNorm: Bool?
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50

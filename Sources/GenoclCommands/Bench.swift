@@ -8,12 +8,13 @@ extension Genocl {
         public init() {}
 
         public static let configuration = CommandConfiguration(
-            abstract: "Time real training iterations of the models on synthetic data on one device.",
+            abstract: "Time real training iterations of the models on synthetic data on one device, or split across several.",
             discussion: """
                 Workloads: \(BenchWorkload.all.map(\.name).joined(separator: ", ")) (default: dcgan64). \
                 An iteration is one training step: for wgan-gp64, 5 critic steps and 1 generator step. \
                 Warm-up iterations are excluded; the first one (kernel builds, convolution timing) is reported apart. \
-                Kernel times come from OpenCL profiling events, which are on during the run.
+                Kernel times come from OpenCL profiling events, which are on during the run. \
+                With several devices (--device 0,1), each workload runs on the first alone, then with its batch split across all of them.
                 """)
 
         @OptionGroup var deviceOptions: DeviceOptions
@@ -63,7 +64,8 @@ extension Genocl {
         }
 
         public func run() throws {
-            let backend = try makeBackend(deviceOptions.device, profiling: true)
+            let backends = try makeBackends(deviceOptions.devices, profiling: true)
+            let backend = backends[0]
             if !gemmShapes.isEmpty {
                 print(backend.deviceDescription)
                 for shape in parsedGEMMShapes { print("  " + (try benchGEMM(m: shape.m, n: shape.n, k: shape.k, backend: backend))) }
@@ -81,6 +83,18 @@ extension Genocl {
                 let result = try runBench(workload, iterations: iterations, warmup: warmup, backend: backend, rates: rates)
                 results.append(result)
                 if !json { print(formatBench(result)) }
+                guard backends.count > 1 else { continue }
+                // The same global batch across every device named, beside the first alone.
+                let split = try runBench(workload, iterations: iterations, warmup: warmup, backends: backends, rates: rates)
+                results.append(split)
+                if !json {
+                    print(formatBench(split))
+                    print(
+                        String(
+                            format: "  scaling: %.1f images/s on %d devices, %.1f on one: %.2f× (efficiency %.0f %%)",
+                            split.imagesPerSecond, backends.count, result.imagesPerSecond, split.imagesPerSecond / result.imagesPerSecond,
+                            100 * split.imagesPerSecond / result.imagesPerSecond / Double(backends.count)))
+                }
             }
             if json {
                 let encoder = JSONEncoder()

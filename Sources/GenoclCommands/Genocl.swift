@@ -15,12 +15,24 @@ public struct Genocl: ParsableCommand {
 
 /// `--device`, shared by every command that computes.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "An OpenCL device index (see `genocl devices`), or cpu-reference. Default: $GENOCL_DEVICE, else 0.")
+    @Option(
+        help:
+            "An OpenCL device index (see `genocl devices`), or cpu-reference; train and bench take several joined by commas (0,1,2,3) and split each batch across them. Default: $GENOCL_DEVICE, else 0."
+    )
     var device: String = defaultDeviceSpec
 
+    /// The devices named, in order.
+    var devices: [String] { device.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+
     func validate() throws {
-        guard device == "cpu-reference" || (Int(device) ?? -1) >= 0 else {
-            throw ValidationError("--device \(device): expected an OpenCL device index (see `genocl devices`) or cpu-reference")
+        if let problem = deviceListProblem(devices) { throw ValidationError(problem) }
+    }
+
+    /// The one device of a command that runs on one.
+    func single(_ command: String) throws -> String {
+        guard devices.count == 1 else {
+            throw ValidationError("--device \(device): genocl \(command) runs on one device; name one index")
         }
+        return device
     }
 }

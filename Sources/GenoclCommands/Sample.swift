@@ -50,7 +50,7 @@ extension Genocl {
             (options.classLabel, options.clusters, options.refine, options.perturb, options.noise, options.input) = (
                 classLabel, clusters, refine, perturb, noise, input
             )
-            let files = try Training.sample(options, backend: try makeBackend(deviceOptions.device))
+            let files = try Training.sample(options, backend: try makeBackend(try deviceOptions.single("sample")))
             print(
                 "wrote \(files.count) file(s) to \(out): \(files.prefix(3).map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))\(files.count > 3 ? ", …" : "")"
             )

@@ -65,10 +65,17 @@ extension Genocl {
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
         @Flag(help: "Flip real images left–right at random.") var flip = false
+        @Flag(help: "On several devices, normalize BatchNorm with the whole batch's statistics, not each device's share's.")
+        var syncBatchnorm = false
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
 
         public func validate() throws {
             if let problem = options.problem() { throw ValidationError(problem) }
+            let devices = deviceOptions.devices.count
+            if resume == nil, options.batchSize % devices != 0 {
+                throw ValidationError(
+                    "--batch-size \(options.batchSize) does not split evenly across \(devices) devices; use a multiple of \(devices)")
+            }
         }
 
         /// The model's study defaults for the data, with the flags given applied on top.
@@ -86,6 +93,7 @@ extension Genocl {
                 1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip
             )
             (o.logEvery, o.initFrom) = (logEvery, initFrom)
+            if syncBatchnorm { o.synchronizedBatchNorm = true }
             return o
         }
 
@@ -102,12 +110,14 @@ extension Genocl {
             // Unbuffered, so that progress shows up at once in logs and pipes too; a full or closed
             // standard output does not stop the run (its folder is the record).
             let log = { (line: String) -> Void in _ = try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) }
-            let backend = try makeBackend(deviceOptions.device)
+            let backends = try makeBackends(deviceOptions.devices)
             var settings = RunSettings(folder: folder)
             settings.resume = resume != nil
             settings.dryRun = dryRun
-            try Training.train(options, settings: settings, backend: backend, log: log)
-            if let profiling = backend as? any ProfilingBackend, profiling.isProfiling { log(try profiling.profileReport()) }
+            try Training.train(options, settings: settings, backends: backends, log: log)
+            for backend in backends {
+                if let profiling = backend as? any ProfilingBackend, profiling.isProfiling { log(try profiling.profileReport()) }
+            }
         }
     }
 }

@@ -66,6 +66,12 @@ public struct BenchResult: Codable, Sendable {
     /// iteration is host work (planning launches, reading losses) and gaps between launches.
     public var kernelMillisecondsPerIteration: Double?
     public var topKernels: [KernelTotal]
+    /// Devices the batch was split across (data parallelism), with the bytes each one
+    /// all-reduced per iteration and the time the first one spent in all-reduces.
+    public var devices = 1
+    public var allReduceBytesPerIteration: Int?
+    public var allReduceMillisecondsPerIteration: Double?
+    public var allReducesPerIteration: Double?
 }
 
 /// The device's measured rates (shared by the workloads of one bench run).
@@ -96,6 +102,14 @@ public func nominalPeakGFLOPs(_ device: String) -> Double? {
 public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws
     -> BenchResult
 {
+    try runBench(workload, iterations: iterations, warmup: warmup, backends: [backend], rates: rates)
+}
+
+/// The same, the workload's batch split across `backends` (kernel times are the first one's).
+public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backends: [any Backend], rates: DeviceRates)
+    throws -> BenchResult
+{
+    let backend = backends[0]
     let folder = NSTemporaryDirectory() + "genocl-bench-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: folder) }
     var options = workload.options
@@ -103,7 +117,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     let setupStart = Date()
     let run = try TrainingRun(
         options, data: workload.syntheticData(), heldOut: options.model.type.showsHeldOut ? workload.syntheticData() : nil,
-        classes: workload.classes, folder: folder, backend: backend, log: { _ in })
+        classes: workload.classes, folder: folder, backends: backends, log: { _ in })
     let setup = Date().timeIntervalSince(setupStart)
     let profiling = backend as? any ProfilingBackend
     var start = Date()
@@ -111,6 +125,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     let first = Date().timeIntervalSince(start)
     for _ in 1..<max(warmup, 1) { _ = try run.trainStep() }
     try profiling?.resetProfile()
+    let reduced = run.replicaGroup.map { ($0.bytesReduced, $0.secondsReducing, $0.reductions) }
     var times: [Double] = []
     for _ in 0..<iterations {
         start = Date()
@@ -122,7 +137,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     let flops = run.flopsPerStep
     let gflops = flops / median / 1e9
     let kernels = try profiling?.kernelTotals()
-    return BenchResult(
+    var result = BenchResult(
         workload: workload.name, model: options.model.rawValue, device: backend.deviceDescription, batchSize: options.batchSize,
         imagesPerIteration: workload.imagesPerIteration, iterations: iterations, millisecondsMedian: median * 1e3,
         millisecondsMin: times.first! * 1e3,
@@ -134,6 +149,15 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
         peakDeviceBytes: profiling?.peakAllocatedBytes,
         kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
         topKernels: Array(kernels?.prefix(8) ?? []))
+    result.devices = backends.count
+    if let group = run.replicaGroup, let (bytes, seconds, count) = reduced {
+        let perIteration = 1 / Double(iterations)
+        result.allReduceBytesPerIteration = Int(Double(group.bytesReduced - bytes) * perIteration)
+        result.allReduceMillisecondsPerIteration = (group.secondsReducing - seconds) * 1e3 * perIteration
+        result.allReducesPerIteration = Double(group.reductions - count) * perIteration
+        result.device = devicesDescription(backends)
+    }
+    return result
 }
 
 /// The human-readable report of one workload.
@@ -150,6 +174,12 @@ public func formatBench(_ r: BenchResult) -> String {
         String(format: "  setup %.2f s, first iteration %.2f s", r.setupSeconds, r.firstIterationSeconds)
             + (r.peakDeviceBytes.map { String(format: ", peak device memory %.1f MiB", Double($0) / 1_048_576) } ?? ""),
     ]
+    if let bytes = r.allReduceBytesPerIteration, let ms = r.allReduceMillisecondsPerIteration, let count = r.allReducesPerIteration {
+        lines.append(
+            String(
+                format: "  all-reduce: %.0f sums of %.2f MiB in all per iteration, %.1f ms (%.0f %%) in them on device 1, waits included",
+                count, Double(bytes) / 1_048_576, ms, 100 * ms / r.millisecondsMedian))
+    }
     if let busy = r.kernelMillisecondsPerIteration {
         lines.append(
             String(

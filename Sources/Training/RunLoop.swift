@@ -37,6 +37,14 @@ public struct RunSettings: Sendable {
 public func train(_ options: TrainOptions, settings: RunSettings, backend: any Backend, log: @escaping (String) -> Void) throws
     -> [StepMetrics]
 {
+    try train(options, settings: settings, backends: [backend], log: log)
+}
+
+/// Trains the model of `options` on `backends`, the global batch split evenly across them.
+@discardableResult
+public func train(_ options: TrainOptions, settings: RunSettings, backends: [any Backend], log: @escaping (String) -> Void) throws
+    -> [StepMetrics]
+{
     var options = options
     if settings.resume {
         let path = settings.folder + "/config.json"
@@ -66,16 +74,17 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
         }
     }
     try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true)
-    let run = try TrainingRun(options, folder: settings.folder, backend: backend, resume: settings.resume, log: log)
+    let run = try TrainingRun(options, folder: settings.folder, backends: backends, resume: settings.resume, log: log)
+    let devices = devicesDescription(backends)
     let config = RunConfig(
-        options: options, device: backend.deviceDescription, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize,
+        options: options, device: devices, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize,
         skippedFiles: run.skippedFiles, classes: run.classes)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json")
     let perStep = options.batchSize * options.criticSteps
     log(
-        "\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(backend.deviceDescription): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)"
+        "\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(devices): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)"
     )
     if settings.dryRun {
         log("dry run: data, model and plans are ready; nothing trained")
@@ -167,6 +176,14 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
         "done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start)))\(shownImages); checkpoint \(settings.folder)/checkpoints"
     )
     return history
+}
+
+/// The devices of a run: one's description, or several counted (`2 × pthread-…`) or listed.
+func devicesDescription(_ backends: [any Backend]) -> String {
+    let names = backends.map(\.deviceDescription)
+    guard names.count > 1 else { return names[0] }
+    let batch = "the batch split \(names.count) ways"
+    return Set(names).count == 1 ? "\(names.count) × \(names[0]) (\(batch))" : names.joined(separator: " + ") + " (\(batch))"
 }
 
 /// Progress on the terminal. A closed or full standard output (a pipe whose reader quit,

@@ -33,12 +33,23 @@ public final class TrainingRun {
     private let loader: DataLoader
     private let model: any GenerativeModel
     private let trainer: any ModelTrainer
-    private let session: Session
+    /// One session per device; the first one's weights are the ones saved.
+    private let sessions: [Session]
+    private var session: Session { sessions[0] }
+    /// The replicas' all-reduces on several devices (nil on one).
+    public let replicaGroup: ReplicaGroup?
     private let log: (String) -> Void
 
     /// Builds the run in `folder`, resuming from its latest checkpoint when `resume` is set.
     public convenience init(
         _ options: TrainOptions, folder: String, backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void
+    ) throws {
+        try self.init(options, folder: folder, backends: [backend], resume: resume, log: log)
+    }
+
+    /// A run whose global batch is split evenly across `backends` (data parallelism).
+    public convenience init(
+        _ options: TrainOptions, folder: String, backends: [any Backend], resume: Bool = false, log: @escaping (String) -> Void
     ) throws {
         let type = options.model.type
         let loaded = try loadExamples(
@@ -53,22 +64,49 @@ public final class TrainingRun {
         try self.init(
             options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, skippedFiles: loaded.skipped.count,
             folder: folder,
-            backend: backend, resume: resume, log: log)
+            backends: backends, resume: resume, log: log)
     }
 
-    /// A run on examples already in memory (`genocl bench` uses synthetic ones).
+    /// A run on examples already in memory, on one device.
+    public convenience init(
+        _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String,
+        backend: any Backend, resume: Bool = false, log: @escaping (String) -> Void
+    ) throws {
+        try self.init(
+            options, data: data, heldOut: heldOut, classes: classes, skippedFiles: skippedFiles, folder: folder, backends: [backend],
+            resume: resume, log: log)
+    }
+
+    /// A run on examples already in memory (`genocl bench` uses synthetic ones), its global
+    /// batch split evenly across `backends` (data parallelism on several devices).
     public init(
         _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String,
-        backend: any Backend,
+        backends: [any Backend],
         resume: Bool = false, log: @escaping (String) -> Void
     ) throws {
         self.options = options
         self.folder = folder
         self.log = log
         (self.classes, self.skippedFiles) = (classes, skippedFiles)
-        session = Session(backend: backend)
-        model = try options.model.make(options, classes: classes)
-        trainer = try model.trainer(options, classes: classes, heldOut: heldOut, session: session)
+        let devices = backends.count
+        guard devices >= 1, options.batchSize % devices == 0 else {
+            throw PlanError(
+                "--batch-size \(options.batchSize) does not split evenly across \(devices) devices; use a multiple of \(devices) (the global batch is divided among them)"
+            )
+        }
+        let group = devices > 1 ? ReplicaGroup(count: devices) : nil
+        let sessions = backends.enumerated().map { index, backend in
+            Session(
+                backend: backend,
+                replica: Replica(index: index, count: devices, synchronizesBatchStatistics: options.synchronizedBatchNorm ?? false),
+                communicator: group?.member(index))
+        }
+        let model = try options.model.make(options, classes: classes)
+        // Every replica builds its steps from the one model: they share its host weights.
+        let replicas = try sessions.map { try model.trainer(options, classes: classes, heldOut: heldOut, session: $0) }
+        let weights = model.networks.flatMap { $0.module.parameters }
+        (self.sessions, self.model, replicaGroup) = (sessions, model, group)
+        trainer = group.map { ReplicatedTrainer(replicas, sessions: sessions, group: $0, weights: weights) } ?? replicas[0]
         metricNames = trainer.metricNames
         loader = DataLoader(
             data, batchSize: options.batchSize, batchesPerStep: trainer.batchesPerStep, seed: options.seed, flip: options.flip,
@@ -85,11 +123,17 @@ public final class TrainingRun {
         } else if let initFrom = options.initFrom {
             try initialize(from: initFrom)
         }
-        try session.upload(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + optimizerState)
+        for (session, state) in zip(sessions, replicaOptimizerStates) {
+            try session.upload(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + state)
+        }
         trainer.seek(to: step)
     }
 
     private var optimizerState: [Parameter] { trainer.optimizers.flatMap(\.state) }
+    /// Each replica's optimizer state (its own parameters, loaded alike on resume).
+    private var replicaOptimizerStates: [[Parameter]] {
+        ((trainer as? ReplicatedTrainer)?.replicas ?? [trainer]).map { $0.optimizers.flatMap(\.state) }
+    }
     private var checkpointsFolder: String { folder + "/checkpoints" }
 
     /// FLOPs of one step's matmuls and convolutions, forward and backward.
@@ -103,7 +147,9 @@ public final class TrainingRun {
             try load(try checkpoint.file(file, in: path), into: module.stateDict(), path: "\(path)/\(file).safetensors")
         }
         let optimizer = try checkpoint.file("optimizer", in: path)
-        try load(optimizer, into: optimizerState.map { ($0.name, $0) }, path: path + "/optimizer.safetensors")
+        for state in replicaOptimizerStates {
+            try load(optimizer, into: state.map { ($0.name, $0) }, path: path + "/optimizer.safetensors")
+        }
         guard let saved = optimizer.metadata["step"].flatMap(Int.init), saved >= 0 else {
             let found = optimizer.metadata["step"].map { "a step of \"\($0)\"" } ?? "no step"
             throw SafetensorsError(
