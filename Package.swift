@@ -23,6 +23,7 @@ let package = Package(
         systemLibrary("CPNG", pkgConfig: "libpng16", apt: "libpng-dev"),
         systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
 
         .target(name: "TensorGraph"),
         .target(
@@ -39,12 +40,14 @@ let package = Package(
             name: "OpenCLBackend", dependencies: ["TensorGraph", "OpenCLRuntime", "CCLBlast", "COpenCL"],
             plugins: ["EmbedKernels"]),
         .target(name: "Training", dependencies: ["TensorGraph", "NeuralNet", "GenerativeModels", "Datasets"]),
+        // Ranks of an `mpirun` launch and their all-reduce (Open MPI).
+        .target(name: "Distributed", dependencies: ["TensorGraph", "CMPI"]),
         // Choosing and opening a backend, and what only OpenCL devices measure: the CLI's side.
         .target(name: "Backends", dependencies: ["Training", "TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"]),
         .target(
             name: "GenoclCommands",
             dependencies: [
-                "Training", "GenerativeModels", "Backends", "Datasets", "TensorGraph",
+                "Training", "GenerativeModels", "Backends", "Datasets", "TensorGraph", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "genocl", dependencies: ["GenoclCommands"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backends
 import Datasets
+import Distributed
 import Foundation
 import GenerativeModels
 import TensorGraph
@@ -72,7 +73,7 @@ extension Genocl {
         public func validate() throws {
             if let problem = options.problem() { throw ValidationError(problem) }
             let devices = deviceOptions.devices.count
-            if resume == nil, options.batchSize % devices != 0 {
+            if resume == nil, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil, options.batchSize % devices != 0 {
                 throw ValidationError(
                     "--batch-size \(options.batchSize) does not split evenly across \(devices) devices; use a multiple of \(devices)")
             }
@@ -107,17 +108,42 @@ extension Genocl {
         }
 
         public func run() throws {
+            // Under mpirun, each rank trains its share on one device and the first writes the run.
+            let world = try MPIWorld.launched()
             // Unbuffered, so that progress shows up at once in logs and pipes too; a full or closed
             // standard output does not stop the run (its folder is the record).
-            let log = { (line: String) -> Void in _ = try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) }
-            let backends = try makeBackends(deviceOptions.devices)
-            var settings = RunSettings(folder: folder)
-            settings.resume = resume != nil
-            settings.dryRun = dryRun
-            try Training.train(options, settings: settings, backends: backends, log: log)
-            for backend in backends {
-                if let profiling = backend as? any ProfilingBackend, profiling.isProfiling { log(try profiling.profileReport()) }
+            let log = { (line: String) -> Void in
+                if (world?.rank ?? 0) == 0 { _ = try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) }
             }
+            do {
+                let backends = try makeBackends(try devices(of: world))
+                var settings = RunSettings(folder: folder)
+                settings.resume = resume != nil
+                settings.dryRun = dryRun
+                try Training.train(options, settings: settings, backends: backends, processes: world, log: log)
+                for backend in backends {
+                    if let profiling = backend as? any ProfilingBackend, profiling.isProfiling { log(try profiling.profileReport()) }
+                }
+                world?.finish()
+            } catch {
+                guard let world else { throw error }
+                // The other ranks would wait for this one in their next all-reduce: stop them all.
+                FileHandle.standardError.write(Data("genocl train, rank \(world.rank) of \(world.size): \(error)\n".utf8))
+                world.abort()
+            }
+        }
+
+        /// The devices this process drives: all of `--device`, or under mpirun the one its
+        /// local rank indexes (one index given: every rank of the machine on that device).
+        func devices(of world: MPIWorld?) throws -> [String] {
+            let devices = deviceOptions.devices
+            guard let world, devices.count > 1 else { return devices }
+            guard world.localRank < devices.count else {
+                throw ValidationError(
+                    "--device \(deviceOptions.device): local rank \(world.localRank) has no device; name one per rank on each machine (or one for all)"
+                )
+            }
+            return [devices[world.localRank]]
         }
     }
 }

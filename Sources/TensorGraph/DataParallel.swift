@@ -33,6 +33,14 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ values: inout [Float]) throws
 }
 
+/// The processes of a data-parallel run (MPI ranks), each one replica on one device.
+public protocol ProcessGroup: Communicator {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Whether any process says yes: every process gets the same answer at the same step.
+    func any(_ flag: Bool) throws -> Bool
+}
+
 /// The mean of `x` over the replicas of its graph (`x` itself on one device).
 public func replicaMean(_ x: Tensor) -> Tensor {
     let count = x.graph.replica.count

@@ -40,11 +40,19 @@ public func train(_ options: TrainOptions, settings: RunSettings, backend: any B
     try train(options, settings: settings, backends: [backend], log: log)
 }
 
-/// Trains the model of `options` on `backends`, the global batch split evenly across them.
+/// Trains the model of `options` on `backends`, the global batch split evenly across them
+/// (or across the `processes` of an MPI launch, this one on its one backend: the first
+/// process alone writes the run folder; every one reads it to resume).
 @discardableResult
-public func train(_ options: TrainOptions, settings: RunSettings, backends: [any Backend], log: @escaping (String) -> Void) throws
+public func train(
+    _ options: TrainOptions, settings: RunSettings, backends: [any Backend], processes: (any ProcessGroup)? = nil,
+    log: @escaping (String) -> Void
+) throws
     -> [StepMetrics]
 {
+    let writes = (processes?.rank ?? 0) == 0
+    var settings = settings
+    if !writes { settings.interactive = false }
     var options = options
     if settings.resume {
         let path = settings.folder + "/config.json"
@@ -67,21 +75,23 @@ public func train(_ options: TrainOptions, settings: RunSettings, backends: [any
     } else {
         if let problem = options.problem() { throw PlanError(problem) }
         // A finished or interrupted run is never written over: its metrics and checkpoints would be lost.
-        for file in ["metrics.csv", "checkpoints/latest"] where FileManager.default.fileExists(atPath: settings.folder + "/" + file) {
+        for file in ["metrics.csv", "checkpoints/latest"]
+        where writes && FileManager.default.fileExists(atPath: settings.folder + "/" + file) {
             throw PlanError(
                 "\(settings.folder) already holds a run (\(file)); continue it with --resume \(settings.folder), or train into a fresh --out"
             )
         }
     }
-    try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true)
-    let run = try TrainingRun(options, folder: settings.folder, backends: backends, resume: settings.resume, log: log)
-    let devices = devicesDescription(backends)
+    if writes { try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true) }
+    let run = try TrainingRun(
+        options, folder: settings.folder, backends: backends, processes: processes, resume: settings.resume, log: log)
+    let devices = processes.map { "\($0.size) MPI ranks, this one on \(backends[0].deviceDescription)" } ?? devicesDescription(backends)
     let config = RunConfig(
         options: options, device: devices, genoclVersion: genoclVersion, images: run.stepsPerEpoch * options.batchSize,
         skippedFiles: run.skippedFiles, classes: run.classes)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json")
+    if writes { try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json") }
     let perStep = options.batchSize * options.criticSteps
     log(
         "\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(devices): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)"
@@ -89,6 +99,18 @@ public func train(_ options: TrainOptions, settings: RunSettings, backends: [any
     if settings.dryRun {
         log("dry run: data, model and plans are ready; nothing trained")
         return []
+    }
+    installInterruptHandler()
+    /// Whether to stop now: Ctrl-C here, or on any rank (all stop after the same step).
+    func interrupted() throws -> Bool { try processes?.any(interruptRequested != 0) ?? (interruptRequested != 0) }
+    if !writes {
+        // The other ranks train their shares; the first one writes everything.
+        var history: [StepMetrics] = []
+        while run.step < run.totalSteps {
+            history.append(try run.trainStep())
+            if try interrupted() { break }
+        }
+        return history
     }
 
     let metricsPath = settings.folder + "/metrics.csv"
@@ -118,7 +140,6 @@ public func train(_ options: TrainOptions, settings: RunSettings, backends: [any
         return outputs.map(\.path)
     }
 
-    installInterruptHandler()
     let start = Date()
     let firstStep = run.step
     var history: [StepMetrics] = []
@@ -159,7 +180,7 @@ public func train(_ options: TrainOptions, settings: RunSettings, backends: [any
         }
         if metrics.step % options.sampleEvery == 0 { _ = try writeOutputs() }
         if metrics.step % options.checkpointEvery == 0 { try run.saveCheckpoint() }
-        if interruptRequested != 0 {
+        if try interrupted() {
             if settings.interactive { writeToTerminal("\n") }
             try run.saveCheckpoint()
             log("interrupted at step \(metrics.step): checkpoint saved; continue with --resume \(settings.folder)")

@@ -47,9 +47,11 @@ public final class TrainingRun {
         try self.init(options, folder: folder, backends: [backend], resume: resume, log: log)
     }
 
-    /// A run whose global batch is split evenly across `backends` (data parallelism).
+    /// A run whose global batch is split evenly across `backends` (data parallelism), or
+    /// across the `processes` of an MPI launch, this one on its one backend.
     public convenience init(
-        _ options: TrainOptions, folder: String, backends: [any Backend], resume: Bool = false, log: @escaping (String) -> Void
+        _ options: TrainOptions, folder: String, backends: [any Backend], processes: (any ProcessGroup)? = nil, resume: Bool = false,
+        log: @escaping (String) -> Void
     ) throws {
         let type = options.model.type
         let loaded = try loadExamples(
@@ -64,7 +66,7 @@ public final class TrainingRun {
         try self.init(
             options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, skippedFiles: loaded.skipped.count,
             folder: folder,
-            backends: backends, resume: resume, log: log)
+            backends: backends, processes: processes, resume: resume, log: log)
     }
 
     /// A run on examples already in memory, on one device.
@@ -81,25 +83,27 @@ public final class TrainingRun {
     /// batch split evenly across `backends` (data parallelism on several devices).
     public init(
         _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String,
-        backends: [any Backend],
+        backends: [any Backend], processes: (any ProcessGroup)? = nil,
         resume: Bool = false, log: @escaping (String) -> Void
     ) throws {
         self.options = options
         self.folder = folder
         self.log = log
         (self.classes, self.skippedFiles) = (classes, skippedFiles)
-        let devices = backends.count
+        guard processes == nil || backends.count == 1 else { throw PlanError("an MPI rank drives one device; name one per rank") }
+        let devices = processes?.size ?? backends.count
         guard devices >= 1, options.batchSize % devices == 0 else {
             throw PlanError(
                 "--batch-size \(options.batchSize) does not split evenly across \(devices) devices; use a multiple of \(devices) (the global batch is divided among them)"
             )
         }
-        let group = devices > 1 ? ReplicaGroup(count: devices) : nil
+        let group = processes == nil && devices > 1 ? ReplicaGroup(count: devices) : nil
         let sessions = backends.enumerated().map { index, backend in
             Session(
                 backend: backend,
-                replica: Replica(index: index, count: devices, synchronizesBatchStatistics: options.synchronizedBatchNorm ?? false),
-                communicator: group?.member(index))
+                replica: Replica(
+                    index: processes?.rank ?? index, count: devices, synchronizesBatchStatistics: options.synchronizedBatchNorm ?? false),
+                communicator: processes ?? group?.member(index))
         }
         let model = try options.model.make(options, classes: classes)
         // Every replica builds its steps from the one model: they share its host weights.
