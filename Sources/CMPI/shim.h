@@ -8,9 +8,9 @@ static inline int genocl_mpi_init(void) {
     MPI_Initialized(&initialized);
     if (initialized) return MPI_SUCCESS;
     int provided = 0;
-    // Every call comes from the training thread (MPI_THREAD_FUNNELED would do); SERIALIZED
-    // leaves room for a reducing thread of its own.
-    return MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
+    // All-reduces run on a thread of their own beside the training thread, one call at a
+    // time; an abort after an error may come from the training thread meanwhile.
+    return MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided);
 }
 
 static inline int genocl_mpi_finalize(void) {

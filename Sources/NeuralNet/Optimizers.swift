@@ -42,8 +42,10 @@ private func fusedStep(
 /// Gradients of `loss` with L2 weight decay folded in (PyTorch's `weight_decay`). In a
 /// data-parallel step they are the means over the replicas (each replica's loss is its
 /// share's mean), so every replica applies the same update: the global batch's gradient.
+/// Each is averaged as soon as the backward pass completes it (see `gradients`), so the
+/// sums overlap the rest of the backward pass.
 private func decayedGradients(_ loss: Tensor, _ weights: [Tensor], weightDecay: Float) -> [Tensor] {
-    let grads = replicaMean(gradients(of: loss, wrt: weights))
+    let grads = gradients(of: loss, wrt: weights) { replicaMean($1) }
     guard weightDecay != 0 else { return grads }
     return zip(grads, weights).map { $0 + $1 * weightDecay }
 }

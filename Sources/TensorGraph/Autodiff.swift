@@ -4,7 +4,12 @@
 /// `∂y/∂x` (zeros where `y` does not depend on `x`). The gradients are built
 /// from ordinary ops, so they can be differentiated again (WGAN-GP's penalty
 /// needs `∂/∂θ ‖∇ₓ D(x)‖`). `y` must hold one element.
-public func gradients(of y: Tensor, wrt xs: [Tensor]) -> [Tensor] {
+///
+/// `finished(i, g)` is applied to each answer `g = ∂y/∂xs[i]` as soon as it is complete, in
+/// the order the backward pass completes them (the last layers' first): its nodes then come
+/// before the rest of the backward pass, so a data-parallel step sums the last layers'
+/// gradients across devices while the device computes the earlier layers'.
+public func gradients(of y: Tensor, wrt xs: [Tensor], finished: ((Int, Tensor) -> Tensor)? = nil) -> [Tensor] {
     let graph = y.graph
     guard y.shape.count == 1 else {
         graph.record(GraphError("gradients", "expects a scalar, got \(y.shape)"))
@@ -17,9 +22,11 @@ public func gradients(of y: Tensor, wrt xs: [Tensor]) -> [Tensor] {
         dependsOnX[id] = graph[id].inputs.contains { dependsOnX[$0] }
     }
     var grads: [Int: Tensor] = [y.id: graph.ones(y.shape)]
+    var answers: [Int: Tensor] = [:]
     for id in stride(from: y.id, through: 0, by: -1) {
         guard dependsOnX[id], let dy = grads.removeValue(forKey: id) else { continue }
-        if xs.contains(where: { $0.id == id }) { grads[id] = dy }  // keep: it is an answer
+        // Every consumer of node `id` has a larger id: its gradient is complete.
+        if let index = xs.firstIndex(where: { $0.id == id }) { answers[id] = finished?(index, dy) ?? dy }
         let node = graph[id]
         let inputs = node.inputs.map { Tensor(graph: graph, id: $0) }
         let inputGrads = gradient(of: node.op, inputs, Tensor(graph: graph, id: id), dy)
@@ -28,7 +35,7 @@ public func gradients(of y: Tensor, wrt xs: [Tensor]) -> [Tensor] {
             grads[input.id] = grads[input.id].map { $0 + grad } ?? grad
         }
     }
-    return xs.map { grads[$0.id] ?? graph.zeros($0.shape) }
+    return xs.map { answers[$0.id] ?? graph.zeros($0.shape) }
 }
 
 /// The vector-Jacobian product of one op: the gradient of each input (nil when it

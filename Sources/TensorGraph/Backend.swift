@@ -127,10 +127,14 @@ public final class Session {
     /// Sums `allReduce` nodes across the replicas of a data-parallel step (nil on one device).
     public let communicator: (any Communicator)?
 
+    /// Takes the plans' sums beside them (nil without a communicator).
+    let reducer: Reducer?
+
     public init(backend: any Backend, replica: Replica = .single, communicator: (any Communicator)? = nil) {
         self.backend = backend
         self.replica = replica
         self.communicator = communicator
+        reducer = communicator.map(Reducer.init)
     }
 
     /// The device values of `parameters`, leaving their host values as they are (nil for

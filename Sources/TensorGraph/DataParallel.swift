@@ -135,3 +135,82 @@ public final class ReplicaGroup: @unchecked Sendable {
         func allReduceSum(_ values: inout [Float]) throws { try group.allReduceSum(&values, from: index) }
     }
 }
+
+/// Sums taken beside a session's plans, one at a time in the order they are started (every
+/// replica starts the same sums in the same order): the plan reads a value, hands it over
+/// and goes on launching the rest of its schedule while the replicas meet and add; it
+/// waits only where a node reads the sum. A thread of its own, not a shared pool: it may
+/// wait long for the other replicas.
+final class Reducer: @unchecked Sendable {
+    /// One sum in flight: its values, then their sum or why there is none.
+    final class Sum: @unchecked Sendable {
+        var values: [Float]
+        var error: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+        init(_ values: [Float]) { self.values = values }
+
+        /// The sum, once taken.
+        func wait() throws -> [Float] {
+            done.wait()
+            done.signal()  // later waits return at once
+            if let error { throw error }
+            return values
+        }
+    }
+
+    /// The queue of sums, shared with the thread (which outlives the reducer by a moment).
+    private final class Queue: @unchecked Sendable {
+        let condition = NSCondition()
+        var sums: [Sum] = []
+        var closed = false
+    }
+
+    private let communicator: any Communicator
+    private let queue = Queue()
+    private var started = false
+
+    init(_ communicator: any Communicator) { self.communicator = communicator }
+
+    deinit {
+        queue.condition.lock()
+        queue.closed = true
+        queue.condition.broadcast()
+        queue.condition.unlock()
+    }
+
+    /// Starts summing `values` across the replicas.
+    func start(_ values: [Float]) -> Sum {
+        let sum = Sum(values)
+        queue.condition.lock()
+        defer { queue.condition.unlock() }
+        queue.sums.append(sum)
+        if !started {
+            started = true
+            let (queue, communicator) = (queue, UncheckedCommunicator(communicator))
+            let thread = Thread {
+                while true {
+                    queue.condition.lock()
+                    while queue.sums.isEmpty && !queue.closed { queue.condition.wait() }
+                    guard !queue.sums.isEmpty else {
+                        queue.condition.unlock()
+                        return
+                    }
+                    let sum = queue.sums.removeFirst()
+                    queue.condition.unlock()
+                    do { try communicator.base.allReduceSum(&sum.values) } catch { sum.error = error }
+                    sum.done.signal()
+                }
+            }
+            thread.name = "genocl all-reduce"
+            thread.start()
+        }
+        queue.condition.signal()
+        return sum
+    }
+}
+
+/// A communicator handed to the reducer's thread, the one thread that calls it then.
+private struct UncheckedCommunicator: @unchecked Sendable {
+    let base: any Communicator
+    init(_ base: any Communicator) { self.base = base }
+}

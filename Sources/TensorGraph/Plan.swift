@@ -346,18 +346,18 @@ public final class Plan {
         }
     }
 
-    /// The sum over the replicas of `input`, through the session's communicator.
-    private func allReduce(_ input: Operand, into output: any DeviceBuffer) throws {
-        let backend = session.backend
-        var values = try backend.read(input.buffer, count: input.shape.count)
-        if graph.replica.count > 1 {
-            guard let communicator = session.communicator else {
-                throw PlanError(
-                    "a plan of replica \(graph.replica.index) of \(graph.replica.count) runs in a session without a communicator")
-            }
-            try communicator.allReduceSum(&values)
+    /// Starts summing `input` over the replicas beside the plan (on one device: itself).
+    private func startAllReduce(_ input: Operand) throws -> Reducer.Sum {
+        let values = try session.backend.read(input.buffer, count: input.shape.count)
+        guard graph.replica.count > 1 else {
+            let sum = Reducer.Sum(values)
+            sum.done.signal()
+            return sum
         }
-        try backend.write(values, to: output)
+        guard let reducer = session.reducer else {
+            throw PlanError("a plan of replica \(graph.replica.index) of \(graph.replica.count) runs in a session without a communicator")
+        }
+        return reducer.start(values)
     }
 
     /// Runs one step: writes `feeds` (by placeholder name), executes the schedule,
@@ -380,11 +380,18 @@ public final class Plan {
             }
             try backend.write(values, to: feed.buffer)
         }
+        // Sums in flight (all-reduce nodes), written to their buffers where first read.
+        var sums: [Int: Reducer.Sum] = [:]
+        func finish(_ id: Int) throws {
+            guard let sum = sums.removeValue(forKey: id) else { return }
+            try backend.write(try sum.wait(), to: buffers[id]!)
+        }
         for id in schedule {
             let node = graph[id]
+            for input in inputs(of: id) { try finish(input) }
             let inputs = inputs(of: id).map { Operand(buffers[$0]!, graph[$0].shape) }
             if case .allReduce = node.op {
-                try allReduce(inputs[0], into: buffers[id]!)
+                sums[id] = try startAllReduce(inputs[0])
             } else if let rule = inPlaceUpdates[id] {
                 try backend.updateInPlace(rule, inputs: inputs)
             } else if let fused = fused[id] {
@@ -393,6 +400,7 @@ public final class Plan {
                 try backend.execute(node.op, inputs: inputs, output: Operand(buffers[id]!, node.shape), step: step)
             }
         }
+        for id in Array(sums.keys).sorted() { try finish(id) }
         for update in updates {
             let target = try session.buffer(for: update.parameter)
             if target !== buffers[update.value]! {
