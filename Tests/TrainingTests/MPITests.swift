@@ -11,7 +11,7 @@ import Training
     static let runs = (mpirun != nil && ProcessTests.binary != nil) || ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// Starts `genocl` with `arguments`, under `mpirun -np ranks` when `ranks` is given.
-    func start(_ arguments: [String], ranks: Int?, output: String) throws -> Process {
+    func start(_ arguments: [String], ranks: Int?, output: String, environment extra: [String: String] = [:]) throws -> Process {
         let binary = try #require(ProcessTests.binary, "the genocl binary was not built beside the tests: build it with `swift build`")
         let process = Process()
         if let ranks {
@@ -25,6 +25,7 @@ import Training
         var environment = ProcessInfo.processInfo.environment
         // Tests run as root in CI; Open MPI asks for both to allow it.
         (environment["OMPI_ALLOW_RUN_AS_ROOT"], environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]) = ("1", "1")
+        environment.merge(extra) { $1 }
         process.environment = environment
         FileManager.default.createFile(atPath: output, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: output)
@@ -35,9 +36,11 @@ import Training
 
     /// Runs to the end (at most `seconds`); returns the exit status and the output.
     @discardableResult
-    func run(_ arguments: [String], ranks: Int?, in folder: String, seconds: Double = 300) throws -> (status: Int32, output: String) {
+    func run(_ arguments: [String], ranks: Int?, in folder: String, seconds: Double = 300, environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String)
+    {
         let output = folder + "-\(UUID().uuidString).txt"
-        let process = try start(arguments, ranks: ranks, output: output)
+        let process = try start(arguments, ranks: ranks, output: output, environment: environment)
         ProcessTests().finish(process, seconds: seconds)
         return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
@@ -99,6 +102,24 @@ import Training
             ["train", "--device", device, "--resume", data + "/oneThenTwo", "--steps", "4"], ranks: 2, in: data + "/d")
         #expect(resumedOnTwo.status == 0, "\(resumedOnTwo.output)")
         expectAgree(try result(data + "/oneThenTwo"), try result(data + "/one"), "1 process, resumed on 2 ranks")
+    }
+
+    /// Every model trains from the command line on two ranks, and on two PoCL devices of one
+    /// process (`POCL_DEVICES="pthread pthread"` makes PoCL show two).
+    @Test(.enabled(if: runs, "mpirun or the genocl binary is missing")) func everyModelTrainsOnTwoRanksAndTwoDevices() throws {
+        let (digits, pairs) = (try writeTinyDataset(), try writePairedDataset())
+        for model in ["dcgan", "wgan", "wgan-gp", "vae", "vae-dense", "cvae", "acgan", "pix2pix"] {
+            let data = model == "pix2pix" ? pairs : digits
+            let size = model == "pix2pix" ? ["--image-size", "32", "--channels", "3", "--batch-size", "2"] : ["--image-size", "16", "--batch-size", "8"]
+            let common = ["train", "--model", model, "--data", data, "--ngf", "4", "--ndf", "4", "--steps", "2", "--critic-steps", "1"] + size
+            let ranks = try run(common + ["--device", device, "--out", data + "/mpi-" + model], ranks: 2, in: data + "/mpi")
+            #expect(ranks.status == 0 && ranks.output.contains("done: 2 steps"), "\(model) on 2 ranks: \(ranks.output)")
+            guard openCLTestsEnabled else { continue }
+            let devices = try run(
+                common + ["--device", "0,1", "--sync-batchnorm", "--out", data + "/devices-" + model], ranks: nil, in: data + "/devices",
+                environment: ["POCL_DEVICES": "pthread pthread"])
+            #expect(devices.status == 0 && devices.output.contains("2 × "), "\(model) on 2 PoCL devices: \(devices.output)")
+        }
     }
 
     /// A rank killed mid-run: mpirun stops the other within seconds, nothing hangs, and the
