@@ -84,6 +84,12 @@ extension Genocl {
                 results.append(result)
                 if !json { print(formatBench(result)) }
                 guard backends.count > 1 else { continue }
+                guard workload.options.batchSize % backends.count == 0 else {
+                    if !json {
+                        print("  \(workload.name): its batch of \(workload.options.batchSize) does not split across \(backends.count) devices; not run split")
+                    }
+                    continue
+                }
                 // The same global batch across every device named, beside the first alone.
                 let split = try runBench(workload, iterations: iterations, warmup: warmup, backends: backends, rates: rates)
                 results.append(split)
