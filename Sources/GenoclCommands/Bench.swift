@@ -86,7 +86,9 @@ extension Genocl {
                 guard backends.count > 1 else { continue }
                 guard workload.options.batchSize % backends.count == 0 else {
                     if !json {
-                        print("  \(workload.name): its batch of \(workload.options.batchSize) does not split across \(backends.count) devices; not run split")
+                        print(
+                            "  \(workload.name): its batch of \(workload.options.batchSize) does not split across \(backends.count) devices; not run split"
+                        )
                     }
                     continue
                 }

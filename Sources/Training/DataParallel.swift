@@ -92,3 +92,19 @@ private final class ReplicaStep: @unchecked Sendable {
         lock.withLock { results[index] = result }
     }
 }
+
+/// Every rank holds the same weights, bit for bit (debug builds check it after every step):
+/// a 16-bit FNV-1a digest of this rank's weights, summed over the ranks, is `size` times
+/// its own only when (barring a one-in-65,536 collision) all digests agree.
+func checkRanksAgree(_ processes: any ProcessGroup, session: Session, weights: [Parameter]) throws {
+    var hash: UInt32 = 2_166_136_261
+    for values in try session.deviceValues(weights) {
+        for value in values ?? [] { hash = (hash ^ value.bitPattern) &* 16_777_619 }
+    }
+    let digest = Float(hash & 0xFFFF)
+    var sum = [digest]
+    try processes.allReduceSum(&sum)
+    guard sum[0] == digest * Float(processes.size) else {
+        throw PlanError("rank \(processes.rank)'s weights differ from another rank's: the ranks' updates diverged")
+    }
+}

@@ -38,6 +38,8 @@ public final class TrainingRun {
     private var session: Session { sessions[0] }
     /// The replicas' all-reduces on several devices (nil on one).
     public let replicaGroup: ReplicaGroup?
+    /// The MPI ranks this process trains among (nil: one process).
+    private let processes: (any ProcessGroup)?
     private let log: (String) -> Void
 
     /// Builds the run in `folder`, resuming from its latest checkpoint when `resume` is set.
@@ -109,7 +111,7 @@ public final class TrainingRun {
         // Every replica builds its steps from the one model: they share its host weights.
         let replicas = try sessions.map { try model.trainer(options, classes: classes, heldOut: heldOut, session: $0) }
         let weights = model.networks.flatMap { $0.module.parameters }
-        (self.sessions, self.model, replicaGroup) = (sessions, model, group)
+        (self.sessions, self.model, replicaGroup, self.processes) = (sessions, model, group, processes)
         trainer = group.map { ReplicatedTrainer(replicas, sessions: sessions, group: $0, weights: weights) } ?? replicas[0]
         metricNames = trainer.metricNames
         loader = DataLoader(
@@ -212,6 +214,9 @@ public final class TrainingRun {
     public func trainStep() throws -> StepMetrics {
         let current = loader.take(step, prefetching: step + 1 < totalSteps ? step + 1 : nil)
         let values = try trainer.train(current)
+        #if DEBUG
+            if let processes { try checkRanksAgree(processes, session: session, weights: model.networks.flatMap { $0.module.parameters }) }
+        #endif
         let metrics = StepMetrics(step: step + 1, epoch: step / stepsPerEpoch + 1, names: metricNames, values: values)
         guard values.allSatisfy(\.isFinite) else {
             let shown = zip(metricNames, values).map { "\($0) \($1)" }.joined(separator: ", ")

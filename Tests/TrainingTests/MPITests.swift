@@ -110,8 +110,11 @@ import Training
         let (digits, pairs) = (try writeTinyDataset(), try writePairedDataset())
         for model in ["dcgan", "wgan", "wgan-gp", "vae", "vae-dense", "cvae", "acgan", "pix2pix"] {
             let data = model == "pix2pix" ? pairs : digits
-            let size = model == "pix2pix" ? ["--image-size", "32", "--channels", "3", "--batch-size", "2"] : ["--image-size", "16", "--batch-size", "8"]
-            let common = ["train", "--model", model, "--data", data, "--ngf", "4", "--ndf", "4", "--steps", "2", "--critic-steps", "1"] + size
+            let size =
+                model == "pix2pix"
+                ? ["--image-size", "32", "--channels", "3", "--batch-size", "2"] : ["--image-size", "16", "--batch-size", "8"]
+            let common =
+                ["train", "--model", model, "--data", data, "--ngf", "4", "--ndf", "4", "--steps", "2", "--critic-steps", "1"] + size
             let ranks = try run(common + ["--device", device, "--out", data + "/mpi-" + model], ranks: 2, in: data + "/mpi")
             #expect(ranks.status == 0 && ranks.output.contains("done: 2 steps"), "\(model) on 2 ranks: \(ranks.output)")
             guard openCLTestsEnabled else { continue }
