@@ -6,6 +6,18 @@ import TestSupport
 import Testing
 import Training
 
+/// The float tensors of a GAN run's latest checkpoint, as "<file> <name>".
+func latestTensors(_ folder: String) throws -> [String: [Float]] {
+    let (checkpoint, path) = try Checkpoint.load(folder + "/checkpoints")
+    var tensors: [String: [Float]] = [:]
+    for file in ["netG", "netD", "optimizer"] {
+        for (name, tensor) in try checkpoint.file(file, in: path).tensors {
+            if case .float32(let values, _) = tensor { tensors[file + " " + name] = values }
+        }
+    }
+    return tensors
+}
+
 /// Data parallelism (issue 20): a batch split across devices trains as on one device.
 @Suite struct DataParallelTests {
     /// Two backends of the kind the suite tests: two OpenCL replicas on the PoCL device (each
@@ -20,14 +32,7 @@ import Training
         var settings = plainSettings(folder)
         settings.resume = resume
         let metrics = try Training.train(options, settings: settings, backends: try backends(devices), log: { _ in })
-        let (checkpoint, path) = try Checkpoint.load(folder + "/checkpoints")
-        var weights: [String: [Float]] = [:]
-        for file in ["netG", "netD", "optimizer"] {
-            for (name, tensor) in try checkpoint.file(file, in: path).tensors {
-                if case .float32(let values, _) = tensor { weights[file + " " + name] = values }
-            }
-        }
-        return (metrics, weights)
+        return (metrics, try latestTensors(folder))
     }
 
     /// Every metric and every weight of `a` within `tolerance` of `b`'s.

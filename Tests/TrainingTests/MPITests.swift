@@ -11,27 +11,14 @@ import Training
     static let runs = (mpirun != nil && ProcessTests.binary != nil) || ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// Starts `genocl` with `arguments`, under `mpirun -np ranks` when `ranks` is given.
-    func start(_ arguments: [String], ranks: Int?, output: String, environment extra: [String: String] = [:]) throws -> Process {
-        let binary = try #require(ProcessTests.binary, "the genocl binary was not built beside the tests: build it with `swift build`")
-        let process = Process()
-        if let ranks {
-            process.executableURL = URL(
-                fileURLWithPath: try #require(Self.mpirun, "mpirun is missing: tools/setup-debian.sh installs openmpi-bin"))
-            process.arguments = ["--oversubscribe", "-np", "\(ranks)", binary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-        }
-        var environment = ProcessInfo.processInfo.environment
+    func start(_ arguments: [String], ranks: Int?, output: String, environment: [String: String] = [:]) throws -> Process {
+        guard let ranks else { return try ProcessTests().start(arguments, output: output, environment: environment) }
+        let mpirun = try #require(Self.mpirun, "mpirun is missing: tools/setup-debian.sh installs openmpi-bin")
         // Tests run as root in CI; Open MPI asks for both to allow it.
-        (environment["OMPI_ALLOW_RUN_AS_ROOT"], environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]) = ("1", "1")
-        environment.merge(extra) { $1 }
-        process.environment = environment
-        FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: output)
-        process.standardError = process.standardOutput
-        try process.run()
-        return process
+        let root = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+        return try ProcessTests().start(
+            arguments, output: output, launcher: [mpirun, "--oversubscribe", "-np", "\(ranks)"],
+            environment: environment.merging(root) { $1 })
     }
 
     /// Runs to the end (at most `seconds`); returns the exit status and the output.
@@ -59,14 +46,7 @@ import Training
     func result(_ folder: String) throws -> (metrics: [[Float]], weights: [String: [Float]]) {
         let rows = try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         let metrics = rows.map { $0.split(separator: ",").dropFirst(2).dropLast(2).compactMap { Float($0) } }
-        let (checkpoint, path) = try Checkpoint.load(folder + "/checkpoints")
-        var weights: [String: [Float]] = [:]
-        for file in ["netG", "netD", "optimizer"] {
-            for (name, tensor) in try checkpoint.file(file, in: path).tensors {
-                if case .float32(let values, _) = tensor { weights[file + " " + name] = values }
-            }
-        }
-        return (metrics, weights)
+        return (metrics, try latestTensors(folder))
     }
 
     func expectAgree(

@@ -17,14 +17,17 @@ import Training
     /// built alone; under CI the tests fail on it instead of skipping silently.
     static let runs = binary != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
-    func start(_ arguments: [String], output: String) throws -> Process {
+    /// Starts genocl with `arguments` (or `launcher` with its arguments before genocl's, as
+    /// mpirun), writing its output to `output`, with `environment` added to this process's.
+    func start(_ arguments: [String], output: String, launcher: [String] = [], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: try #require(
-                Self.binary,
-                "the genocl binary was not built beside the tests (\(CommandLine.arguments[0])): build it with `swift build` (tools/test.sh runs `swift test`, which builds it)"
-            ))
-        process.arguments = arguments
+        let binary = try #require(
+            Self.binary,
+            "the genocl binary was not built beside the tests (\(CommandLine.arguments[0])): build it with `swift build` (tools/test.sh runs `swift test`, which builds it)"
+        )
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+        process.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [binary] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         FileManager.default.createFile(atPath: output, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = process.standardOutput
