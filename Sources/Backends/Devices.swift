@@ -22,7 +22,8 @@ public func makeBackend(_ spec: String, profiling: Bool? = nil) throws -> any Ba
 /// What is wrong with a `--device` list (a message naming the value), or nil.
 public func deviceListProblem(_ specs: [String]) -> String? {
     for spec in specs where spec != "cpu-reference" && (Int(spec) ?? -1) < 0 {
-        return "--device \(specs.joined(separator: ",")): \"\(spec)\" is not an OpenCL device index (see `genocl devices`) or cpu-reference"
+        let which = specs.count > 1 ? " for each device of the list, got \"\(spec)\"" : ""
+        return "--device \(specs.joined(separator: ",")): expected an OpenCL device index (see `genocl devices`) or cpu-reference\(which)"
     }
     return specs.isEmpty ? "--device needs a device index (see `genocl devices`) or cpu-reference" : nil
 }

@@ -65,6 +65,15 @@ import Training
             (["train", "--batch-size", "0"], "--batch-size must be positive, got 0"),
             (["train", "--steps=-3"], "--steps must be positive, got -3"),
             (["train", "--device", "gpu"], "--device gpu: expected an OpenCL device index"),
+            (
+                ["train", "--device", "0,gpu"],
+                "--device 0,gpu: expected an OpenCL device index (see `genocl devices`) or cpu-reference for each device of the list, got \"gpu\""
+            ),
+            (
+                ["train", "--device", "0,1", "--batch-size", "9"],
+                "--batch-size 9 does not split evenly across 2 devices; use a multiple of 2"
+            ),
+            (["train", "--device", "0,"], "got \"\""),
             (["train", "--label-smoothing", "1.5"], "--label-smoothing and --dropout-d must be in [0, 1)"),
             (["sample", "--checkpoint", "r", "--interpolate", "1"], "--interpolate needs at least 2 steps"),
             (["train", "--no-such-flag"], "Unknown option '--no-such-flag'"),
