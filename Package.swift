@@ -24,6 +24,7 @@ let package = Package(
         systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
+        systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
 
         .target(name: "TensorGraph"),
         .target(
@@ -39,7 +40,9 @@ let package = Package(
         .target(
             name: "OpenCLBackend", dependencies: ["TensorGraph", "OpenCLRuntime", "CCLBlast", "COpenCL"],
             plugins: ["EmbedKernels"]),
-        .target(name: "Training", dependencies: ["TensorGraph", "NeuralNet", "GenerativeModels", "Datasets"]),
+        // Charts and captions drawn by Cairo (PNG) and as SVG markup.
+        .target(name: "Plots", dependencies: ["CCairo"]),
+        .target(name: "Training", dependencies: ["TensorGraph", "NeuralNet", "GenerativeModels", "Datasets", "Plots"]),
         // Ranks of an `mpirun` launch and their all-reduce (Open MPI).
         .target(name: "Distributed", dependencies: ["TensorGraph", "CMPI"]),
         // Choosing and opening a backend, and what only OpenCL devices measure: the CLI's side.
@@ -70,5 +73,6 @@ let package = Package(
                 "CZlib", "TestSupport",
             ]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorGraph", "CPUReference", "TestSupport"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots", "Datasets"]),
     ]
 )

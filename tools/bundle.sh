@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A self-contained genocl for a machine without Swift (a GPU server, a lent machine):
 # builds the release binary with the Swift runtime linked in, and puts it in dist/ beside the
-# shared libraries it loads (the OpenCL ICD loader, CLBlast, libpng, libturbojpeg, and Open
-# MPI's library with what it links) and a wrapper that finds them. MPI itself starts only
+# shared libraries it loads (the OpenCL ICD loader, CLBlast, libpng, libturbojpeg, Open MPI's
+# and Cairo's libraries with what they link) and a wrapper that finds them. MPI itself starts only
 # under mpirun, which needs Open MPI installed on that machine (its plugins are not bundled). The GPU's OpenCL driver comes from that machine: its ICD file in
 # /etc/OpenCL/vendors, or name the driver library yourself:
 #   mkdir -p /tmp/icd && echo /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 > /tmp/icd/nvidia.icd
@@ -14,11 +14,17 @@ out=${1:-dist}
 swift build -c release --static-swift-stdlib --product genocl
 mkdir -p "$out/lib"
 strip -o "$out/genocl.bin" .build/release/genocl
-for lib in libOpenCL.so.1 libclblast.so.1 libpng16.so.16 libturbojpeg.so.0 \
-  libmpi.so.40 libopen-rte.so.40 libopen-pal.so.40 libhwloc.so.15 libevent_core-2.1.so.7 libevent_pthreads-2.1.so.7; do
-  path=$(ldd .build/release/genocl | awk -v l="$lib" '$1 == l { print $3 }')
-  [ -n "$path" ] || { echo "bundle: genocl does not load $lib (ldd)" >&2; exit 1; }
-  cp -L "$path" "$out/lib/"
+# Every shared library it loads but the C runtime's own (which the other machine has):
+# the OpenCL ICD loader, CLBlast, libpng, libturbojpeg, Open MPI, Cairo and what they load.
+for lib in libOpenCL.so.1 libclblast.so.1 libpng16.so.16 libturbojpeg.so.0 libmpi.so.40 libcairo.so.2; do
+  ldd .build/release/genocl | awk -v l="$lib" '$1 == l { found = 1 } END { exit !found }' \
+    || { echo "bundle: genocl does not load $lib (ldd)" >&2; exit 1; }
+done
+ldd .build/release/genocl | awk '$3 ~ /^\// { print $1, $3 }' | while read -r name path; do
+  case "$name" in
+    libc.so.*|libm.so.*|libdl.so.*|librt.so.*|libpthread.so.*|libgcc_s.so.*|libstdc++.so.*|ld-linux*) ;;
+    *) cp -L "$path" "$out/lib/" ;;
+  esac
 done
 cat > "$out/genocl" <<'WRAPPER'
 #!/bin/sh

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine with the Swift toolchain lacks:
 # the OpenCL ICD loader and headers, PoCL (OpenCL on the CPU), CLBlast, libpng,
-# libturbojpeg, zlib, Open MPI (mpirun and its library, for training on several machines)
-# and the Fashion-MNIST dataset package. Runs as root or via sudo.
+# libturbojpeg, zlib, Open MPI (mpirun and its library, for training on several machines),
+# Cairo and the DejaVu fonts (plots and captions) and the Fashion-MNIST dataset package. Runs as root or via sudo.
 set -euo pipefail
 packages=(
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
   libclblast-dev libpng-dev libturbojpeg0-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
+  libcairo2-dev fonts-dejavu-core
   dataset-fashion-mnist
 )
 missing=()

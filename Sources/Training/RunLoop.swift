@@ -135,7 +135,7 @@ public func train(
                 output.image.folder, png: output.png, width: output.image.grid.width, height: output.image.grid.height,
                 channels: output.image.channels, step: run.step)
         }
-        try writeAtomically(try lossPlotPNG(readLossHistory(metricsPath)), to: settings.folder + "/loss.png")
+        try writeRunPlots(folder: settings.folder, subject: runSubject(options))
         events.flush()
         return outputs.map(\.path)
     }
@@ -218,15 +218,9 @@ private func scalarTag(_ name: String) -> String {
     name.hasPrefix("loss_") ? "loss/" + name.dropFirst(5) : name
 }
 
-/// (step, first metric, second metric) of every row of metrics.csv (Loss_D and Loss_G
-/// for the GANs, the loss and its reconstruction term for the VAEs), earlier sessions included.
-func readLossHistory(_ path: String) -> [(step: Int, lossD: Float, lossG: Float)] {
-    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").dropFirst().compactMap { line in
-        let fields = line.split(separator: ",")
-        guard fields.count >= 4, let step = Int(fields[0]), let d = Float(fields[2]), let g = Float(fields[3]) else { return nil }
-        return (step, d, g)
-    }
+/// The model and data a run's pictures name: "dcgan on fashion-mnist".
+func runSubject(_ options: TrainOptions) -> String {
+    "\(options.model.rawValue) on \(URL(fileURLWithPath: options.data).deletingPathExtension().lastPathComponent)"
 }
 
 /// config.json: everything needed to reproduce the run.

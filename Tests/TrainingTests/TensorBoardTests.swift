@@ -45,8 +45,31 @@ func readRecords(_ path: String) throws -> [[UInt8]] {
     }
 
     @Test func lossPlotIsAPNG() throws {
-        let png = try lossPlotPNG([(1, 1.4, 0.7), (2, 1.2, 0.9), (3, 0.9, 1.5)])
+        let folder = NSTemporaryDirectory() + "genocl-plots-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let rows =
+            "step,epoch,loss_d,loss_g,d_x,d_g_z,gradient_penalty,images_per_second,seconds\n1,1,1.4,0.7,0.5,0.4,0.1,30,1\n2,1,1.2,0.9,0.6,0.4,0.2,31,2\n3,1,0.9,1.5,0.7,0.3,0.1,32,3\n"
+        try Data(rows.utf8).write(to: URL(fileURLWithPath: folder + "/metrics.csv"))
+        let written = try writeRunPlots(folder: folder, subject: "wgan-gp on dogs")
+        #expect(
+            written.map { ($0 as NSString).lastPathComponent } == [
+                "losses.png", "discriminator.png", "gradient-penalty.png", "throughput.png",
+            ])
+        let png = try #require(FileManager.default.contents(atPath: folder + "/loss.png"))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 100)
+        for file in written { #expect(FileManager.default.fileExists(atPath: file.replacingOccurrences(of: ".png", with: ".svg"))) }
+    }
+
+    @Test func metricGroupsFollowTheModelsMetrics() {
+        #expect(
+            metricGroups(["loss", "reconstruction", "kl", "images_per_second", "seconds"]).map(\.file) == [
+                "losses", "vae-terms", "throughput",
+            ])
+        #expect(
+            metricGroups(["loss_d", "loss_g", "d_x", "d_g_z", "loss_g_gan", "loss_g_l1"]).map(\.metrics) == [
+                ["loss_d", "loss_g"], ["loss_g_gan", "loss_g_l1"], ["d_x", "d_g_z"],
+            ])
+        #expect(metricGroups(["loss_d", "loss_g", "d_x", "d_g_z", "class_accuracy"]).last?.title == "class accuracy")
     }
 }
 

@@ -1,0 +1,76 @@
+// The run folder's plots: one chart per metric group of the model (losses; D(x) and
+// D(G(z)); the gradient penalty; class accuracy; reconstruction and KL; throughput), read
+// back from metrics.csv, as plots/<group>.png and .svg; loss.png is the losses chart.
+import Datasets
+import Foundation
+import Plots
+
+/// A chart of some metrics of a run.
+public struct MetricGroup: Equatable, Sendable {
+    public var file: String, title: String, yTitle: String
+    public var metrics: [String]
+}
+
+/// The charts of a model whose metrics.csv has `names` (after step and epoch): named
+/// groups first, then each remaining metric on its own, then throughput.
+public func metricGroups(_ names: [String]) -> [MetricGroup] {
+    let known: [MetricGroup] = [
+        MetricGroup(
+            file: "losses", title: "losses", yTitle: "loss", metrics: names.filter { $0 == "loss" || ["loss_d", "loss_g"].contains($0) }),
+        MetricGroup(
+            file: "generator-terms", title: "generator loss terms", yTitle: "loss", metrics: names.filter { $0.hasPrefix("loss_g_") }),
+        MetricGroup(
+            file: "discriminator", title: "D(x) and D(G(z))", yTitle: "mean discriminator output",
+            metrics: names.filter { ["d_x", "d_g_z"].contains($0) }),
+        MetricGroup(
+            file: "vae-terms", title: "reconstruction and KL", yTitle: "per image",
+            metrics: names.filter { ["reconstruction", "kl"].contains($0) }),
+    ]
+    let grouped = Set(known.flatMap(\.metrics) + ["images_per_second", "seconds"])
+    let single = names.filter { !grouped.contains($0) }.map {
+        MetricGroup(
+            file: $0.replacingOccurrences(of: "_", with: "-"), title: $0.replacingOccurrences(of: "_", with: " "), yTitle: $0, metrics: [$0]
+        )
+    }
+    let throughput =
+        names.contains("images_per_second")
+        ? [MetricGroup(file: "throughput", title: "throughput", yTitle: "images per second", metrics: ["images_per_second"])] : []
+    return known.filter { !$0.metrics.isEmpty } + single + throughput
+}
+
+/// metrics.csv as columns: the step of each row, and each named column's values.
+func readMetrics(_ path: String) -> (steps: [Double], columns: [String: [Double]], names: [String]) {
+    let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+    guard let header = lines.first?.split(separator: ",").map(String.init), header.first == "step" else { return ([], [:], []) }
+    var steps: [Double] = [], columns: [String: [Double]] = [:]
+    for line in lines.dropFirst() {
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == header.count, let step = Double(fields[0]) else { continue }
+        steps.append(step)
+        for (name, field) in zip(header, fields).dropFirst(2) { columns[name, default: []].append(Double(field) ?? .nan) }
+    }
+    return (steps, columns, Array(header.dropFirst(2)))
+}
+
+/// Writes every chart of the run in `folder` (from its metrics.csv) under `plots/`, and
+/// the losses chart as `loss.png`; returns the charts' PNG paths. `subject` names the
+/// model and data in the titles ("dcgan on fashion-mnist").
+@discardableResult
+public func writeRunPlots(folder: String, subject: String) throws -> [String] {
+    let (steps, columns, names) = readMetrics(folder + "/metrics.csv")
+    guard !steps.isEmpty else { return [] }
+    try FileManager.default.createDirectory(atPath: folder + "/plots", withIntermediateDirectories: true)
+    var written: [String] = []
+    for group in metricGroups(names) {
+        let series = group.metrics.map { name in Series(name, zip(steps, columns[name] ?? []).map { ($0, $1) }) }
+        let chart = Chart(title: "\(subject) — \(group.title)", yTitle: group.yTitle, series: series)
+        let raster = chart.raster()
+        let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
+        let path = folder + "/plots/\(group.file).png"
+        try writeAtomically(png, to: path)
+        try writeAtomically(Array(chart.svg().utf8), to: folder + "/plots/\(group.file).svg")
+        if group.file == "losses" { try writeAtomically(png, to: folder + "/loss.png") }
+        written.append(path)
+    }
+    return written
+}
