@@ -72,6 +72,8 @@ public struct LoadedData: Sendable {
     public var heldOut: Examples?
     public var classes: Int
     public var skipped: [String]
+    /// The classes' names (see `TrainingSet.classNames`).
+    public var classNames: [String] = []
 }
 
 /// Loads `path` for `model` (named in errors), which trains on `kind`. With `holdOut`, a few
@@ -109,13 +111,15 @@ public func loadExamples(
     let set = try TrainingSet(path, size: size, channels: channels)
     warnSkipped(set.skipped, log)
     let all = Examples(images: set.pixels, labels: set.labels, targets: nil, count: set.count)
-    guard holdOut else { return LoadedData(train: all, heldOut: nil, classes: set.classes, skipped: set.skipped) }
+    guard holdOut else {
+        return LoadedData(train: all, heldOut: nil, classes: set.classes, skipped: set.skipped, classNames: set.classNames)
+    }
     // Images the model never trains on: a seeded choice of up to 32.
     var rng = SplitMix64(seed: 0x4E1D_0017)
     let held = Set(Array(0..<set.count).shuffled(using: &rng).prefix(min(32, set.count / 10)))
     return LoadedData(
         train: all.subset((0..<set.count).filter { !held.contains($0) }), heldOut: held.isEmpty ? nil : all.subset(held.sorted()),
-        classes: set.classes, skipped: set.skipped)
+        classes: set.classes, skipped: set.skipped, classNames: set.classNames)
 }
 
 private func warnSkipped(_ skipped: [String], _ log: (String) -> Void) {

@@ -50,7 +50,7 @@ public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int,
     pixels: [UInt8], width: Int, height: Int
 ) {
     let rows = (count + columns - 1) / columns
-    let pad = 2
+    let pad = gridPadding
     let gridW = columns * (width + pad) + pad, gridH = rows * (height + pad) + pad
     var pixels = [UInt8](repeating: 0, count: gridW * gridH * channels)
     for i in 0..<count {
@@ -68,11 +68,20 @@ public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int,
     return (pixels, gridW, gridH)
 }
 
+/// Pixels between the images of a grid (and around them).
+public let gridPadding = 2
+
 /// A grid image a model writes (samples, reconstructions, triptychs) into `folder/step_NNNNNN.png`.
 public struct OutputImage: Sendable {
     public var folder: String
     public var grid: (pixels: [UInt8], width: Int, height: Int)
     public var channels: Int
+    /// The grid's columns and the side of its square cells (image and padding), for captions.
+    public var columns = 0, cellSize = 0
+    /// Captions of the columns, repeated across them (input | generated | target).
+    public var columnCaptions: [String] = []
+    /// The class each row shows, for conditional models' one-row-per-class grids.
+    public var rowClasses: [Int]?
 
     public init(folder: String, grid: (pixels: [UInt8], width: Int, height: Int), channels: Int) {
         (self.folder, self.grid, self.channels) = (folder, grid, channels)
@@ -84,5 +93,6 @@ public struct OutputImage: Sendable {
         self.init(
             folder: folder, grid: imageGrid(images, count: count, channels: channels, height: size, width: size, columns: columns),
             channels: channels)
+        (self.columns, cellSize) = (columns, size + gridPadding)
     }
 }

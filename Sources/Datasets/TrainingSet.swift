@@ -15,6 +15,8 @@ public struct TrainingSet: Sendable {
     public let count: Int
     /// The number of classes: sub-folders of an image folder, 10 for IDX data, 1 when unlabeled.
     public let classes: Int
+    /// The classes' names: the sub-folders of an image folder, Fashion-MNIST's garments, else the labels' digits.
+    public let classNames: [String]
     /// Files that could not be decoded, with why (skipped).
     public let skipped: [String]
 
@@ -34,7 +36,9 @@ public struct TrainingSet: Sendable {
                 Image(channels: 1, height: data.height, width: data.width, pixels: Array(data.images[(i * plane)..<((i + 1) * plane)]))
             }
             labels = data.labels
-            classes = table.labeled ? (data.labels.max() ?? 0) + 1 : 1
+            let count = table.labeled ? (data.labels.max() ?? 0) + 1 : 1
+            let fashion = count == 10 && (path == defaultFashionMNISTDirectory || path.lowercased().contains("fashion"))
+            (classes, classNames) = (count, (0..<count).map { fashion ? fashionMNISTClasses[$0] : String($0) })
             skipped = table.skipped
         } else {
             let folder = try ImageFolder(path)
@@ -46,6 +50,7 @@ public struct TrainingSet: Sendable {
             }
             (images, labels, skipped) = (loaded.images, loaded.labels, loaded.skipped)
             classes = max(folder.classes.count, 1)
+            classNames = folder.classes.isEmpty ? ["images"] : folder.classes
         }
         var pixels: [Float] = []
         pixels.reserveCapacity(images.count * channels * size * size)
@@ -54,6 +59,9 @@ public struct TrainingSet: Sendable {
         count = images.count
     }
 }
+
+/// Fashion-MNIST's labels 0–9.
+public let fashionMNISTClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 /// Refuses a data set whose decoded images (`images` of `channels`×`size`×`size` floats) would
 /// not fit in this machine's memory, before decoding any: the loader keeps them all.

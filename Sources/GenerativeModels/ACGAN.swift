@@ -99,7 +99,7 @@ extension ACGAN: AdversarialModel {
         let rows = min(classes, 16)
         let z = fixedLatents(graph, latentShape(rows * 10)!, rng: &rng)
         let rowLabels = graph.constant((0..<rows * 10).map { Float($0 / 10) }, [rows * 10])
-        return TrainingSamples(GeneratorInputs(noise: z, labels: rowLabels), columns: 10)
+        return TrainingSamples(GeneratorInputs(noise: z, labels: rowLabels), columns: 10, rowClasses: Array(0..<rows))
     }
 }
 

@@ -66,8 +66,10 @@ public struct TrainingSamples {
     public var inputs: GeneratorInputs
     public var columns: Int
     public var shown: Examples?
-    public init(_ inputs: GeneratorInputs, columns: Int, shown: Examples? = nil) {
-        (self.inputs, self.columns, self.shown) = (inputs, columns, shown)
+    /// The class of each row, where the grid shows one class per row.
+    public var rowClasses: [Int]?
+    public init(_ inputs: GeneratorInputs, columns: Int, shown: Examples? = nil, rowClasses: [Int]? = nil) {
+        (self.inputs, self.columns, self.shown, self.rowClasses) = (inputs, columns, shown, rowClasses)
     }
 }
 
@@ -273,10 +275,14 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
         let images = try sampler.run()[0]
         let (c, s) = (options.channels, options.imageSize)
         guard let shown = samples.shown else {
-            return [OutputImage(folder: "samples", images: images, channels: c, size: s, columns: samples.columns)]
+            var grid = OutputImage(folder: "samples", images: images, channels: c, size: s, columns: samples.columns)
+            grid.rowClasses = samples.rowClasses
+            return [grid]
         }
         // input | generated | target, one held-out pair per row.
         let rows = interleaved([shown.images, images, shown.targets!], per: c * s * s, count: shown.count)
-        return [OutputImage(folder: "samples", images: rows, channels: c, size: s, columns: 3)]
+        var grid = OutputImage(folder: "samples", images: rows, channels: c, size: s, columns: 3)
+        grid.columnCaptions = ["input", "generated", "target"]
+        return [grid]
     }
 }

@@ -111,10 +111,13 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     func outputs() throws -> [OutputImage] {
         let (c, s) = (options.channels, options.imageSize)
         var images = [OutputImage(folder: "samples", images: try sampler.run()[0], channels: c, size: s, columns: 8)]
+        if conditional { images[0].rowClasses = Array(0..<(images[0].grid.height - gridPadding) / images[0].cellSize) }
         if let reconstructor, let heldOut {
             // original, reconstruction pairs, four pairs per row.
             let pairs = interleaved([heldOut.images, try reconstructor.run()[0]], per: c * s * s, count: heldOut.count)
-            images.append(OutputImage(folder: "reconstructions", images: pairs, channels: c, size: s, columns: 8))
+            var grid = OutputImage(folder: "reconstructions", images: pairs, channels: c, size: s, columns: 8)
+            grid.columnCaptions = ["original", "reconstruction"]
+            images.append(grid)
         }
         return images
     }

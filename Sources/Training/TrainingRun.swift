@@ -27,8 +27,9 @@ public final class TrainingRun {
     public private(set) var step = 0
     /// Files of the data folder that could not be decoded (logged and counted in config.json).
     public let skippedFiles: Int
-    /// Classes of the data's labels.
+    /// Classes of the data's labels, and their names (captions of conditional models' grids).
     public let classes: Int
+    public let classNames: [String]
     public let metricNames: [String]
     private let loader: DataLoader
     private let model: any GenerativeModel
@@ -66,8 +67,8 @@ public final class TrainingRun {
             )
         }
         try self.init(
-            options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, skippedFiles: loaded.skipped.count,
-            folder: folder,
+            options, data: loaded.train, heldOut: loaded.heldOut, classes: loaded.classes, classNames: loaded.classNames,
+            skippedFiles: loaded.skipped.count, folder: folder,
             backends: backends, processes: processes, resume: resume, log: log)
     }
 
@@ -84,14 +85,15 @@ public final class TrainingRun {
     /// A run on examples already in memory (`genocl bench` uses synthetic ones), its global
     /// batch split evenly across `backends` (data parallelism on several devices).
     public init(
-        _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, skippedFiles: Int = 0, folder: String,
-        backends: [any Backend], processes: (any ProcessGroup)? = nil,
+        _ options: TrainOptions, data: Examples, heldOut: Examples?, classes: Int, classNames: [String] = [], skippedFiles: Int = 0,
+        folder: String, backends: [any Backend], processes: (any ProcessGroup)? = nil,
         resume: Bool = false, log: @escaping (String) -> Void
     ) throws {
         self.options = options
         self.folder = folder
         self.log = log
         (self.classes, self.skippedFiles) = (classes, skippedFiles)
+        self.classNames = classNames.count == classes ? classNames : (0..<classes).map(String.init)
         guard processes == nil || backends.count == 1 else { throw PlanError("an MPI rank drives one device; name one per rank") }
         let devices = processes?.size ?? backends.count
         guard devices >= 1, options.batchSize % devices == 0 else {
@@ -230,7 +232,10 @@ public final class TrainingRun {
 
     /// Writes the model's images for the current step as `<folder>/<kind>/step_NNNNNN.png`; returns them with their paths.
     public func writeOutputs() throws -> [(path: String, image: OutputImage, png: [UInt8])] {
-        try trainer.outputs().map { image in
+        let epoch = max(1, (step + stepsPerEpoch - 1) / stepsPerEpoch)
+        return try trainer.outputs().map { grid in
+            let title = ["\(runSubject(options)) — \(grid.folder)", "step \(step), epoch \(epoch)"]
+            let image = captioned(grid, title: title, classNames: classNames)
             try FileManager.default.createDirectory(atPath: folder + "/" + image.folder, withIntermediateDirectories: true)
             let path = folder + "/" + image.folder + String(format: "/step_%06d.png", step)
             let png = try encodePNG(width: image.grid.width, height: image.grid.height, channels: image.channels, pixels: image.grid.pixels)

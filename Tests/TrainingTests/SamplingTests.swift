@@ -119,8 +119,10 @@ import Training
         var options = tinyModelOptions(.pix2pix, data: data)
         options.steps = 1
         try train(options, settings: plainSettings(data + "/run"), backend: testBackend(), log: { _ in })
-        // The triptych: input | generated | target for each of the two held-out pairs.
-        #expect(try png(data + "/run/samples/step_000001.png") == (3 * 34 + 2, 2 * 34 + 2))
+        // The triptych: input | generated | target for each of the two held-out pairs, under its
+        // title (step, epoch, and the column captions where they do not fit 32-pixel cells).
+        let size = try png(data + "/run/samples/step_000001.png")
+        #expect(size.0 >= 3 * 34 + 2 && size.1 == 2 * 34 + 2 + 8 + 16 * 3, "\(size)")
         var translate = SampleOptions(checkpoint: data + "/run")
         (translate.input, translate.output, translate.saveNpy) = (data + "/val", data + "/out", true)
         #expect(try Training.sample(translate, backend: testBackend()).count == 2)

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Testing
 import Training
@@ -75,4 +76,48 @@ func readRecords(_ path: String) throws -> [[UInt8]] {
 
 extension Array where Element == UInt8 {
     func windows(_ size: Int) -> [[UInt8]] { count >= size ? (0...(count - size)).map { Array(self[$0..<($0 + size)]) } : [] }
+}
+
+/// Grids that explain themselves: a title band above the grid, column captions where they
+/// fit their cells (else in the title), class names beside the rows.
+@Suite struct CaptionTests {
+    func grid(columns: Int, rows: Int, size: Int) -> OutputImage {
+        OutputImage(
+            folder: "samples", images: [Float](repeating: -1, count: columns * rows * size * size), channels: 1, size: size,
+            columns: columns)
+    }
+
+    /// Dark pixels (text on white) in a region of an RGB image.
+    func dark(_ image: OutputImage, x: Range<Int>, y: Range<Int>) -> Int {
+        var count = 0
+        for row in y { for column in x where image.grid.pixels[(row * image.grid.width + column) * 3] < 100 { count += 1 } }
+        return count
+    }
+
+    @Test func titleCaptionsAndClassNamesAreDrawn() {
+        var image = grid(columns: 3, rows: 2, size: 64)
+        image.columnCaptions = ["input", "generated", "target"]
+        let framed = captioned(image, title: ["pix2pix on maps — samples", "step 500, epoch 2"], classNames: [])
+        // One title line fits 200 pixels; the captions fit 66-pixel cells: a band of 16 below.
+        #expect(framed.channels == 3 && framed.grid.height == image.grid.height + 8 + 16 * 2 + 16, "\(framed.grid.height)")
+        #expect(dark(framed, x: 0..<framed.grid.width, y: 0..<22) > 40, "the title")
+        var conditional = grid(columns: 10, rows: 3, size: 28)
+        conditional.rowClasses = [0, 1, 2]
+        let labeled = captioned(conditional, title: ["acgan on mnist — samples"], classNames: ["T-shirt/top", "Trouser", "Pullover"])
+        let labelWidth = labeled.grid.width - conditional.grid.width
+        #expect(labelWidth > 40)
+        let top = labeled.grid.height - conditional.grid.height
+        for row in 0..<3 {
+            let y = top + 2 + row * 30
+            #expect(dark(labeled, x: 0..<labelWidth - 2, y: y..<(y + 28)) > 10, "row \(row)'s class name")
+        }
+    }
+
+    @Test func captionsTooWideForTheirCellsJoinTheTitle() {
+        var image = grid(columns: 8, rows: 2, size: 28)
+        image.columnCaptions = ["original", "reconstruction"]
+        let framed = captioned(image, title: ["vae on cars — reconstructions"], classNames: [])
+        // No caption band: the captions are a title part of their own (two lines of title).
+        #expect(framed.grid.height == image.grid.height + 8 + 16 * 2, "\(framed.grid.height)")
+    }
 }
