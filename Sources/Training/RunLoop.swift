@@ -136,6 +136,7 @@ public func train(
                 channels: output.image.channels, step: run.step)
         }
         try writeRunPlots(folder: settings.folder, subject: runSubject(options))
+        try writeRunReport(settings.folder)
         events.flush()
         return outputs.map(\.path)
     }
