@@ -132,7 +132,7 @@ public struct Chart: Sendable {
 }
 
 /// Round tick values (1, 2 or 5 × 10ᵏ apart) covering [low, high].
-func niceTicks(_ low: Double, _ high: Double, count: Int = 6) -> [Double] {
+public func niceTicks(_ low: Double, _ high: Double, count: Int = 6) -> [Double] {
     let raw = (high - low) / Double(max(count - 1, 1))
     let magnitude = pow(10, floor(log10(raw)))
     let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
@@ -153,8 +153,10 @@ func decadeLabel(_ exponent: Double) -> String {
 }
 
 /// A tick's value with as many decimals as its spacing needs.
-func tickLabel(_ value: Double, step: Double) -> String {
+public func tickLabel(_ value: Double, step: Double) -> String {
     if abs(value) >= 1e6 || (abs(value) < 1e-4 && value != 0) { return String(format: "%.1e", value) }
-    let decimals = max(0, Int(-floor(log10(abs(step)) + 1e-9)))
+    // Enough decimals that every tick reads exactly: 0.25 steps need two, 0.2 steps one.
+    var decimals = max(0, Int(-floor(log10(abs(step)) + 1e-9)))
+    while decimals < 8, abs((step * pow(10, Double(decimals))).rounded() - step * pow(10, Double(decimals))) > 1e-6 { decimals += 1 }
     return String(format: "%.\(decimals)f", value)
 }

@@ -149,11 +149,17 @@ public func writeRunReport(_ folder: String) throws {
     try writeAtomically(Array(runReportHTML(folder).utf8), to: folder + "/report.html")
 }
 
+/// Redraws the charts of the run in `folder` from its metrics.csv, then its report.html.
+public func refreshRunReport(_ folder: String) throws {
+    try writeRunPlots(folder: folder, subject: RunRecord(folder).subject)
+    try writeRunReport(folder)
+}
+
 /// `genocl report RUN…`: several runs on one page in `out` (report.html and its charts):
 /// each metric the runs share on one chart, a curve per run; their latest grids side by
 /// side; their settings in one table. Returns the page's path.
 @discardableResult
-public func writeComparisonReport(_ folders: [String], out: String) throws -> String {
+public func writeComparisonReport(_ folders: [String], out: String, smoothing: Double = 0.6) throws -> String {
     let runs = folders.map(RunRecord.init)
     for run in runs where run.metrics.steps.isEmpty {
         throw PlanError("\(run.folder): no metrics.csv with steps (not a genocl run folder, or it has not trained a step)")
@@ -163,7 +169,8 @@ public func writeComparisonReport(_ folders: [String], out: String) throws -> St
     var charts: [String] = []
     for name in names {
         let series = runs.map { run in Series(run.name, zip(run.metrics.steps, run.metrics.columns[name] ?? []).map { ($0, $1) }) }
-        let chart = Chart(title: "\(name.replacingOccurrences(of: "_", with: " ")) of \(runs.count) runs", yTitle: name, series: series)
+        var chart = Chart(title: "\(name.replacingOccurrences(of: "_", with: " ")) of \(runs.count) runs", yTitle: name, series: series)
+        chart.smoothing = smoothing
         let raster = chart.raster()
         try writeAtomically(
             try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb), to: out + "/plots/\(name).png")

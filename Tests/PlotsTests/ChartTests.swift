@@ -93,3 +93,13 @@ private final class TextCollector: NSObject, XMLParserDelegate {
         current = nil
     }
 }
+
+@Suite struct TickTests {
+    @Test func ticksAreRoundAndTheirLabelsExact() {
+        let ticks = niceTicks(-0.02, 1.02)
+        #expect(ticks == [0, 0.25, 0.5, 0.75, 1])
+        #expect(ticks.map { tickLabel($0, step: 0.25) } == ["0.00", "0.25", "0.50", "0.75", "1.00"])
+        #expect(niceTicks(0, 500, count: 7).map { tickLabel($0, step: 100) } == ["0", "100", "200", "300", "400", "500"])
+        #expect(tickLabel(0.4, step: 0.2) == "0.4" && tickLabel(3_000_000, step: 1_000_000) == "3.0e+06")
+    }
+}
