@@ -26,6 +26,7 @@ ldd .build/release/genocl | awk '$3 ~ /^\// { print $1, $3 }' | while read -r na
     *) cp -L "$path" "$out/lib/" ;;
   esac
 done
+git rev-parse --short HEAD > "$out/commit.txt" 2>/dev/null || true
 cat > "$out/genocl" <<'WRAPPER'
 #!/bin/sh
 here=$(dirname "$(readlink -f "$0")")

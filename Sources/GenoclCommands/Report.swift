@@ -16,7 +16,7 @@ extension Genocl {
 
         @Argument(help: "Run folders written by genocl train.") var runs: [String]
         @Option(help: "Folder for the comparison page and its charts.") var out = "report"
-        @Option(help: "Smoothing of the overlaid curves, as TensorBoard's (0: the raw curves only; below 1).") var smoothing = 0.6
+        @Option(help: "Smoothing of the curves, as TensorBoard's (0: the raw curves only; below 1).") var smoothing = 0.6
 
         public func validate() throws {
             guard (0..<1).contains(smoothing) else { throw ValidationError("--smoothing must be in [0, 1), got \(smoothing)") }
@@ -28,7 +28,7 @@ extension Genocl {
 
         public func run() throws {
             if runs.count == 1 {
-                try refreshRunReport(runs[0])
+                try refreshRunReport(runs[0], smoothing: smoothing)
                 print(runs[0] + "/report.html")
             } else {
                 print(try writeComparisonReport(runs, out: out, smoothing: smoothing))

@@ -150,8 +150,8 @@ public func writeRunReport(_ folder: String) throws {
 }
 
 /// Redraws the charts of the run in `folder` from its metrics.csv, then its report.html.
-public func refreshRunReport(_ folder: String) throws {
-    try writeRunPlots(folder: folder, subject: RunRecord(folder).subject)
+public func refreshRunReport(_ folder: String, smoothing: Double = 0.6) throws {
+    try writeRunPlots(folder: folder, subject: RunRecord(folder).subject, smoothing: smoothing)
     try writeRunReport(folder)
 }
 

@@ -54,16 +54,17 @@ func readMetrics(_ path: String) -> (steps: [Double], columns: [String: [Double]
 
 /// Writes every chart of the run in `folder` (from its metrics.csv) under `plots/`, and
 /// the losses chart as `loss.png`; returns the charts' PNG paths. `subject` names the
-/// model and data in the titles ("dcgan on fashion-mnist").
+/// model and data in the titles ("dcgan on fashion-mnist"); `smoothing` is TensorBoard's.
 @discardableResult
-public func writeRunPlots(folder: String, subject: String) throws -> [String] {
+public func writeRunPlots(folder: String, subject: String, smoothing: Double = 0.6) throws -> [String] {
     let (steps, columns, names) = readMetrics(folder + "/metrics.csv")
     guard !steps.isEmpty else { return [] }
     try FileManager.default.createDirectory(atPath: folder + "/plots", withIntermediateDirectories: true)
     var written: [String] = []
     for group in metricGroups(names) {
         let series = group.metrics.map { name in Series(name, zip(steps, columns[name] ?? []).map { ($0, $1) }) }
-        let chart = Chart(title: "\(subject) — \(group.title)", yTitle: group.yTitle, series: series)
+        var chart = Chart(title: "\(subject) — \(group.title)", yTitle: group.yTitle, series: series)
+        chart.smoothing = smoothing
         let raster = chart.raster()
         let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
         let path = folder + "/plots/\(group.file).png"
