@@ -145,6 +145,7 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
     private let sampler: Plan
     private let samples: TrainingSamples
     private var step = 0
+    let companions: [Companion]
 
     init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
@@ -206,15 +207,37 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
         let lossG = model.generatorLoss(GeneratorStep(options: options, real: real, fake: fake, dFake: dG, fakeLabels: fakeLabels))
         let updatesG = optimizerG.updates(minimizing: lossG.loss)
         discriminatorFetches = fetchesD.count
+        // The generator's moving average: each state tensor after the step, averaged in.
+        let generatorState = model.networks.first { $0.file == Model.samplingNetworks[0] }?.module.stateDict() ?? []
+        let ema = options.emaDecay.map { _ in
+            Companion(
+                file: "netG_ema", state: generatorState.map { ($0.name, Parameter("netG_ema." + $0.name, shape: $0.parameter.shape)) },
+                source: generatorState.map(\.parameter))
+        }
+        companions = ema.map { [$0] } ?? []
+        func averaged(_ updates: [Assignment]) -> [Assignment] {
+            guard let ema, let decay = options.emaDecay else { return [] }
+            let after = Dictionary(updates.map { (ObjectIdentifier($0.parameter), $0.value) }) { $1 }
+            return zip(ema.state, ema.source).map { target, source in
+                let new = after[ObjectIdentifier(source)] ?? graph.variable(source)
+                // A counter (BatchNorm's batches tracked) is copied, not averaged.
+                let value =
+                    target.name.hasSuffix("num_batches_tracked") ? new : graph.variable(target.parameter) * decay + new * (1 - decay)
+                return Assignment(target.parameter, stopGradient(value))
+            }
+        }
         if combine {
             // trainG's updates hold the discriminator step's (its BatchNorm statistics chained on).
-            combined = try session.plan(fetches: fetchesD + replicaMean([lossG.loss] + lossG.extras), updates: updatesG + trainG.updates)
+            let updates = updatesG + trainG.updates
+            combined = try session.plan(
+                fetches: fetchesD + replicaMean([lossG.loss] + lossG.extras), updates: updates + averaged(updates))
             steps = nil
         } else {
             combined = nil
+            let updates = updatesG + trainG.updates
             steps = (
                 try session.plan(fetches: fetchesD, updates: updatesD + trainD.updates),
-                try session.plan(fetches: replicaMean([lossG.loss] + lossG.extras), updates: updatesG + trainG.updates)
+                try session.plan(fetches: replicaMean([lossG.loss] + lossG.extras), updates: updates + averaged(updates))
             )
         }
         batchesPerStep = options.criticSteps
@@ -225,7 +248,10 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
         var rng = SplitMix64(seed: seed &+ 99)
         let sampleGraph = Graph()
         samples = try model.trainingSamples(sampleGraph, options: options, classes: classes, heldOut: heldOut, rng: &rng)
-        sampler = try session.plan(fetches: [model.generate(samples.inputs, ForwardContext(training: true))])
+        // With a moving average, the grids show it: the generator read through its weights.
+        let sampling = ForwardContext(training: true)
+        if let ema { sampling.record(zip(ema.state, ema.source).map { Assignment($1, sampleGraph.variable($0.parameter)) }) }
+        sampler = try session.plan(fetches: [model.generate(samples.inputs, sampling)])
     }
 
     func seek(to step: Int) { self.step = step }

@@ -74,6 +74,24 @@ public protocol ModelTrainer: AnyObject {
     func train(_ batches: [Batch]) throws -> [Float]
     /// The images to write now.
     func outputs() throws -> [OutputImage]
+    /// Networks the trainer keeps beside the model's, saved in checkpoints as their own files
+    /// (the generator's moving average, `netG_ema`), with the network each copies at the start.
+    var companions: [Companion] { get }
+}
+
+/// A network a trainer keeps beside the model's (with the same state-dict names): saved as
+/// `file` in checkpoints, started as a copy of `source`.
+public struct Companion {
+    public let file: String
+    public let state: [(name: String, parameter: Parameter)]
+    public let source: [Parameter]
+
+    /// Starts the companion as a copy of its source's host values.
+    public func copySource() { for ((_, parameter), source) in zip(state, source) { parameter.value = source.value } }
+}
+
+extension ModelTrainer {
+    public var companions: [Companion] { [] }
 }
 
 /// A model's name, as `--model` and config.json spell it; `type` is the model.

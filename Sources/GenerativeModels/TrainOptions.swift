@@ -61,6 +61,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// rather than each device's share's (nil, the default, as PyTorch's DDP: optional so
     /// that config.json files written before it still load).
     public var synchronizedBatchNorm: Bool?
+    /// GANs: β of the generator's exponential moving average (`netG_ema`, updated every step,
+    /// used for samples); nil: none (optional, as config.json files written before it load).
+    public var emaDecay: Float?
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50
@@ -108,6 +111,12 @@ extension TrainOptions {
             (0..<1).contains(beta2)
         else {
             return "learning rates must be positive and betas in [0, 1)"
+        }
+        if let emaDecay {
+            guard emaDecay > 0 && emaDecay < 1 else { return "--ema must be in (0, 1), such as 0.999, got \(emaDecay)" }
+            guard model.type is any AdversarialModel.Type else {
+                return "--ema keeps a GAN generator's moving average; \(model.rawValue) has none"
+            }
         }
         guard clip >= 0, penaltyWeight >= 0, klWeight >= 0, l1Weight >= 0, [clip, penaltyWeight, klWeight, l1Weight].allSatisfy(\.isFinite)
         else {

@@ -31,6 +31,7 @@ extension Genocl {
         @Option(help: "VAEs: perturb the latent of this image.") var perturb: String?
         @Option(help: "VAEs: standard deviation of the --perturb noise.") var noise: Float = 0.5
         @Option(help: "pix2pix: an image or folder of images to translate.") var input: String?
+        @Flag(help: "Sample the generator itself, not its moving average (netG_ema), where the run kept one.") var noEma = false
 
         public func validate() throws {
             guard count > 0 else { throw ValidationError("--count must be positive") }
@@ -45,6 +46,7 @@ extension Genocl {
 
         public func run() throws {
             var options = SampleOptions(checkpoint: checkpoint)
+            options.movingAverage = !noEma
             (options.count, options.output, options.truncation, options.latents) = (count, out, truncation, latents)
             (options.saveNpy, options.interpolate, options.single, options.seed) = (saveNpy, interpolate, single, seed)
             (options.classLabel, options.clusters, options.refine, options.perturb, options.noise, options.input) = (

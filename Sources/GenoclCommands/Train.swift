@@ -66,6 +66,11 @@ extension Genocl {
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
         @Flag(help: "Flip real images left–right at random.") var flip = false
+        @Option(
+            help:
+                "GANs: keep the generator's exponential moving average with this β (0.999 is NVIDIA's), saved as netG_ema and used for samples."
+        )
+        var ema: Float?
         @Flag(help: "On several devices, normalize BatchNorm with the whole batch's statistics, not each device's share's.")
         var syncBatchnorm = false
         @Flag(help: "Check data, model and device, then stop before training.") var dryRun = false
@@ -95,6 +100,7 @@ extension Genocl {
             )
             (o.logEvery, o.initFrom) = (logEvery, initFrom)
             if syncBatchnorm { o.synchronizedBatchNorm = true }
+            if let ema { o.emaDecay = ema }
             return o
         }
 

@@ -24,6 +24,7 @@ final class ReplicatedTrainer: ModelTrainer {
     }
 
     var optimizers: [any Optimizer] { replicas[0].optimizers }
+    var companions: [Companion] { replicas[0].companions }
     var metricNames: [String] { replicas[0].metricNames }
     var batchesPerStep: Int { replicas[0].batchesPerStep }
     /// Every replica's share, so that rates compare with one device's.

@@ -12,6 +12,8 @@ import TensorGraph
 
 public struct SampleOptions: Sendable {
     public var checkpoint: String
+    /// Sample the generator's moving average (netG_ema) where the run kept one.
+    public var movingAverage = true
     public var count = 64
     public var output = "samples"
     /// Sample z from a normal truncated to ±truncation.
@@ -74,10 +76,10 @@ private func runConfig(near folder: String) -> RunConfig? {
 }
 
 /// Loads the model of `path`: a run folder, checkpoints folder, checkpoint folder, or a generator .safetensors file.
-func loadSampler(_ path: String) throws -> Sampler {
+func loadSampler(_ path: String, movingAverage: Bool = true) throws -> Sampler {
     let bare = path.hasSuffix(".safetensors") ? path : nil
     var folder = bare.map { ($0 as NSString).deletingLastPathComponent } ?? path
-    let networkNames = Set(ModelKind.registered.flatMap { $0.samplingNetworks })
+    let networkNames = Set(ModelKind.registered.flatMap { $0.samplingNetworks } + ["netG_ema"])
     var files: [String: SafetensorsFile] = [:]
     if let bare {
         files[""] = try readSafetensors(bare).withoutDataParallelPrefix
@@ -110,6 +112,8 @@ func loadSampler(_ path: String) throws -> Sampler {
     }
     let type = options.model.type
     if let bare = files.removeValue(forKey: "") { files[type.samplingNetworks[0]] = bare }
+    // The generator's moving average has the generator's names: it stands in for it.
+    if let average = files.removeValue(forKey: "netG_ema"), movingAverage { files["netG"] = average }
     let model = try options.model.make(options, classes: classes)
     for (file, module) in model.networks where type.samplingNetworks.contains(file) {
         guard let weights = files[file] else { throw SafetensorsError(message: "\(path): no \(file).safetensors there") }
@@ -121,7 +125,7 @@ func loadSampler(_ path: String) throws -> Sampler {
 /// Writes the samples of `options`; returns the files written.
 @discardableResult
 public func sample(_ options: SampleOptions, backend: any Backend) throws -> [String] {
-    let model = try loadSampler(options.checkpoint)
+    let model = try loadSampler(options.checkpoint, movingAverage: options.movingAverage)
     let session = Session(backend: backend)
     let (c, s, nz) = (model.options.channels, model.options.imageSize, model.options.latentSize)
     let graph = Graph()

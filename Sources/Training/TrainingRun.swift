@@ -128,19 +128,25 @@ public final class TrainingRun {
         totalSteps = options.steps ?? options.epochs * stepsPerEpoch
         if resume {
             step = try restore()
-        } else if let initFrom = options.initFrom {
-            try initialize(from: initFrom)
+        } else {
+            if let initFrom = options.initFrom { try initialize(from: initFrom) }
+            // A moving average starts as a copy of the network it follows.
+            for replica in replicaTrainers { for companion in replica.companions { companion.copySource() } }
         }
-        for (session, state) in zip(sessions, replicaOptimizerStates) {
-            try session.upload(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + state)
+        for (session, replica) in zip(sessions, replicaTrainers) {
+            let own = replica.optimizers.flatMap(\.state) + replica.companions.flatMap { $0.state.map(\.parameter) }
+            try session.upload(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + own)
         }
         trainer.seek(to: step)
     }
 
     private var optimizerState: [Parameter] { trainer.optimizers.flatMap(\.state) }
-    /// Each replica's optimizer state (its own parameters, loaded alike on resume).
-    private var replicaOptimizerStates: [[Parameter]] {
-        ((trainer as? ReplicatedTrainer)?.replicas ?? [trainer]).map { $0.optimizers.flatMap(\.state) }
+    /// Each replica's trainer: its optimizer state and companions are its own parameters,
+    /// loaded alike on resume.
+    private var replicaTrainers: [any ModelTrainer] { (trainer as? ReplicatedTrainer)?.replicas ?? [trainer] }
+    /// The networks saved in a checkpoint: the model's, then the trainer's companions.
+    private var savedNetworks: [(file: String, state: [(name: String, parameter: Parameter)])] {
+        model.networks.map { ($0.file, $0.module.stateDict()) } + trainer.companions.map { ($0.file, $0.state) }
     }
     private var checkpointsFolder: String { folder + "/checkpoints" }
 
@@ -155,8 +161,12 @@ public final class TrainingRun {
             try load(try checkpoint.file(file, in: path), into: module.stateDict(), path: "\(path)/\(file).safetensors")
         }
         let optimizer = try checkpoint.file("optimizer", in: path)
-        for state in replicaOptimizerStates {
-            try load(optimizer, into: state.map { ($0.name, $0) }, path: path + "/optimizer.safetensors")
+        for replica in replicaTrainers {
+            try load(optimizer, into: replica.optimizers.flatMap(\.state).map { ($0.name, $0) }, path: path + "/optimizer.safetensors")
+            for companion in replica.companions {
+                try load(
+                    try checkpoint.file(companion.file, in: path), into: companion.state, path: "\(path)/\(companion.file).safetensors")
+            }
         }
         guard let saved = optimizer.metadata["step"].flatMap(Int.init), saved >= 0 else {
             let found = optimizer.metadata["step"].map { "a step of \"\($0)\"" } ?? "no step"
@@ -184,10 +194,10 @@ public final class TrainingRun {
 
     /// Saves a checkpoint of the current step.
     public func saveCheckpoint() throws {
-        try session.download(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + optimizerState)
+        try session.download(savedNetworks.flatMap { $0.state.map(\.parameter) } + optimizerState)
         // A checkpoint is never written with weights or state that have diverged: resuming from it would fail again.
         let state: [(name: String, parameter: Parameter)] =
-            model.networks.flatMap { network in network.module.stateDict().map { ("\(network.file) \($0.name)", $0.parameter) } }
+            savedNetworks.flatMap { network in network.state.map { ("\(network.file) \($0.name)", $0.parameter) } }
             + optimizerState.map { ("optimizer \($0.name)", $0) }
         if let diverged = state.first(where: { !$0.parameter.value.allSatisfy(\.isFinite) }) {
             let latest = (try? String(contentsOfFile: checkpointsFolder + "/latest", encoding: .utf8))?.trimmingCharacters(
@@ -205,9 +215,7 @@ public final class TrainingRun {
                 "step": String(step), "epoch": String(step / stepsPerEpoch), "seed": String(options.seed), "model": options.model.rawValue,
                 "format": "genocl",
             ])
-        let networks = model.networks.map {
-            ($0.file, SafetensorsFile(tensors: storedTensors($0.module.stateDict()), metadata: ["format": "pt"]))
-        }
+        let networks = savedNetworks.map { ($0.file, SafetensorsFile(tensors: storedTensors($0.state), metadata: ["format": "pt"])) }
         try Checkpoint(files: networks + [("optimizer", optimizer)]).save(in: checkpointsFolder, name: String(format: "step_%06d", step))
     }
 

@@ -74,6 +74,8 @@ import Training
                 "--batch-size 9 does not split evenly across 2 devices; use a multiple of 2"
             ),
             (["train", "--device", "0,"], "got \"\""),
+            (["train", "--ema", "1"], "--ema must be in (0, 1), such as 0.999, got 1.0"),
+            (["train", "--model", "vae", "--ema", "0.999"], "--ema keeps a GAN generator's moving average; vae has none"),
             (["train", "--label-smoothing", "1.5"], "--label-smoothing and --dropout-d must be in [0, 1)"),
             (["sample", "--checkpoint", "r", "--interpolate", "1"], "--interpolate needs at least 2 steps"),
             (["train", "--no-such-flag"], "Unknown option '--no-such-flag'"),
