@@ -117,6 +117,62 @@ public func loadImages(_ folder: ImageFolder, size: Int, channels: Int) -> (imag
     }
 }
 
+/// Decodes the images of `folder` in parallel, each center-cropped to a square, resized to
+/// `size` and given `channels`, straight into bytes (`b/127.5 − 1`): no image is ever kept as
+/// floats, so a data set takes a byte a value. Undecodable files are skipped.
+public func loadImageBytes(_ folder: ImageFolder, size: Int, channels: Int) -> (
+    bytes: [UInt8], labels: [Int], skipped: [String], count: Int
+) {
+    let per = channels * size * size, files = folder.files
+    final class Slots: @unchecked Sendable {
+        var bytes: [UInt8]
+        var failures: [String?]
+        init(_ count: Int, _ per: Int) {
+            (bytes, failures) = ([UInt8](repeating: 0, count: count * per), Array(repeating: nil, count: count))
+        }
+    }
+    let slots = Slots(files.count, per)
+    slots.bytes.withUnsafeMutableBufferPointer { buffer in
+        let base = UncheckedPointer(buffer.baseAddress)
+        slots.failures.withUnsafeMutableBufferPointer { failures in
+            let failed = UncheckedFailures(failures.baseAddress)
+            DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                do {
+                    let image = try decodeImage(files[i], channels: channels)
+                    let side = min(image.height, image.width)
+                    let values = image.centerCropped(height: side, width: side).resized(height: size, width: size).withChannels(channels)
+                        .pixels
+                    for (k, v) in values.enumerated() { base.pointer![i * per + k] = UInt8(max(0, min(255, ((v + 1) * 127.5).rounded()))) }
+                } catch {
+                    failed.pointer![i] = "\(error)"
+                }
+            }
+        }
+    }
+    // Close the gaps the skipped files left, in order.
+    var kept = 0, labels: [Int] = [], skipped: [String] = []
+    for i in files.indices {
+        if let failure = slots.failures[i] {
+            skipped.append(failure)
+            continue
+        }
+        if kept != i { slots.bytes.replaceSubrange(kept * per..<(kept + 1) * per, with: slots.bytes[i * per..<(i + 1) * per]) }
+        labels.append(folder.labels[i])
+        kept += 1
+    }
+    slots.bytes.removeSubrange(kept * per..<slots.bytes.count)
+    return (slots.bytes, labels, skipped, kept)
+}
+
+/// Raw pointers handed to the decoding threads, each writing its own slots.
+private struct UncheckedPointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt8>?; init(_ p: UnsafeMutablePointer<UInt8>?) { pointer = p }
+}
+private struct UncheckedFailures: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<String?>?
+    init(_ p: UnsafeMutablePointer<String?>?) { pointer = p }
+}
+
 /// Decodes `files` in parallel and applies `prepare` to each; undecodable files are skipped.
 public func loadImages(
     _ files: [String], labels: [Int], channels: Int, prepare: @escaping @Sendable (Image) throws -> Image

@@ -9,8 +9,10 @@ public func isMNISTLayout(_ path: String) -> Bool {
 }
 
 public struct TrainingSet: Sendable {
-    /// `[count, channels, size, size]` in [−1, 1].
-    public let pixels: [Float]
+    /// `[count, channels, size, size]` as bytes `b` of the values `b/127.5 − 1` (see `Examples`).
+    public let bytes: [UInt8]
+    /// The same in [−1, 1].
+    public var pixels: [Float] { dequantized(bytes[...]) }
     public let labels: [Int]
     public let count: Int
     /// The number of classes: sub-folders of an image folder, 10 for IDX data, 1 when unlabeled.
@@ -23,6 +25,7 @@ public struct TrainingSet: Sendable {
     /// Loads `path`: an IDX folder, a CSV table of image rows, or an image folder (see `DataLayout`).
     public init(_ path: String, size: Int, channels: Int) throws {
         var images: [Image] = []
+        var bytes: [UInt8] = []
         let layout = DataLayout(path)
         if layout.isDigits {
             let table =
@@ -43,30 +46,31 @@ public struct TrainingSet: Sendable {
         } else {
             let folder = try ImageFolder(path)
             try checkMemory(path, images: folder.files.count, channels: channels, size: size)
-            let loaded = loadImages(folder, size: size, channels: channels)
-            guard !loaded.images.isEmpty else {
+            let loaded = loadImageBytes(folder, size: size, channels: channels)
+            guard loaded.count > 0 else {
                 throw DatasetError(
                     "\(path): none of the \(loaded.skipped.count) images could be decoded; the first: \(loaded.skipped.first ?? "")")
             }
-            (images, labels, skipped) = (loaded.images, loaded.labels, loaded.skipped)
+            (bytes, labels, skipped) = (loaded.bytes, loaded.labels, loaded.skipped)
             classes = max(folder.classes.count, 1)
             classNames = folder.classes.isEmpty ? ["images"] : folder.classes
         }
-        var pixels: [Float] = []
-        pixels.reserveCapacity(images.count * channels * size * size)
-        for image in images { pixels += image.resized(height: size, width: size).withChannels(channels).pixels }
-        self.pixels = pixels
-        count = images.count
+        // IDX and CSV images, small as decoded: resized one by one into bytes.
+        bytes.reserveCapacity(bytes.count + images.count * channels * size * size)
+        for image in images { bytes += quantized(image.resized(height: size, width: size).withChannels(channels).pixels) }
+        self.bytes = bytes
+        count = bytes.count / max(channels * size * size, 1)
     }
 }
 
 /// Fashion-MNIST's labels 0–9.
 public let fashionMNISTClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
-/// Refuses a data set whose decoded images (`images` of `channels`×`size`×`size` floats) would
-/// not fit in this machine's memory, before decoding any: the loader keeps them all.
-func checkMemory(_ path: String, images: Int, channels: Int, size: Int, copies: Int = 1) throws {
-    let bytes = checkedProduct([images, channels, size, size, 4, copies]) ?? .max
+/// Refuses a data set whose decoded images (`images` of `channels`×`size`×`size` values, a byte
+/// each where kept as bytes) would not fit in this machine's memory, before decoding any: the
+/// loader keeps them all.
+func checkMemory(_ path: String, images: Int, channels: Int, size: Int, copies: Int = 1, bytesPerValue: Int = 1) throws {
+    let bytes = checkedProduct([images, channels, size, size, bytesPerValue, copies]) ?? .max
     // Half the memory: decoding and resizing need room beside the images, and training more.
     let available = Int(clamping: ProcessInfo.processInfo.physicalMemory) / 2
     guard bytes <= available else {
