@@ -19,6 +19,7 @@ struct OpenCLLayoutTests {
         try expectOpenCLMatches([x], "slice") { $0[0].sliced(starts: [1, 0, 2], sizes: [2, 3, 3]) }
         try expectOpenCLMatches([x], "pad") { $0[0].padded(before: [0, 2, 1], after: [1, 0, 3]) }
         try expectOpenCLMatches([x], "stopGradient") { stopGradient($0[0]) * $0[0] }
+        try expectOpenCLMatches([input("s", [2, 12, 3, 5], 15)], "pixelShuffle") { pixelShuffle($0[0], factor: 2) * 3 }
         let labels = CheckInput("l", [4], [0, 4, 2, 2], constant: true)
         try expectOpenCLMatches([input("z", [4, 5], 14), labels], "softmaxCrossEntropy") { softmaxCrossEntropy($0[0], labels: $0[1]) }
     }

@@ -21,6 +21,19 @@ import Testing
             [0, 1, 2, 3, 0, 4, 5, 6, 0, 0, 0, 0], .exact)
     }
 
+    /// PyTorch's `pixel_shuffle` by hand: output (c, h·r + i, w·r + j) is input channel c·r² + i·r + j at (h, w).
+    @Test func pixelShuffleByHand() throws {
+        // [1, 4, 1, 2]: channels 0–3 at two pixels → [1, 1, 2, 4].
+        let x: [Float] = [0, 1, 10, 11, 20, 21, 30, 31]
+        let shuffled = try forward([1, 4, 1, 2], x) { pixelShuffle($0, factor: 2) }
+        expectClose(shuffled, [0, 10, 1, 11, 20, 30, 21, 31], .exact)
+        expectClose(try forward([1, 1, 2, 4], shuffled) { pixelUnshuffle($0, factor: 2) }, x, .exact)
+        let big = randomValues(2 * 18 * 3 * 5, seed: seed(103))
+        expectClose(try forward([2, 18, 3, 5], big) { pixelUnshuffle(pixelShuffle($0, factor: 3), factor: 3) }, big, .exact)
+        let p = CheckInput("p", [2, 8, 3, 2], randomValues(96, seed: seed(104)))
+        try expectGradients([p]) { pixelShuffle($0[0], factor: 2) }
+    }
+
     @Test func gradientsMatchFiniteDifferences() throws {
         let shape: Shape = [3, 4, 5]
         let x = CheckInput("x", shape, randomValues(shape.count, seed: seed(100)))

@@ -58,6 +58,30 @@ extension Tensor {
     }
 }
 
+/// Sub-pixel upsampling (PyTorch's `pixel_shuffle`): `[N, C·r², H, W]` → `[N, C, H·r, W·r]`,
+/// output `(c, h·r + i, w·r + j)` from input channel `c·r² + i·r + j` at `(h, w)`. A reshape,
+/// a permutation and a reshape, so its gradient and every backend come with them.
+public func pixelShuffle(_ x: Tensor, factor r: Int) -> Tensor {
+    let (n, channels, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    guard x.shape.rank == 4, r > 0, channels % (r * r) == 0 else {
+        x.graph.record(GraphError("pixelShuffle", "\(x.shape) has no channels in groups of \(r)² for a factor of \(r)"))
+        return x
+    }
+    let c = channels / (r * r)
+    return x.reshaped([n, c, r, r, h, w]).permuted([0, 1, 4, 2, 5, 3]).reshaped([n, c, h * r, w * r])
+}
+
+/// The inverse of `pixelShuffle` (PyTorch's `pixel_unshuffle`): `[N, C, H·r, W·r]` → `[N, C·r², H, W]`.
+public func pixelUnshuffle(_ x: Tensor, factor r: Int) -> Tensor {
+    let (n, c, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    guard x.shape.rank == 4, r > 0, height % r == 0, width % r == 0 else {
+        x.graph.record(GraphError("pixelUnshuffle", "\(x.shape) does not split into \(r)×\(r) blocks"))
+        return x
+    }
+    let (h, w) = (height / r, width / r)
+    return x.reshaped([n, c, h, r, w, r]).permuted([0, 1, 3, 5, 2, 4]).reshaped([n, c * r * r, h, w])
+}
+
 /// Tensors joined along `axis`; all other dimensions must agree.
 public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     tensors[0].graph.apply(.concat(axis: axis), tensors)
