@@ -64,6 +64,23 @@ public final class Conv2D: WeightAndBias {
     }
 }
 
+/// PyTorch's `PReLU`: `max(0, x) + a·min(0, x)` with a learned slope `a` per channel (axis 1),
+/// or one for all; `weight [num_parameters]` starts at 0.25. SRResNet's activation.
+public final class PReLU: Layer {
+    public let weight: Parameter
+
+    public init(_ parameters: Int = 1, initial: Float = 0.25) { weight = Parameter("weight", shape: [parameters], fill: initial) }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }
+
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let a = context.current(weight, in: x.graph)
+        var shape = [Int](repeating: 1, count: x.shape.rank)
+        if weight.shape.count > 1, x.shape.rank >= 2 { shape[1] = weight.shape.count }
+        return relu(x) + minimum(x, 0) * a.reshaped(shape).expanded(to: x.shape)
+    }
+}
+
 /// Transposed 2-D convolution; `weight [C_in, C_out, K, K]` (PyTorch's layout), `bias [C_out]`.
 public final class ConvTranspose2D: WeightAndBias {
     public let weight: Parameter

@@ -53,6 +53,22 @@ import Testing
             mismatch(whole, [1, sigma, 2, sigma, 3, sigma, 5, sigma], Tolerance(atol: 1e-4, rtol: 1e-4), "one group") == nil, "\(whole)")
     }
 
+    /// PReLU (SRResNet's activation, issue 24): a slope per channel on the negative side.
+    @Test func preluByHandAndItsGradients() throws {
+        let prelu = PReLU(2)
+        prelu.weight.value = [0.25, 0.5]
+        let graph = Graph()
+        let x = graph.constant([-4, 2, -2, 6], [1, 2, 1, 2])
+        #expect(try evaluate([prelu(x, ForwardContext(training: true))])[0] == [-1, 2, -1, 6])
+        #expect(prelu.stateDict(prefix: "act").map(\.name) == ["act.weight"])
+        let input = CheckInput("x", [3, 2, 2, 2], valuesAwayFromZero(24, seed: 8))
+        let slope = CheckInput("a", [2], [0.1, 0.3])
+        #expect(
+            try gradientMismatch([input, slope]) {
+                relu($0[0]) + minimum($0[0], 0) * $0[1].reshaped([1, 2, 1, 1]).expanded(to: $0[0].shape)
+            } == nil)
+    }
+
     @Test func gradientsMatchFiniteDifferences() throws {
         let x = CheckInput("x", [4, 3, 2, 2], randomValues(48, in: 0.5...2, seed: 6))
         #expect(try gradientMismatch([x]) { pixelNorm($0[0]) } == nil)
