@@ -53,21 +53,37 @@ public struct Examples: Sendable {
 
     public var perImage: Int { count == 0 ? 0 : bytes.count / count }
 
-    /// The examples at `indices` as floats, flipped left–right where `flips` says so.
-    public func batch(_ indices: some Collection<Int>, flips: [Bool] = [], channels: Int, size: Int) -> Batch {
-        let n = perImage
+    /// The examples at `indices` as floats `[N, channels, size, size]`, flipped left–right where
+    /// `flips` says so. Stored larger (`loadSize`, pix2pix's jitter), each is the `size`×`size`
+    /// crop at its `offsets` (top, left) — the same for an input and its target.
+    public func batch(
+        _ indices: some Collection<Int>, flips: [Bool] = [], offsets: [(top: Int, left: Int)] = [], channels: Int, size: Int,
+        loadSize: Int? = nil
+    ) -> Batch {
+        let load = loadSize ?? size
+        let (stored, out) = (channels * load * load, channels * size * size)
         func gather(_ source: [UInt8]) -> [Float] {
-            var out = [Float](repeating: 0, count: indices.count * n)
+            var values = [Float](repeating: 0, count: indices.count * out)
             for (k, i) in indices.enumerated() {
                 let flipped = k < flips.count && flips[k]
-                for row in 0..<(n / max(size, 1)) {
-                    let (from, to) = (i * n + row * size, k * n + row * size)
-                    for x in 0..<size { out[to + x] = Float(source[from + (flipped ? size - 1 - x : x)]) / 127.5 - 1 }
+                let (top, left) = k < offsets.count ? offsets[k] : ((load - size) / 2, (load - size) / 2)
+                for c in 0..<channels {
+                    for y in 0..<size {
+                        let from = i * stored + (c * load + top + y) * load + left, to = k * out + (c * size + y) * size
+                        for x in 0..<size { values[to + x] = Float(source[from + (flipped ? size - 1 - x : x)]) / 127.5 - 1 }
+                    }
                 }
             }
-            return out
+            return values
         }
         return Batch(images: gather(bytes), labels: indices.map { Float(labels[$0]) }, targets: targetBytes.map(gather) ?? [])
+    }
+
+    /// The examples center-cropped from `loadSize` to `size` (held-out pairs shown without jitter).
+    public func centerCropped(channels: Int, size: Int, loadSize: Int) -> Examples {
+        guard loadSize != size else { return self }
+        let batch = self.batch(0..<count, channels: channels, size: size, loadSize: loadSize)
+        return Examples(images: batch.images, labels: labels, targets: targetBytes == nil ? nil : batch.targets, count: count)
     }
 
     /// The examples at `indices`.
@@ -101,7 +117,7 @@ public struct LoadedData: Sendable {
 /// to 32 images.
 public func loadExamples(
     _ path: String, for model: String, kind: ExampleKind, size: Int, channels: Int, reversedPairs: Bool = false, holdOut: Bool,
-    log: (String) -> Void
+    loadSize: Int? = nil, log: (String) -> Void
 ) throws -> LoadedData {
     if kind == .pairs {
         guard DataLayout(path) == .imageFolder else {
@@ -109,7 +125,9 @@ public func loadExamples(
                 "\(path): \(model) trains on paired images; give --data a folder with train/ and val/ (or test/) of A|B images side by side, or A/ and B/ folders with matching names"
             )
         }
-        let sets = try PairedSet.splits(path, size: size, channels: channels, reversed: reversedPairs)
+        // Training pairs at `loadSize` for the loader's random crops; held-out ones at `size`.
+        let load = loadSize ?? size
+        let sets = try PairedSet.splits(path, size: load, channels: channels, reversed: reversedPairs)
         func examples(_ set: PairedSet) -> Examples {
             Examples(images: set.inputs, labels: [Int](repeating: 0, count: set.count), targets: set.targets, count: set.count)
         }
@@ -126,7 +144,9 @@ public func loadExamples(
             }
         }
         warnSkipped(sets.train.skipped, log)
-        return LoadedData(train: train, heldOut: heldOut, classes: 1, skipped: sets.train.skipped)
+        return LoadedData(
+            train: train, heldOut: heldOut?.centerCropped(channels: channels, size: size, loadSize: load), classes: 1,
+            skipped: sets.train.skipped)
     }
     let set = try TrainingSet(path, size: size, channels: channels)
     warnSkipped(set.skipped, log)
@@ -156,15 +176,18 @@ public final class DataLoader: @unchecked Sendable {
     public let batchesPerEpoch: Int
     private let seed: UInt64
     private let flip: Bool
-    private let channels: Int, size: Int
+    /// Examples are stored at `loadSize` and cropped at random to `size` (pix2pix's jitter).
+    private let channels: Int, size: Int, loadSize: Int
     private let prefetched = Prefetcher()
     /// The example order of epoch `orderEpoch`.
     private var order: [Int] = []
     private var orderEpoch = -1
 
-    public init(_ examples: Examples, batchSize: Int, batchesPerStep: Int, seed: UInt64, flip: Bool, channels: Int, size: Int) {
+    public init(
+        _ examples: Examples, batchSize: Int, batchesPerStep: Int, seed: UInt64, flip: Bool, channels: Int, size: Int, loadSize: Int? = nil
+    ) {
         (self.examples, self.batchSize, self.batchesPerStep, self.seed, self.flip) = (examples, batchSize, batchesPerStep, seed, flip)
-        (self.channels, self.size) = (channels, size)
+        (self.channels, self.size, self.loadSize) = (channels, size, loadSize ?? size)
         batchesPerEpoch = examples.count / batchSize
     }
 
@@ -172,7 +195,7 @@ public final class DataLoader: @unchecked Sendable {
     public var stepsPerEpoch: Int { batchesPerEpoch / batchesPerStep }
 
     /// The batches of `step`. Epoch `e` visits the examples in a permutation drawn from
-    /// (seed, e), so any batch is known without history; flips are drawn from (seed, batch, slot).
+    /// (seed, e), so any batch is known without history; flips and crops are drawn from (seed, batch, slot).
     public func batches(at step: Int) -> [Batch] {
         (0..<batchesPerStep).map { k in
             let global = step * batchesPerStep + k
@@ -187,7 +210,14 @@ public final class DataLoader: @unchecked Sendable {
                 var coin = SplitMix64(seed: seed ^ UInt64(global) &* 0x9E37_79B9 ^ UInt64(slot))
                 return flip && Bool.random(using: &coin)
             }
-            return examples.batch(order[(index * batchSize)..<((index + 1) * batchSize)], flips: flips, channels: channels, size: size)
+            let offsets = (0..<batchSize).map { slot -> (top: Int, left: Int) in
+                var rng = SplitMix64(seed: seed ^ UInt64(global) &* 0xC40F_F5E7 ^ UInt64(slot) &+ 0x7177)
+                let room = loadSize - size
+                return (Int.random(in: 0...room, using: &rng), Int.random(in: 0...room, using: &rng))
+            }
+            return examples.batch(
+                order[(index * batchSize)..<((index + 1) * batchSize)], flips: flips, offsets: offsets, channels: channels, size: size,
+                loadSize: loadSize)
         }
     }
 

@@ -64,6 +64,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// GANs: β of the generator's exponential moving average (`netG_ema`, updated every step,
     /// used for samples); nil: none (optional, as config.json files written before it load).
     public var emaDecay: Float?
+    /// Paired data: the size pairs are loaded at before a random `imageSize` crop (pix2pix's
+    /// jitter, the same crop and flip for both images); nil: the paper's 286 for 256, in proportion.
+    public var loadSize: Int?
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50
@@ -81,6 +84,12 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 }
 
 extension TrainOptions {
+    /// The size paired data are loaded at: `loadSize`, else 286/256 of the crop (the pix2pix
+    /// paper's resize to 286 and random crop to 256); other data are loaded at their size.
+    public var effectiveLoadSize: Int {
+        loadSize ?? (model.type.trainsOn == .pairs ? (imageSize * 286 + 128) / 256 : imageSize)
+    }
+
     /// Limits on sizes read from flags or a config.json, far above any study's, so that sizes
     /// derived from them (elements, steps) cannot overflow.
     public static let limits = (batchSize: 1 << 20, steps: 1 << 40, width: 1 << 16, imageSize: 1 << 14)
@@ -111,6 +120,12 @@ extension TrainOptions {
             (0..<1).contains(beta2)
         else {
             return "learning rates must be positive and betas in [0, 1)"
+        }
+        if loadSize != nil, model.type.trainsOn != .pairs {
+            return "--load-size crops paired data (pix2pix); \(model.rawValue) trains on images"
+        }
+        if let loadSize, loadSize < imageSize || loadSize > Self.limits.imageSize {
+            return "--load-size must be at least the crop (--image-size \(imageSize)) and at most \(Self.limits.imageSize), got \(loadSize)"
         }
         if let emaDecay {
             guard emaDecay > 0 && emaDecay < 1 else { return "--ema must be in (0, 1), such as 0.999, got \(emaDecay)" }

@@ -34,7 +34,12 @@ extension Genocl {
                 "MNIST-layout IDX files, a CSV of image rows (Kaggle's train.csv: label,pixel0,…), or a folder of PNG/JPEG images (sub-folders are classes)."
         ) var data =
             defaultFashionMNISTDirectory
-        @Option(help: "Image size (DCGAN-family models: 28, 16, 32, 64, 128, 256; pix2pix: a power of two ≥ 32).") var imageSize: Int?
+        @Option(
+            name: [.customLong("image-size"), .customLong("crop-size")],
+            help: "Image size (DCGAN-family models: 28, 16, 32, 64, 128, 256; pix2pix: a power of two ≥ 32, the crop of --load-size).")
+        var imageSize: Int?
+        @Option(help: "pix2pix: load pairs at this size, then crop --image-size at random (default 286 for 256, in proportion).")
+        var loadSize: Int?
         @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels: Int?
         @Option(help: "Images per batch.") var batchSize: Int?
         @Option(help: "Epochs (passes over the data).") var epochs = 1
@@ -101,6 +106,7 @@ extension Genocl {
             (o.logEvery, o.initFrom) = (logEvery, initFrom)
             if syncBatchnorm { o.synchronizedBatchNorm = true }
             if let ema { o.emaDecay = ema }
+            if let loadSize { o.loadSize = loadSize }
             return o
         }
 

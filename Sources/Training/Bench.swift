@@ -28,9 +28,11 @@ public struct BenchWorkload: Sendable {
     /// Images one iteration trains on (all critic batches and the generator's).
     public var imagesPerIteration: Int { options.batchSize * options.criticSteps }
 
-    /// Synthetic examples: uniform pixels in [−1, 1], random labels, enough for two iterations per epoch.
-    public func syntheticData() -> Examples {
-        let count = 2 * imagesPerIteration, per = options.channels * options.imageSize * options.imageSize
+    /// Synthetic examples: uniform pixels in [−1, 1], random labels, enough for two iterations
+    /// per epoch, at the size the loader keeps them (`loaded`: pix2pix's jitter crops them) or shows them.
+    public func syntheticData(loaded: Bool = true) -> Examples {
+        let side = loaded ? options.effectiveLoadSize : options.imageSize
+        let count = 2 * imagesPerIteration, per = options.channels * side * side
         var rng = SplitMix64(seed: 7)
         func pixels() -> [Float] { (0..<count * per).map { _ in Float.random(in: -1...1, using: &rng) } }
         let labels = (0..<count).map { _ in Int.random(in: 0..<classes, using: &rng) }
@@ -116,7 +118,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
     options.steps = warmup + iterations + 1
     let setupStart = Date()
     let run = try TrainingRun(
-        options, data: workload.syntheticData(), heldOut: options.model.type.showsHeldOut ? workload.syntheticData() : nil,
+        options, data: workload.syntheticData(), heldOut: options.model.type.showsHeldOut ? workload.syntheticData(loaded: false) : nil,
         classes: workload.classes, folder: folder, backends: backends, log: { _ in })
     let setup = Date().timeIntervalSince(setupStart)
     let profiling = backend as? any ProfilingBackend

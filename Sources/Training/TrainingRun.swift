@@ -60,7 +60,7 @@ public final class TrainingRun {
         let loaded = try loadExamples(
             options.data, for: options.model.rawValue, kind: type.trainsOn, size: options.imageSize, channels: options.channels,
             reversedPairs: options.direction == .bToA,
-            holdOut: type.showsHeldOut, log: log)
+            holdOut: type.showsHeldOut, loadSize: options.effectiveLoadSize, log: log)
         if type.trainsOn == .labeledImages && loaded.classes < 2 {
             throw DatasetError(
                 "\(options.data): --model \(options.model.rawValue) needs class labels; put each class's images in its own sub-folder (or use MNIST-layout IDX files with labels)"
@@ -118,7 +118,7 @@ public final class TrainingRun {
         metricNames = trainer.metricNames
         loader = DataLoader(
             data, batchSize: options.batchSize, batchesPerStep: trainer.batchesPerStep, seed: options.seed, flip: options.flip,
-            channels: options.channels, size: options.imageSize)
+            channels: options.channels, size: options.imageSize, loadSize: options.effectiveLoadSize)
         stepsPerEpoch = loader.stepsPerEpoch
         guard stepsPerEpoch > 0 else {
             throw DatasetError(

@@ -160,3 +160,36 @@ func writeGzip(_ path: String, _ bytes: [UInt8]) {
         #expect(try TrainingSet(mnist, size: 8, channels: 1).count == 4)
     }
 }
+
+/// pix2pix's jitter (issue 24): pairs stored at the load size, cropped at random to the
+/// image size with the same offset (and flip) for the input and its target.
+@Suite struct JitterTests {
+    @Test func cropsKeepPairsAlignedAndMove() {
+        // Six pairs of 1×6×6 images whose pixel values encode (example, row, column); the
+        // target is the input plus one step, so alignment is checkable value by value.
+        let (count, load, size) = (6, 6, 4)
+        let input = (0..<count * load * load).map { i in Float(i % 200) / 127.5 - 1 }
+        let target = input.map { $0 + 1 / 127.5 }
+        let examples = Examples(images: input, labels: [Int](repeating: 0, count: count), targets: target, count: count)
+        let loader = DataLoader(examples, batchSize: 3, batchesPerStep: 1, seed: 9, flip: true, channels: 1, size: size, loadSize: load)
+        var corners = Set<Float>()
+        for step in 0..<8 {
+            for batch in loader.batches(at: step) {
+                #expect(batch.images.count == 3 * size * size && batch.targets.count == batch.images.count)
+                for (a, b) in zip(batch.images, batch.targets) { #expect(abs((b - a) - 1 / 127.5) < 1e-5) }
+                for k in 0..<3 { corners.insert(batch.images[k * size * size]) }
+            }
+        }
+        // The crops start at different places: the top-left values differ across batches.
+        #expect(corners.count > 6, "\(corners.count) distinct crop corners")
+        // The same step gives the same crops (resume is exact).
+        #expect(
+            loader.batches(at: 3)[0].images
+                == DataLoader(examples, batchSize: 3, batchesPerStep: 1, seed: 9, flip: true, channels: 1, size: size, loadSize: load)
+                .batches(at: 3)[0].images)
+        // A center crop for the held-out pairs: rows 1…4, columns 1…4 of each image.
+        let center = examples.centerCropped(channels: 1, size: size, loadSize: load)
+        #expect(center.count == count && center.images.count == count * size * size)
+        #expect(center.images[0] == input[1 * load + 1] && center.images[size * size - 1] == input[4 * load + 4])
+    }
+}
