@@ -91,7 +91,7 @@ public func readImageCSV(_ path: String) throws -> ImageTable {
                     skipped.append("\(path) line \(line): pixel \(p) is \(value), not 0–255")
                     return
                 }
-                row[p] = Float(value) / 127.5 - 1
+                row[p] = pixelValue(UInt8(value))
                 p += 1
             }
         }

@@ -23,7 +23,7 @@ private func scaled(_ pixels: [UInt8], channels: Int, height: Int, width: Int) -
     var planar = [Float](repeating: 0, count: pixels.count)
     let plane = height * width
     for i in 0..<plane {
-        for c in 0..<channels { planar[c * plane + i] = Float(pixels[i * channels + c]) / 127.5 - 1 }
+        for c in 0..<channels { planar[c * plane + i] = pixelValue(pixels[i * channels + c]) }
     }
     return Image(channels: channels, height: height, width: width, pixels: planar)
 }
@@ -135,14 +135,14 @@ public func loadImageBytes(_ folder: ImageFolder, size: Int, channels: Int) -> (
     slots.bytes.withUnsafeMutableBufferPointer { buffer in
         let base = UncheckedPointer(buffer.baseAddress)
         slots.failures.withUnsafeMutableBufferPointer { failures in
-            let failed = UncheckedFailures(failures.baseAddress)
+            let failed = UncheckedPointer(failures.baseAddress)
             DispatchQueue.concurrentPerform(iterations: files.count) { i in
                 do {
                     let image = try decodeImage(files[i], channels: channels)
                     let side = min(image.height, image.width)
                     let values = image.centerCropped(height: side, width: side).resized(height: size, width: size).withChannels(channels)
                         .pixels
-                    for (k, v) in values.enumerated() { base.pointer![i * per + k] = UInt8(max(0, min(255, ((v + 1) * 127.5).rounded()))) }
+                    for (k, v) in values.enumerated() { base.pointer![i * per + k] = pixelByte(v) }
                 } catch {
                     failed.pointer![i] = "\(error)"
                 }
@@ -164,13 +164,10 @@ public func loadImageBytes(_ folder: ImageFolder, size: Int, channels: Int) -> (
     return (slots.bytes, labels, skipped, kept)
 }
 
-/// Raw pointers handed to the decoding threads, each writing its own slots.
-private struct UncheckedPointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<UInt8>?; init(_ p: UnsafeMutablePointer<UInt8>?) { pointer = p }
-}
-private struct UncheckedFailures: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<String?>?
-    init(_ p: UnsafeMutablePointer<String?>?) { pointer = p }
+/// A raw pointer handed to the decoding threads, each writing its own slots.
+private struct UncheckedPointer<Element>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Element>?
+    init(_ pointer: UnsafeMutablePointer<Element>?) { self.pointer = pointer }
 }
 
 /// Decodes `files` in parallel and applies `prepare` to each; undecodable files are skipped.

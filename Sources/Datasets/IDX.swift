@@ -103,6 +103,6 @@ public func loadMNISTLayout(directory: String, split: String = "train") throws -
         throw DatasetError("\(directory): images of shape \(images.shape) hold no pixels (a dimension is 0); the IDX file is damaged")
     }
     return LabeledImages(
-        images: images.bytes.map { Float($0) / 127.5 - 1 }, labels: labels.bytes.map(Int.init),
+        images: images.bytes.map(pixelValue), labels: labels.bytes.map(Int.init),
         count: images.shape[0], height: images.shape[1], width: images.shape[2])
 }

@@ -70,7 +70,7 @@ public struct Examples: Sendable {
                 for c in 0..<channels {
                     for y in 0..<size {
                         let from = i * stored + (c * load + top + y) * load + left, to = k * out + (c * size + y) * size
-                        for x in 0..<size { values[to + x] = Float(source[from + (flipped ? size - 1 - x : x)]) / 127.5 - 1 }
+                        for x in 0..<size { values[to + x] = pixelValue(source[from + (flipped ? size - 1 - x : x)]) }
                     }
                 }
             }
@@ -94,13 +94,17 @@ public struct Examples: Sendable {
     }
 }
 
-/// Values in [−1, 1] as the nearest bytes `b` of `b/127.5 − 1` (the decoders' scale).
-public func quantized(_ values: [Float]) -> [UInt8] {
-    values.map { UInt8(Swift.max(0, Swift.min(255, (($0 + 1) * 127.5).rounded()))) }
-}
+/// A pixel's value in [−1, 1] from its byte: the one scale of every decoder and of `Examples`.
+@inline(__always) public func pixelValue(_ byte: UInt8) -> Float { Float(byte) / 127.5 - 1 }
 
-/// Bytes as the values `b/127.5 − 1`.
-public func dequantized(_ bytes: ArraySlice<UInt8>) -> [Float] { bytes.map { Float($0) / 127.5 - 1 } }
+/// The nearest byte of a value in [−1, 1] (clamped): `pixelValue`'s inverse on its values.
+@inline(__always) public func pixelByte(_ value: Float) -> UInt8 { UInt8(Swift.max(0, Swift.min(255, ((value + 1) * 127.5).rounded()))) }
+
+/// Values in [−1, 1] as their nearest bytes.
+public func quantized(_ values: [Float]) -> [UInt8] { values.map(pixelByte) }
+
+/// Bytes as their values in [−1, 1].
+public func dequantized(_ bytes: ArraySlice<UInt8>) -> [Float] { bytes.map(pixelValue) }
 
 /// The examples of a data folder: training examples, held-out ones (to show), classes and skipped files.
 public struct LoadedData: Sendable {

@@ -59,7 +59,7 @@ public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int,
             for y in 0..<height {
                 for x in 0..<width {
                     let v = images[((i * channels + c) * height + y) * width + x]
-                    let byte = UInt8(max(0, min(255, ((v + 1) * 127.5).rounded())))
+                    let byte = pixelByte(v)
                     pixels[((top + y) * gridW + left + x) * channels + c] = byte
                 }
             }

@@ -226,15 +226,14 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
                 return Assignment(target.parameter, stopGradient(value))
             }
         }
+        // In one plan, trainG's updates hold the discriminator step's (its BatchNorm statistics chained on).
+        let updates = updatesG + trainG.updates
         if combine {
-            // trainG's updates hold the discriminator step's (its BatchNorm statistics chained on).
-            let updates = updatesG + trainG.updates
             combined = try session.plan(
                 fetches: fetchesD + replicaMean([lossG.loss] + lossG.extras), updates: updates + averaged(updates))
             steps = nil
         } else {
             combined = nil
-            let updates = updatesG + trainG.updates
             steps = (
                 try session.plan(fetches: fetchesD, updates: updatesD + trainD.updates),
                 try session.plan(fetches: replicaMean([lossG.loss] + lossG.extras), updates: updates + averaged(updates))

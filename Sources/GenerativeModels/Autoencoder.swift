@@ -54,6 +54,8 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     private let conditional = Model.trainsOn == .labeledImages
     /// This trainer's share of each global batch (all of it on one device).
     private let replica: Replica
+    /// The class of each row of the sample grid (conditional models: one row per class).
+    private let sampleRowClasses: [Int]?
 
     init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
@@ -80,6 +82,7 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
         let sampleGraph = Graph()
         let eval = ForwardContext(training: false)
         let rows = conditional ? min(classes, 16) : 8
+        sampleRowClasses = conditional ? Array(0..<rows) : nil
         var rng = SplitMix64(seed: options.seed &+ 99)
         let noise = fixedLatents(sampleGraph, [rows * 8, nz], rng: &rng)
         let rowLabels = conditional ? sampleGraph.constant((0..<rows * 8).map { Float($0 / 8) }, [rows * 8]) : nil
@@ -111,7 +114,7 @@ final class AutoencoderTrainer<Model: AutoencoderModel>: ModelTrainer {
     func outputs() throws -> [OutputImage] {
         let (c, s) = (options.channels, options.imageSize)
         var images = [OutputImage(folder: "samples", images: try sampler.run()[0], channels: c, size: s, columns: 8)]
-        if conditional { images[0].rowClasses = Array(0..<(images[0].grid.height - gridPadding) / images[0].cellSize) }
+        images[0].rowClasses = sampleRowClasses
         if let reconstructor, let heldOut {
             // original, reconstruction pairs, four pairs per row.
             let pairs = interleaved([heldOut.images, try reconstructor.run()[0]], per: c * s * s, count: heldOut.count)

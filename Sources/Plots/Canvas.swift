@@ -199,8 +199,8 @@ public final class SVGDocument: Canvas {
     }
 }
 
-/// `text` safe inside XML.
-func escaped(_ text: String) -> String {
+/// `text` safe inside XML and HTML.
+public func escaped(_ text: String) -> String {
     text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
         of: ">", with: "&gt;"
     )

@@ -81,7 +81,10 @@ public struct Chart: Sendable {
         // The plot area: room for the y tick labels and title at the left, the x ones below.
         let yLabels = yTicks.map { log ? decadeLabel($0) : tickLabel($0, step: yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1) }
         let labelWidth = yLabels.map { textWidth($0, size: small) }.max() ?? 0
-        let (left, right, top, bottom) = (34 + labelWidth + 8, w - 20, 44.0, h - 58)
+        // Room at the right for half the last x tick label, which centers on the axis' end.
+        let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1
+        let lastLabel = xTicks.last.map { textWidth(tickLabel($0, step: xStep), size: small) / 2 + 6 } ?? 0
+        let (left, right, top, bottom) = (34 + labelWidth + 8, w - max(20, lastLabel), 44.0, h - 58)
         func px(_ x: Double) -> Double { left + (x - xLow) / (xHigh - xLow) * (right - left) }
         func py(_ y: Double) -> Double { bottom - (transform(y) - yLow) / (yHigh - yLow) * (bottom - top) }
         func pyTick(_ t: Double) -> Double { bottom - (t - yLow) / (yHigh - yLow) * (bottom - top) }
@@ -90,7 +93,6 @@ public struct Chart: Sendable {
             canvas.polyline([(left, pyTick(tick)), (right, pyTick(tick))], .grid, lineWidth: 1, alpha: 1)
             canvas.text(label, x: left - 6, y: pyTick(tick) + 4, size: small, anchor: .end, .text, bold: false, rotated: false)
         }
-        let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1
         for tick in xTicks {
             canvas.polyline([(px(tick), bottom), (px(tick), bottom + 5)], .axis, lineWidth: 1, alpha: 1)
             canvas.text(
@@ -106,10 +108,13 @@ public struct Chart: Sendable {
         let smooth = smoothing > 0 && series.contains { $0.points.count > 2 }
         for (i, curve) in series.enumerated() {
             let color = Color.series[i % Color.series.count]
-            let raw = curve.points.map { (px($0.x), py($0.y)) }
+            // Days of steps are millions of points: drawn, at most a few per pixel column.
+            let columns = Int(right - left)
+            let raw = decimated(curve.points, columns: columns, from: xLow, to: xHigh).map { (px($0.x), py($0.y)) }
             canvas.polyline(raw, color, lineWidth: 1.5, alpha: smooth ? 0.25 : 1)
             if smooth {
-                canvas.polyline(Self.smoothed(curve.points, weight: smoothing).map { (px($0.x), py($0.y)) }, color, lineWidth: 2, alpha: 1)
+                let smoothed = decimated(Self.smoothed(curve.points, weight: smoothing), columns: columns, from: xLow, to: xHigh)
+                canvas.polyline(smoothed.map { (px($0.x), py($0.y)) }, color, lineWidth: 2, alpha: 1)
             }
         }
 
@@ -129,6 +134,26 @@ public struct Chart: Sendable {
             canvas.text(name, x: boxX + 36, y: y, size: small, anchor: .start, .text, bold: false, rotated: false)
         }
     }
+}
+
+/// `points` (in x order) with at most the lowest and highest of each of `columns` equal
+/// slices of [low, high], in x order: the curve's envelope as drawn, where it has more
+/// points than pixels; as they are where it has few.
+public func decimated(_ points: [(x: Double, y: Double)], columns: Int, from low: Double, to high: Double) -> [(x: Double, y: Double)] {
+    guard columns > 0, points.count > 4 * columns, high > low else { return points }
+    var out: [(x: Double, y: Double)] = []
+    out.reserveCapacity(2 * columns + 2)
+    var start = 0
+    while start < points.count {
+        let column = min(columns - 1, Int((points[start].x - low) / (high - low) * Double(columns)))
+        var end = start + 1
+        while end < points.count, min(columns - 1, Int((points[end].x - low) / (high - low) * Double(columns))) == column { end += 1 }
+        let slice = points[start..<end]
+        let lowest = slice.indices.min { points[$0].y < points[$1].y }!, highest = slice.indices.max { points[$0].y < points[$1].y }!
+        for index in Set([lowest, highest]).sorted() { out.append(points[index]) }
+        start = end
+    }
+    return out
 }
 
 /// Round tick values (1, 2 or 5 × 10ᵏ apart) covering [low, high].

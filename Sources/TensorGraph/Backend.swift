@@ -124,16 +124,13 @@ public final class Session {
     /// Which share of a data-parallel step this session's plans compute (`.single` on one
     /// device): a trainer builds its graphs with it.
     public let replica: Replica
-    /// Sums `allReduce` nodes across the replicas of a data-parallel step (nil on one device).
-    public let communicator: (any Communicator)?
-
-    /// Takes the plans' sums beside them (nil without a communicator).
+    /// Sums the plans' `allReduce` nodes across the replicas of a data-parallel step, beside
+    /// the plans, through the `communicator` the session was made with (nil on one device).
     let reducer: Reducer?
 
     public init(backend: any Backend, replica: Replica = .single, communicator: (any Communicator)? = nil) {
         self.backend = backend
         self.replica = replica
-        self.communicator = communicator
         reducer = communicator.map(Reducer.init)
     }
 

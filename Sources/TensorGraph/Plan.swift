@@ -388,8 +388,9 @@ public final class Plan {
         }
         for id in schedule {
             let node = graph[id]
-            for input in inputs(of: id) { try finish(input) }
-            let inputs = inputs(of: id).map { Operand(buffers[$0]!, graph[$0].shape) }
+            let ids = inputs(of: id)
+            if !sums.isEmpty { for input in ids { try finish(input) } }
+            let inputs = ids.map { Operand(buffers[$0]!, graph[$0].shape) }
             if case .allReduce = node.op {
                 sums[id] = try startAllReduce(inputs[0])
             } else if let rule = inPlaceUpdates[id] {

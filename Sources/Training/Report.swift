@@ -35,14 +35,6 @@ struct RunRecord {
     var subject: String { config.map { runSubject($0.options) } ?? name }
 }
 
-/// `text` safe in HTML.
-private func html(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
-        of: ">", with: "&gt;"
-    )
-    .replacingOccurrences(of: "\"", with: "&quot;")
-}
-
 /// An SVG document, without its XML declaration, to sit inside HTML.
 private func inlineSVG(_ svg: String) -> String {
     svg.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("<?xml") }.joined(separator: "\n")
@@ -62,11 +54,11 @@ private let style = """
 
 /// A slider over `files` (paths relative to the page), the newest shown first, and a strip of all of them.
 private func timeline(_ id: String, _ files: [String]) -> String {
-    let list = files.map { "\"\(html($0))\"" }.joined(separator: ",")
+    let list = files.map { "\"\(escaped($0))\"" }.joined(separator: ",")
     let step = { (file: String) in String(Int(file.split(separator: "_").last?.prefix(6) ?? "") ?? 0) }
     return """
         <div class="grid"><p><input type="range" id="\(id)-slider" min="0" max="\(files.count - 1)" value="\(files.count - 1)"> \
-        step <span id="\(id)-step">\(step(files.last!))</span></p><img id="\(id)-image" src="\(html(files.last!))" alt="\(id) grid"></div>
+        step <span id="\(id)-step">\(step(files.last!))</span></p><img id="\(id)-image" src="\(escaped(files.last!))" alt="\(id) grid"></div>
         <script>
         (function () {
           var files = [\(list)];
@@ -78,13 +70,13 @@ private func timeline(_ id: String, _ files: [String]) -> String {
           });
         })();
         </script>
-        <div class="strip">\(files.map { "<figure><img src=\"\(html($0))\" alt=\"\"><figcaption>step \(step($0))</figcaption></figure>" }.joined())</div>
+        <div class="strip">\(files.map { "<figure><img src=\"\(escaped($0))\" alt=\"\"><figcaption>step \(step($0))</figcaption></figure>" }.joined())</div>
         """
 }
 
-/// The page of the run in `folder`, its links relative to that folder.
-func runReportHTML(_ folder: String) -> String {
-    let run = RunRecord(folder)
+/// The page of `run`, its links relative to its folder, showing `charts` (SVG documents).
+func runReportHTML(_ run: RunRecord, charts: [String]) -> String {
+    let folder = run.folder
     var sections: [String] = []
     if let config = run.config {
         let o = config.options
@@ -99,13 +91,13 @@ func runReportHTML(_ folder: String) -> String {
             ("genocl", config.genoclVersion),
         ]
         sections.append(
-            "<h2>Settings and data</h2><table>\(rows.map { "<tr><th>\(html($0.0))</th><td>\(html($0.1))</td></tr>" }.joined())</table>")
+            "<h2>Settings and data</h2><table>\(rows.map { "<tr><th>\(escaped($0.0))</th><td>\(escaped($0.1))</td></tr>" }.joined())</table>"
+        )
     }
-    let charts = metricGroups(run.metrics.names).compactMap { group -> String? in
-        (try? String(contentsOfFile: folder + "/plots/\(group.file).svg", encoding: .utf8)).map(inlineSVG)
+    if !charts.isEmpty {
+        sections.append("<h2>Training curves</h2><div class=\"charts\">\(charts.map(inlineSVG).joined(separator: "\n"))</div>")
     }
-    if !charts.isEmpty { sections.append("<h2>Training curves</h2><div class=\"charts\">\(charts.joined(separator: "\n"))</div>") }
-    for grid in run.grids { sections.append("<h2>\(html(grid.kind.capitalized)) over time</h2>" + timeline(grid.kind, grid.files)) }
+    for grid in run.grids { sections.append("<h2>\(escaped(grid.kind.capitalized)) over time</h2>" + timeline(grid.kind, grid.files)) }
     sections.append(
         "<h2>Evaluation</h2><p>No evaluation of this run yet: FID, KID, precision and recall will appear here when the run is evaluated.</p>"
     )
@@ -116,7 +108,7 @@ func runReportHTML(_ folder: String) -> String {
         )
     }
     let checkpointRows = run.checkpoints.map { name in
-        "<tr><td>\(html(name))</td><td class=\"number\">\(Int(name.dropFirst(5)) ?? 0)</td><td>\(name == run.latestCheckpoint ? "latest" : "")</td></tr>"
+        "<tr><td>\(escaped(name))</td><td class=\"number\">\(Int(name.dropFirst(5)) ?? 0)</td><td>\(name == run.latestCheckpoint ? "latest" : "")</td></tr>"
     }
     sections.append(
         "<h2>Checkpoints</h2>"
@@ -124,8 +116,8 @@ func runReportHTML(_ folder: String) -> String {
                 ? "<p>None yet.</p>" : "<table><tr><th>folder</th><th>step</th><th></th></tr>\(checkpointRows.joined())</table>"))
     sections.append(
         """
-        <h2>Continue and sample</h2><p>Continue: <code>genocl train --resume \(html(folder))</code> (add <code>--steps N</code> to go further)</p>
-        <p>Sample: <code>genocl sample --checkpoint \(html(folder)) --count 64</code></p>
+        <h2>Continue and sample</h2><p>Continue: <code>genocl train --resume \(escaped(folder))</code> (add <code>--steps N</code> to go further)</p>
+        <p>Sample: <code>genocl sample --checkpoint \(escaped(folder)) --count 64</code></p>
         """)
     return page(title: run.subject, heading: "\(run.subject) — \(run.name)", sections)
 }
@@ -133,26 +125,24 @@ func runReportHTML(_ folder: String) -> String {
 private func page(title: String, heading: String, note: String = "it updates as training goes", _ sections: [String]) -> String {
     """
     <!DOCTYPE html>
-    <html lang="en"><head><meta charset="utf-8"><title>\(html(title))</title><style>
+    <html lang="en"><head><meta charset="utf-8"><title>\(escaped(title))</title><style>
     \(style)
     </style></head><body>
-    <h1>\(html(heading))</h1>
-    <p>Written by genocl \(genoclVersion) on \(html(ISO8601DateFormatter().string(from: Date()))); \(note).</p>
+    <h1>\(escaped(heading))</h1>
+    <p>Written by genocl \(genoclVersion) on \(escaped(ISO8601DateFormatter().string(from: Date()))); \(note).</p>
     \(sections.joined(separator: "\n"))
     </body></html>
 
     """
 }
 
-/// Rewrites `report.html` in the run folder `folder`, atomically.
-public func writeRunReport(_ folder: String) throws {
-    try writeAtomically(Array(runReportHTML(folder).utf8), to: folder + "/report.html")
-}
-
-/// Redraws the charts of the run in `folder` from its metrics.csv, then its report.html.
-public func refreshRunReport(_ folder: String, smoothing: Double = 0.6) throws {
-    try writeRunPlots(folder: folder, subject: RunRecord(folder).subject, smoothing: smoothing)
-    try writeRunReport(folder)
+/// Redraws the charts of the run in `folder` from its metrics.csv (read once), then rewrites
+/// its report.html around them, atomically. `subject` names model and data in the titles
+/// (default: from its config.json).
+public func refreshRunReport(_ folder: String, subject: String? = nil, smoothing: Double = 0.6) throws {
+    let run = RunRecord(folder)
+    let charts = try drawRunPlots(folder: folder, subject: subject ?? run.subject, metrics: run.metrics, smoothing: smoothing)
+    try writeAtomically(Array(runReportHTML(run, charts: charts.map(\.svg)).utf8), to: folder + "/report.html")
 }
 
 /// `genocl report RUN…`: several runs on one page in `out` (report.html and its charts):
@@ -171,12 +161,7 @@ public func writeComparisonReport(_ folders: [String], out: String, smoothing: D
         let series = runs.map { run in Series(run.name, zip(run.metrics.steps, run.metrics.columns[name] ?? []).map { ($0, $1) }) }
         var chart = Chart(title: "\(name.replacingOccurrences(of: "_", with: " ")) of \(runs.count) runs", yTitle: name, series: series)
         chart.smoothing = smoothing
-        let raster = chart.raster()
-        try writeAtomically(
-            try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb), to: out + "/plots/\(name).png")
-        let svg = chart.svg()
-        try writeAtomically(Array(svg.utf8), to: out + "/plots/\(name).svg")
-        charts.append(inlineSVG(svg))
+        charts.append(inlineSVG(try writeChart(chart, to: out + "/plots/" + name).svg))
     }
     // Links to each run's files, relative to the page.
     let base = URL(fileURLWithPath: out).standardizedFileURL.path
@@ -187,8 +172,8 @@ public func writeComparisonReport(_ folders: [String], out: String, smoothing: D
         return (Array(repeating: "..", count: from.count - common) + to.dropFirst(common).map(String.init)).joined(separator: "/")
     }
     let latest = runs.map { run in
-        let grids = run.grids.map { "<figure><img src=\"\(html(relative(run.folder + "/" + $0.files.last!)))\" alt=\"\"></figure>" }
-        return "<div><h3>\(html(run.name))</h3><p>\(html(run.subject))</p>\(grids.joined())</div>"
+        let grids = run.grids.map { "<figure><img src=\"\(escaped(relative(run.folder + "/" + $0.files.last!)))\" alt=\"\"></figure>" }
+        return "<div><h3>\(escaped(run.name))</h3><p>\(escaped(run.subject))</p>\(grids.joined())</div>"
     }
     let keys = ["model", "data", "image size", "batch", "steps trained", "final " + (names.first ?? "")]
     let rows = runs.map { run -> String in
@@ -198,15 +183,15 @@ public func writeComparisonReport(_ folders: [String], out: String, smoothing: D
         let final: Double? = names.first.flatMap { run.metrics.columns[$0]?.last }
         values.append(final.map { String(format: "%.4f", $0) } ?? "")
         return
-            "<tr><th><a href=\"\(html(relative(run.folder + "/report.html")))\">\(html(run.name))</a></th>\(values.map { "<td>\(html($0))</td>" }.joined())</tr>"
+            "<tr><th><a href=\"\(escaped(relative(run.folder + "/report.html")))\">\(escaped(run.name))</a></th>\(values.map { "<td>\(escaped($0))</td>" }.joined())</tr>"
     }
     // Each run's own losses, for runs whose metrics differ (a GAN beside a VAE).
     let own = runs.compactMap { run -> String? in
         guard let svg = try? String(contentsOfFile: run.folder + "/plots/losses.svg", encoding: .utf8) else { return nil }
-        return "<div><h3>\(html(run.name))</h3>\(inlineSVG(svg))</div>"
+        return "<div><h3>\(escaped(run.name))</h3>\(inlineSVG(svg))</div>"
     }
     let sections = [
-        "<h2>Runs</h2><table><tr><th>run</th>\(keys.map { "<th>\(html($0))</th>" }.joined())</tr>\(rows.joined())</table>",
+        "<h2>Runs</h2><table><tr><th>run</th>\(keys.map { "<th>\(escaped($0))</th>" }.joined())</tr>\(rows.joined())</table>",
         "<h2>Evaluation</h2><p>No run has been evaluated yet.</p>",
         "<h2>Curves, overlaid</h2><p>The metrics every run has, one curve per run.</p><div class=\"charts\">\(charts.joined(separator: "\n"))</div>",
         "<h2>Each run's losses</h2><div class=\"charts\">\(own.joined(separator: "\n"))</div>",

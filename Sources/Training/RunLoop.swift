@@ -135,8 +135,7 @@ public func train(
                 output.image.folder, png: output.png, width: output.image.grid.width, height: output.image.grid.height,
                 channels: output.image.channels, step: run.step)
         }
-        try writeRunPlots(folder: settings.folder, subject: runSubject(options))
-        try writeRunReport(settings.folder)
+        try refreshRunReport(settings.folder, subject: runSubject(options))
         events.flush()
         return outputs.map(\.path)
     }

@@ -57,21 +57,34 @@ func readMetrics(_ path: String) -> (steps: [Double], columns: [String: [Double]
 /// model and data in the titles ("dcgan on fashion-mnist"); `smoothing` is TensorBoard's.
 @discardableResult
 public func writeRunPlots(folder: String, subject: String, smoothing: Double = 0.6) throws -> [String] {
-    let (steps, columns, names) = readMetrics(folder + "/metrics.csv")
+    try drawRunPlots(folder: folder, subject: subject, metrics: readMetrics(folder + "/metrics.csv"), smoothing: smoothing).map(\.path)
+}
+
+/// The charts of `metrics` written under `folder/plots`: each one's PNG path and SVG.
+func drawRunPlots(
+    folder: String, subject: String, metrics: (steps: [Double], columns: [String: [Double]], names: [String]), smoothing: Double
+) throws -> [(path: String, svg: String)] {
+    let (steps, columns, names) = metrics
     guard !steps.isEmpty else { return [] }
     try FileManager.default.createDirectory(atPath: folder + "/plots", withIntermediateDirectories: true)
-    var written: [String] = []
+    var written: [(path: String, svg: String)] = []
     for group in metricGroups(names) {
         let series = group.metrics.map { name in Series(name, zip(steps, columns[name] ?? []).map { ($0, $1) }) }
         var chart = Chart(title: "\(subject) — \(group.title)", yTitle: group.yTitle, series: series)
         chart.smoothing = smoothing
-        let raster = chart.raster()
-        let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
-        let path = folder + "/plots/\(group.file).png"
-        try writeAtomically(png, to: path)
-        try writeAtomically(Array(chart.svg().utf8), to: folder + "/plots/\(group.file).svg")
+        let (png, svg) = try writeChart(chart, to: folder + "/plots/" + group.file)
         if group.file == "losses" { try writeAtomically(png, to: folder + "/loss.png") }
-        written.append(path)
+        written.append((folder + "/plots/\(group.file).png", svg))
     }
     return written
+}
+
+/// Writes `chart` as `<path>.png` and `<path>.svg`, atomically; returns both.
+func writeChart(_ chart: Chart, to path: String) throws -> (png: [UInt8], svg: String) {
+    let raster = chart.raster()
+    let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
+    let svg = chart.svg()
+    try writeAtomically(png, to: path + ".png")
+    try writeAtomically(Array(svg.utf8), to: path + ".svg")
+    return (png, svg)
 }

@@ -103,3 +103,20 @@ private final class TextCollector: NSObject, XMLParserDelegate {
         #expect(tickLabel(0.4, step: 0.2) == "0.4" && tickLabel(3_000_000, step: 1_000_000) == "3.0e+06")
     }
 }
+
+@Suite struct DecimationTests {
+    /// A run of days logs millions of rows: the chart draws at most a few points per pixel
+    /// column and keeps each column's lowest and highest value.
+    @Test func longSeriesAreDrawnByTheirEnvelope() {
+        var points: [(x: Double, y: Double)] = (0..<200_000).map { i -> (x: Double, y: Double) in (Double(i), sin(Double(i) / 500)) }
+        points[123_457].y = 9
+        let kept = decimated(points, columns: 700, from: 0, to: 199_999)
+        #expect(kept.count <= 1400 && kept.count >= 700, "\(kept.count)")
+        #expect(kept.map(\.y).max() == points.map(\.y).max() && kept.map(\.y).min() == points.map(\.y).min())
+        #expect(zip(kept, kept.dropFirst()).allSatisfy { $0.x < $1.x })
+        #expect(decimated(Array(points.prefix(1000)), columns: 700, from: 0, to: 999).count == 1000)
+        let series = [Series("loss_d", points), Series("loss_g", points)]
+        let svg = Chart(title: "long", yTitle: "loss", series: series).svg()
+        #expect(svg.utf8.count < 400_000)
+    }
+}
