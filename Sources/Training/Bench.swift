@@ -179,7 +179,8 @@ public func formatBench(_ r: BenchResult) -> String {
     if let bytes = r.allReduceBytesPerIteration, let ms = r.allReduceMillisecondsPerIteration, let count = r.allReducesPerIteration {
         lines.append(
             String(
-                format: "  all-reduce: %.0f sums of %.2f MiB in all per iteration, %.1f ms (%.0f %%) in them on device 1, waits included",
+                format:
+                    "  all-reduce: %.0f sums of %.2f MiB in all per iteration; device 1's reducer thread spent %.1f ms (%.0f %%) in them, beside the step, waits for the others included",
                 count, Double(bytes) / 1_048_576, ms, 100 * ms / r.millisecondsMedian))
     }
     if let busy = r.kernelMillisecondsPerIteration {
