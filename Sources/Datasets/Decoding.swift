@@ -165,7 +165,7 @@ public func loadImageBytes(_ folder: ImageFolder, size: Int, channels: Int) -> (
 }
 
 /// A raw pointer handed to the decoding threads, each writing its own slots.
-private struct UncheckedPointer<Element>: @unchecked Sendable {
+struct UncheckedPointer<Element>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Element>?
     init(_ pointer: UnsafeMutablePointer<Element>?) { self.pointer = pointer }
 }

@@ -86,6 +86,40 @@ public struct Examples: Sendable {
         return Examples(images: batch.images, labels: labels, targets: targetBytes == nil ? nil : batch.targets, count: count)
     }
 
+    /// The examples (stored at `size`) at `target` = size / k: each pixel the mean of its k×k
+    /// block, rounded to the nearest byte.
+    public func boxFiltered(channels: Int, size: Int, to target: Int) -> Examples {
+        let k = size / target, plane = channels * target * target
+        precondition(k >= 1 && target * k == size, "box filter from \(size) to \(target)")
+        func reduce(_ source: [UInt8]) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: count * plane)
+            let scale = 1 / Float(k * k)
+            out.withUnsafeMutableBufferPointer { outBuffer in
+                source.withUnsafeBufferPointer { sourceBuffer in
+                    let (out, source) = (
+                        UncheckedPointer(outBuffer.baseAddress), UncheckedPointer(UnsafeMutablePointer(mutating: sourceBuffer.baseAddress))
+                    )
+                    DispatchQueue.concurrentPerform(iterations: count) { i in
+                        for c in 0..<channels {
+                            for y in 0..<target {
+                                for x in 0..<target {
+                                    var sum = 0
+                                    for dy in 0..<k {
+                                        let row = ((i * channels + c) * size + y * k + dy) * size + x * k
+                                        for dx in 0..<k { sum += Int(source.pointer![row + dx]) }
+                                    }
+                                    out.pointer![((i * channels + c) * target + y) * target + x] = UInt8((Float(sum) * scale).rounded())
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        return Examples(bytes: reduce(bytes), labels: labels, targetBytes: targetBytes.map(reduce), count: count)
+    }
+
     /// The examples at `indices`.
     public func subset(_ indices: [Int]) -> Examples {
         let n = perImage
@@ -170,6 +204,20 @@ private func warnSkipped(_ skipped: [String], _ log: (String) -> Void) {
     if !skipped.isEmpty { log("warning: skipped \(skipped.count) file(s) or row(s) that could not be decoded, e.g. \(skipped[0])") }
 }
 
+/// Where one step's images come from when steps differ in batch size and resolution (a
+/// progressive GAN's growth): `count` images from position `start` of the run's stream of
+/// images (epoch after epoch, each a seeded permutation), at `size`×`size`.
+public struct ImageSpan: Equatable, Sendable {
+    public var start: Int, count: Int, size: Int
+    public init(start: Int, count: Int, size: Int) { (self.start, self.count, self.size) = (start, count, size) }
+}
+
+/// The spans of a run's steps, where they vary.
+public protocol BatchSchedule: Sendable {
+    var totalSteps: Int { get }
+    func span(at step: Int) -> ImageSpan
+}
+
 /// The batches of every step of a run over `examples`. Used from one thread; the only other
 /// is the prefetch queue, which runs `batches(at:)` while the caller waits on the device.
 public final class DataLoader: @unchecked Sendable {
@@ -186,30 +234,79 @@ public final class DataLoader: @unchecked Sendable {
     /// The example order of epoch `orderEpoch`.
     private var order: [Int] = []
     private var orderEpoch = -1
+    /// Steps whose batch sizes and resolutions vary take their spans from this (nil: fixed batches).
+    public let schedule: (any BatchSchedule)?
+    /// The examples box-filtered down to a smaller size, kept for the size now in use only.
+    private var reduced: (size: Int, examples: Examples)?
 
     public init(
-        _ examples: Examples, batchSize: Int, batchesPerStep: Int, seed: UInt64, flip: Bool, channels: Int, size: Int, loadSize: Int? = nil
+        _ examples: Examples, batchSize: Int, batchesPerStep: Int, seed: UInt64, flip: Bool, channels: Int, size: Int, loadSize: Int? = nil,
+        schedule: (any BatchSchedule)? = nil
     ) {
         (self.examples, self.batchSize, self.batchesPerStep, self.seed, self.flip) = (examples, batchSize, batchesPerStep, seed, flip)
-        (self.channels, self.size, self.loadSize) = (channels, size, loadSize ?? size)
+        (self.channels, self.size, self.loadSize, self.schedule) = (channels, size, loadSize ?? size, schedule)
         batchesPerEpoch = examples.count / batchSize
     }
 
-    /// Steps of one epoch (whole steps only).
-    public var stepsPerEpoch: Int { batchesPerEpoch / batchesPerStep }
+    /// Steps of one epoch (whole steps only; with a schedule, of its first step's batch size).
+    public var stepsPerEpoch: Int { schedule.map { examples.count / max($0.span(at: 0).count, 1) } ?? batchesPerEpoch / batchesPerStep }
+
+    /// The epoch (from 1) that `step` is in.
+    public func epoch(ofStep step: Int) -> Int {
+        guard let schedule else { return step / max(stepsPerEpoch, 1) + 1 }
+        return schedule.span(at: step).start / max(examples.count, 1) + 1
+    }
+
+    /// Real images shown in steps `0..<step`.
+    public func imagesShown(before step: Int) -> Int {
+        guard let schedule else { return step * batchesPerStep * batchSize }
+        guard step > 0 else { return 0 }
+        let last = schedule.span(at: step - 1)
+        return last.start + last.count
+    }
+
+    /// The permutation of epoch `epoch`: the same for fixed batches and for spans.
+    private func ordering(_ epoch: Int) -> [Int] {
+        if epoch != orderEpoch {
+            var rng = SplitMix64(seed: seed &+ 0x5EED &* UInt64(epoch + 1))
+            order = Array(0..<examples.count)
+            order.shuffle(using: &rng)
+            orderEpoch = epoch
+        }
+        return order
+    }
+
+    /// The images of `span`: positions `start..<start + count` of the stream of epochs (a span
+    /// may cross from one epoch into the next), each flipped by a coin of (seed, position),
+    /// box-filtered from the stored size to the span's (an average over each block, as NVIDIA's
+    /// dataset tool builds its levels of detail by repeated 2×2 averages).
+    public func batch(_ span: ImageSpan) -> Batch {
+        let n = examples.count
+        var indices: [Int] = [], flips: [Bool] = []
+        for position in span.start..<(span.start + span.count) {
+            indices.append(ordering(position / n)[position % n])
+            var coin = SplitMix64(seed: seed ^ UInt64(position) &* 0x9E37_79B9 ^ 0xF11B)
+            flips.append(flip && Bool.random(using: &coin))
+        }
+        let source = span.size == size ? examples : reducedExamples(span.size)
+        return source.batch(indices, flips: flips, channels: channels, size: span.size)
+    }
+
+    private func reducedExamples(_ target: Int) -> Examples {
+        if let reduced, reduced.size == target { return reduced.examples }
+        let made = examples.boxFiltered(channels: channels, size: size, to: target)
+        reduced = (target, made)
+        return made
+    }
 
     /// The batches of `step`. Epoch `e` visits the examples in a permutation drawn from
     /// (seed, e), so any batch is known without history; flips and crops are drawn from (seed, batch, slot).
     public func batches(at step: Int) -> [Batch] {
-        (0..<batchesPerStep).map { k in
+        if let schedule { return [batch(schedule.span(at: step))] }
+        return (0..<batchesPerStep).map { k in
             let global = step * batchesPerStep + k
             let epoch = global / batchesPerEpoch, index = global % batchesPerEpoch
-            if epoch != orderEpoch {
-                var rng = SplitMix64(seed: seed &+ 0x5EED &* UInt64(epoch + 1))
-                order = Array(0..<examples.count)
-                order.shuffle(using: &rng)
-                orderEpoch = epoch
-            }
+            let order = ordering(epoch)
             let flips = (0..<batchSize).map { slot in
                 var coin = SplitMix64(seed: seed ^ UInt64(global) &* 0x9E37_79B9 ^ UInt64(slot))
                 return flip && Bool.random(using: &coin)

@@ -82,6 +82,8 @@ public struct OutputImage: Sendable {
     public var columnCaptions: [String] = []
     /// The class each row shows, for conditional models' one-row-per-class grids.
     public var rowClasses: [Int]?
+    /// A line of the title saying what the grid shows (a progressive GAN's resolution and α).
+    public var note: String?
 
     public init(folder: String, grid: (pixels: [UInt8], width: Int, height: Int), channels: Int) {
         (self.folder, self.grid, self.channels) = (folder, grid, channels)

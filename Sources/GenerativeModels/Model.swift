@@ -77,6 +77,9 @@ public protocol ModelTrainer: AnyObject {
     /// Networks the trainer keeps beside the model's, saved in checkpoints as their own files
     /// (the generator's moving average, `netG_ema`), with the network each copies at the start.
     var companions: [Companion] { get }
+    /// The batch size and resolution of each step where they vary (a progressive GAN's growth):
+    /// the loader's spans and the run's length; nil: `batchSize` images at `imageSize` a batch.
+    var schedule: (any BatchSchedule)? { get }
 }
 
 /// A network a trainer keeps beside the model's (with the same state-dict names): saved as
@@ -92,6 +95,7 @@ public struct Companion {
 
 extension ModelTrainer {
     public var companions: [Companion] { [] }
+    public var schedule: (any BatchSchedule)? { nil }
 }
 
 /// A model's name, as `--model` and config.json spell it; `type` is the model.
@@ -109,6 +113,7 @@ public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Send
             ConditionalVAE.self,
             ACGAN.self,
             Pix2Pix.self,
+            ProGAN.self,
         ]
     }
 

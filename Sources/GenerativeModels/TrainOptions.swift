@@ -67,6 +67,8 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// Paired data: the size pairs are loaded at before a random `imageSize` crop (pix2pix's
     /// jitter, the same crop and flip for both images); nil: the paper's 286 for 256, in proportion.
     public var loadSize: Int?
+    /// progan: the growth schedule and network widths (nil for other models).
+    public var growth: GrowthOptions?
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50
@@ -81,6 +83,22 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         (imageSize, channels) = DataLayout(data).isDigits ? (28, 1) : (64, 3)
         model.type.applyStudyDefaults(to: &self)
     }
+}
+
+/// A progressive GAN's schedule (NVIDIA's `TrainingSchedule`) and widths.
+public struct GrowthOptions: Codable, Equatable, Sendable {
+    /// Thousands of real images of each stabilization phase and of each fade-in (NVIDIA's
+    /// `lod_training_kimg` and `lod_transition_kimg`, 600 each).
+    public var kimgPerPhase: Double = 600
+    /// Thousands of real images of the whole run (12,000 in the v2 presets); the last
+    /// resolution trains on after growing.
+    public var totalKimg: Double = 12000
+    /// NVIDIA's `fmap_base` and `fmap_max`.
+    public var featureBase = 8192
+    public var featureMax = 512
+    /// Condition on the data's class labels (NVIDIA's label input and ACGAN-style loss term).
+    public var conditional = false
+    public init() {}
 }
 
 extension TrainOptions {
@@ -121,6 +139,10 @@ extension TrainOptions {
         else {
             return "learning rates must be positive and betas in [0, 1)"
         }
+        if growth != nil && model != .progan {
+            return
+                "--kimg-per-phase, --kimg, --fmap-base, --fmap-max and --conditional grow a progressive GAN; use them with --model progan"
+        }
         if loadSize != nil, model.type.trainsOn != .pairs {
             return "--load-size crops paired data (pix2pix); \(model.rawValue) trains on images"
         }
@@ -129,7 +151,7 @@ extension TrainOptions {
         }
         if let emaDecay {
             guard emaDecay > 0 && emaDecay < 1 else { return "--ema must be in (0, 1), such as 0.999, got \(emaDecay)" }
-            guard model.type is any AdversarialModel.Type else {
+            guard model.type is any AdversarialModel.Type || model == .progan else {
                 return "--ema keeps a GAN generator's moving average; \(model.rawValue) has none"
             }
         }

@@ -41,7 +41,7 @@ extension Genocl {
         @Option(help: "pix2pix: load pairs at this size, then crop --image-size at random (default 286 for 256, in proportion).")
         var loadSize: Int?
         @Option(help: "Image channels: 1 (gray) or 3 (RGB).") var channels: Int?
-        @Option(help: "Images per batch.") var batchSize: Int?
+        @Option(help: "Images per batch (progan: the most of any resolution's, NVIDIA's 512 down to 16 at 256).") var batchSize: Int?
         @Option(help: "Epochs (passes over the data).") var epochs = 1
         @Option(help: "Steps (generator updates, or batches for VAEs); overrides --epochs.") var steps: Int?
         @Option(help: "Optimizer: adam, nadam, rmsprop.") var optimizer: OptimizerKind?
@@ -70,7 +70,15 @@ extension Genocl {
         @Option(help: "Write samples every N steps.") var sampleEvery = 500
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
-        @Flag(help: "Flip real images left–right at random.") var flip = false
+        @Flag(inversion: .prefixedNo, help: "Flip real images left–right at random (on by default for progan).") var flip: Bool?
+        @Option(help: "progan: thousands of real images in each fade-in and each stable phase (NVIDIA's 600).")
+        var kimgPerPhase: Double?
+        @Option(help: "progan: thousands of real images in the whole run (NVIDIA's 12000); the last resolution trains on.")
+        var kimg: Double?
+        @Option(help: "progan: features of a block at 2ˢ pixels are min(fmap-base / 2^(s−1), fmap-max) (NVIDIA's 8192).")
+        var fmapBase: Int?
+        @Option(help: "progan: the most features of any block (NVIDIA's 512).") var fmapMax: Int?
+        @Flag(help: "progan: condition on the data's classes (label input, ACGAN-style loss term).") var conditional = false
         @Option(
             help:
                 "GANs: keep the generator's exponential moving average with this β (0.999 is NVIDIA's), saved as netG_ema and used for samples."
@@ -100,9 +108,17 @@ extension Genocl {
             set(penaltyWeight, \.penaltyWeight); set(klWeight, \.klWeight); set(reconstruction, \.reconstruction); set(l1Weight, \.l1Weight)
             set(direction, \.direction); set(dropoutD, \.discriminatorDropout)
             (o.epochs, o.steps, o.seed) = (epochs, steps, seed)
-            (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery, o.flip) = (
-                1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery, flip
+            (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery) = (
+                1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery
             )
+            set(flip, \.flip)
+            // Growth flags on another model make a schedule it refuses (`TrainOptions.problem`).
+            if o.growth != nil || kimgPerPhase != nil || kimg != nil || fmapBase != nil || fmapMax != nil || conditional {
+                o.growth = o.growth ?? GrowthOptions()
+                set(kimgPerPhase, \.growth!.kimgPerPhase); set(kimg, \.growth!.totalKimg); set(fmapBase, \.growth!.featureBase)
+                set(fmapMax, \.growth!.featureMax)
+                if conditional { o.growth!.conditional = true }
+            }
             (o.logEvery, o.initFrom) = (logEvery, initFrom)
             if syncBatchnorm { o.synchronizedBatchNorm = true }
             if let ema { o.emaDecay = ema }

@@ -99,6 +99,21 @@ public final class Adam: Optimizer {
         stepCount = Parameter("\(name).step", shape: [1])
     }
 
+    private init(sharing adam: Adam, _ subset: [Parameter], learningRate: Float) {
+        let index = Dictionary(adam.parameters.enumerated().map { (ObjectIdentifier($1), $0) }) { a, _ in a }
+        (parameters, self.learningRate, beta1, beta2, epsilon, weightDecay) = (
+            subset, learningRate, adam.beta1, adam.beta2, adam.epsilon, adam.weightDecay
+        )
+        moments = subset.map { adam.moments[index[ObjectIdentifier($0)]!] }
+        stepCount = adam.stepCount
+    }
+
+    /// This optimizer's steps on `subset` of its parameters at `learningRate`, with its own state
+    /// (moments and step count): a progressive GAN trains the layers in use at each resolution.
+    public func restricted(to subset: [Parameter], learningRate: Float) -> Adam {
+        Adam(sharing: self, subset, learningRate: learningRate)
+    }
+
     public var state: [Parameter] { moments.flatMap { [$0.m, $0.v] } + [stepCount] }
 
     public func updates(minimizing loss: Tensor) -> [Assignment] {

@@ -23,14 +23,16 @@ public final class EqualizedLinear: WeightAndBias {
     /// The run-time scale `c` of the weights.
     public let scale: Float
 
-    public init(_ inputs: Int, _ outputs: Int, gain: Float = Float(2).squareRoot(), rng: inout SplitMix64) {
+    /// Without `bias`, the caller adds its own (NVIDIA's first generator layer has one per channel).
+    public init(_ inputs: Int, _ outputs: Int, gain: Float = Float(2).squareRoot(), bias: Bool = true, rng: inout SplitMix64) {
         let (w, b) = unitWeights([outputs, inputs], outputs: outputs, &rng)
-        (weight, bias, scale) = (w, b, equalizedScale(fanIn: inputs, gain: gain))
+        (weight, self.bias, scale) = (w, bias ? b : nil, equalizedScale(fanIn: inputs, gain: gain))
     }
 
     public func callAsFunction(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let g = x.graph
-        return matmul(x, context.current(weight, in: g) * scale, transposeB: true) + context.current(bias!, in: g)
+        let y = matmul(x, context.current(weight, in: g) * scale, transposeB: true)
+        return bias.map { y + context.current($0, in: g) } ?? y
     }
 }
 

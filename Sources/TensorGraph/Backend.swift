@@ -166,8 +166,12 @@ public final class Session {
         }
     }
 
+    /// Plans compiled in this session (a trainer compiles its plans once, not per step).
+    public private(set) var plansCompiled = 0
+
     /// Compiles the part of the graph that `fetches` and `updates` need.
     public func plan(fetches: [Tensor], updates: [Assignment] = [], reuseBuffers: Bool = true) throws -> Plan {
-        try Plan(session: self, fetches: fetches, updates: updates, reuseBuffers: reuseBuffers)
+        plansCompiled += 1
+        return try Plan(session: self, fetches: fetches, updates: updates, reuseBuffers: reuseBuffers)
     }
 }

@@ -27,6 +27,7 @@ final class ReplicatedTrainer: ModelTrainer {
     var companions: [Companion] { replicas[0].companions }
     var metricNames: [String] { replicas[0].metricNames }
     var batchesPerStep: Int { replicas[0].batchesPerStep }
+    var schedule: (any BatchSchedule)? { replicas[0].schedule }
     /// Every replica's share, so that rates compare with one device's.
     var flopsPerStep: Double { replicas.reduce(0) { $0 + $1.flopsPerStep } }
 

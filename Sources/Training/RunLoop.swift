@@ -92,9 +92,11 @@ public func train(
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     if writes { try writeAtomically(Array(try encoder.encode(config)), to: settings.folder + "/config.json") }
-    let perStep = options.batchSize * options.criticSteps
+    let batches =
+        run.growth.map { "\(run.imagesShown(before: run.totalSteps)) real images; \($0)" }
+        ?? "\(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch)"
     log(
-        "\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(devices): \(run.totalSteps) steps of \(options.batchSize)\(options.criticSteps > 1 ? " × \(options.criticSteps) critic batches" : "") (\(run.stepsPerEpoch) per epoch), run folder \(settings.folder)"
+        "\(options.model.rawValue) \(options.imageSize)×\(options.imageSize)×\(options.channels) on \(devices): \(run.totalSteps) steps of \(batches), run folder \(settings.folder)"
     )
     if settings.dryRun {
         log("dry run: data, model and plans are ready; nothing trained")
@@ -148,7 +150,8 @@ public func train(
         let metrics = try run.trainStep()
         history.append(metrics)
         let seconds = Date().timeIntervalSince(start)
-        let rate = Double((metrics.step - firstStep) * perStep) / max(seconds, 1e-9)
+        let shownSoFar = run.imagesShown(before: metrics.step)
+        let rate = Double(shownSoFar - run.imagesShown(before: firstStep)) / max(seconds, 1e-9)
         let row =
             ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) } + [
                 String(format: "%.1f", rate), String(format: "%.3f", seconds),
@@ -160,7 +163,7 @@ public func train(
                 "\(metricsPath): writing step \(metrics.step)'s metrics failed (\(error)); is the disk full? Free space and continue with --resume \(settings.folder)"
             )
         }
-        let eta = Double((run.totalSteps - metrics.step) * perStep) / max(rate, 1e-9)
+        let eta = Double(run.imagesShown(before: run.totalSteps) - shownSoFar) / max(rate, 1e-9)
         let shown = zip(metrics.names, metrics.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: "  ")
         let line =
             String(

@@ -118,14 +118,14 @@ public final class TrainingRun {
         metricNames = trainer.metricNames
         loader = DataLoader(
             data, batchSize: options.batchSize, batchesPerStep: trainer.batchesPerStep, seed: options.seed, flip: options.flip,
-            channels: options.channels, size: options.imageSize, loadSize: options.effectiveLoadSize)
-        stepsPerEpoch = loader.stepsPerEpoch
-        guard stepsPerEpoch > 0 else {
+            channels: options.channels, size: options.imageSize, loadSize: options.effectiveLoadSize, schedule: trainer.schedule)
+        stepsPerEpoch = max(loader.stepsPerEpoch, trainer.schedule == nil ? 0 : 1)
+        guard stepsPerEpoch > 0, data.count > 0 else {
             throw DatasetError(
                 "\(options.data): \(data.count) training images are fewer than one step's \(trainer.batchesPerStep) batch(es) of \(options.batchSize)"
             )
         }
-        totalSteps = options.steps ?? options.epochs * stepsPerEpoch
+        totalSteps = options.steps ?? trainer.schedule?.totalSteps ?? options.epochs * stepsPerEpoch
         if resume {
             step = try restore()
         } else {
@@ -227,7 +227,7 @@ public final class TrainingRun {
         #if DEBUG
             if let processes { try checkRanksAgree(processes, session: session, weights: model.networks.flatMap { $0.module.parameters }) }
         #endif
-        let metrics = StepMetrics(step: step + 1, epoch: step / stepsPerEpoch + 1, names: metricNames, values: values)
+        let metrics = StepMetrics(step: step + 1, epoch: loader.epoch(ofStep: step), names: metricNames, values: values)
         guard values.allSatisfy(\.isFinite) else {
             let shown = zip(metricNames, values).map { "\($0) \($1)" }.joined(separator: ", ")
             throw PlanError(
@@ -238,11 +238,20 @@ public final class TrainingRun {
         return metrics
     }
 
+    /// How the run grows, where its steps follow a schedule (a progressive GAN's: "4×4 to 256×256 in 13 phases").
+    public var growth: String? { trainer.schedule.map { String(describing: $0) } }
+
+    /// Plans compiled on all devices so far.
+    public var plansCompiled: Int { sessions.reduce(0) { $0 + $1.plansCompiled } }
+
+    /// Real images the run has shown its discriminator (or model) in steps `0..<step`.
+    public func imagesShown(before step: Int) -> Int { loader.imagesShown(before: step) }
+
     /// Writes the model's images for the current step as `<folder>/<kind>/step_NNNNNN.png`; returns them with their paths.
     public func writeOutputs() throws -> [(path: String, image: OutputImage, png: [UInt8])] {
-        let epoch = max(1, (step + stepsPerEpoch - 1) / stepsPerEpoch)
+        let epoch = loader.epoch(ofStep: max(step - 1, 0))
         return try trainer.outputs().map { grid in
-            let title = ["\(runSubject(options)) — \(grid.folder)", "step \(step), epoch \(epoch)"]
+            let title = ["\(runSubject(options)) — \(grid.folder)", "step \(step), epoch \(epoch)"] + (grid.note.map { [$0] } ?? [])
             let image = captioned(grid, title: title, classNames: classNames)
             try FileManager.default.createDirectory(atPath: folder + "/" + image.folder, withIntermediateDirectories: true)
             let path = folder + "/" + image.folder + String(format: "/step_%06d.png", step)
