@@ -109,7 +109,9 @@ import Training
 
     @Test func aRunResumedInTheMiddleOfAFadeInEqualsOneThatNeverStopped() throws {
         let data = try writeTinyDataset()
-        let straight = try train(options(data), settings: plainSettings(data + "/straight"), backend: testBackend(), log: { _ in })
+        var every = options(data)
+        every.checkpointEvery = 1
+        let straight = try train(every, settings: plainSettings(data + "/straight"), backend: testBackend(), log: { _ in })
         // Stopped at step 14, halfway through the fade-in to 16×16 (α 0.5), then resumed.
         var settings = plainSettings(data + "/resumed")
         let first = try train(options(data, steps: 14), settings: settings, backend: testBackend(), log: { _ in })
@@ -123,8 +125,33 @@ import Training
             let (a, b) = (try readSafetensors(data + "/straight" + path), try readSafetensors(data + "/resumed" + path))
             #expect(a.tensors.count == b.tensors.count && a.tensors.allSatisfy { b.tensors[$0.key] == $0.value }, "\(file)")
         }
+        // The moving average: ema₂₅ = β·ema₂₄ + (1 − β)·G₂₅ for the weights step 25 trains; the
+        // earlier levels' toRGB, out of use at 16×16, keep their averages.
+        func tensors(_ step: Int, _ file: String) throws -> [String: [Float]] {
+            let path = data + "/straight/checkpoints/step_0000\(step)/\(file).safetensors"
+            return try readSafetensors(path).tensors.compactMapValues { if case .float32(let v, _) = $0 { v } else { nil } }
+        }
+        let (ema24, ema25, g25) = (try tensors(24, "netG_ema"), try tensors(25, "netG_ema"), try tensors(25, "netG"))
+        for (name, values) in ema25 where name != "growth.level" {
+            let unused = name.hasPrefix("rgb4.") || name.hasPrefix("rgb8.")
+            let want = unused ? ema24[name]! : zip(ema24[name]!, g25[name]!).map { 0.999 * $0 + 0.001 * $1 }
+            let worst = zip(values, want).map { abs($0 - $1) / max(abs($1), 1e-3) }.max() ?? 1
+            #expect(worst < 1e-5, "\(name): relative error \(worst)")
+        }
+        #expect(ema25["b16.1.weight"] != ema24["b16.1.weight"] && ema25 != g25)
         // The generator saved mid-fade knows its level of detail, and samples there.
         let mid = try readSafetensors(data + "/resumed/checkpoints/step_000014/netG.safetensors")
         if case .float32(let level, _) = mid.tensors["growth.level"] { #expect(level == [1.25]) } else { Issue.record("no growth.level") }
+    }
+
+    /// On two devices each takes half of every phase's batch (its minibatch-stddev groups within
+    /// its half, as NVIDIA's per-GPU groups); debug builds check every step that both replicas
+    /// hold the same weights.
+    @Test func twoDevicesGrowInStep() throws {
+        let data = try writeTinyDataset()
+        let backends = try (0..<2).map { _ in try testBackend() }
+        let metrics = try train(options(data, steps: 14), settings: plainSettings(data + "/two"), backends: backends, log: { _ in })
+        #expect(metrics.count == 14 && metrics.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+        #expect(Int(metrics.last!["resolution"]) == 16)
     }
 }
