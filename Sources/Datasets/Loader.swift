@@ -214,7 +214,8 @@ public struct ImageSpan: Equatable, Sendable {
 
 /// The spans of a run's steps, where they vary.
 public protocol BatchSchedule: Sendable {
-    var totalSteps: Int { get }
+    /// The steps of a run of `epochs` passes over `examples` images (or the schedule's own length).
+    func totalSteps(epochs: Int, examples: Int) -> Int
     func span(at step: Int) -> ImageSpan
 }
 

@@ -128,6 +128,51 @@ public func fixedLatents(_ graph: Graph, _ shape: Shape, truncation: Float? = ni
     return graph.constant(values, shape)
 }
 
+/// WGAN's critic schedule (Arjovsky et al.'s `main.py`): 100 critic iterations for each of the
+/// first 25 generator iterations and for every 500th, `criticSteps` otherwise, so the critic
+/// is near its optimum when the generator starts and again from time to time. The batches
+/// run on through epochs (the original cuts a critic phase short at an epoch's end).
+public struct CriticSchedule: BatchSchedule, CustomStringConvertible {
+    public let batchSize: Int, criticSteps: Int, imageSize: Int
+    public static let (warmIterations, warmSteps, period) = (100, 25, 500)
+
+    public init(batchSize: Int, criticSteps: Int, imageSize: Int) {
+        (self.batchSize, self.criticSteps, self.imageSize) = (batchSize, criticSteps, imageSize)
+    }
+
+    /// The generator steps whose critic batches `epochs` passes over `examples` images cover.
+    public func totalSteps(epochs: Int, examples: Int) -> Int {
+        let images = epochs * examples
+        var (low, high) = (1, max(1, images / max(batchSize * criticSteps, 1)) + 1)
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if Self.batchesBefore(mid, criticSteps) * batchSize <= images { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// Critic iterations of generator step `step`.
+    public func iterations(at step: Int) -> Int {
+        step < Self.warmSteps || step % Self.period == 0 ? Self.warmIterations : criticSteps
+    }
+
+    /// Critic batches of the steps before `step`.
+    static func batchesBefore(_ step: Int, _ criticSteps: Int) -> Int {
+        let warm = step == 0 ? 0 : min(step, warmSteps) + max(0, (step - 1) / period)
+        return warm * warmIterations + (step - warm) * criticSteps
+    }
+
+    public func batchesBefore(_ step: Int) -> Int { Self.batchesBefore(step, criticSteps) }
+
+    public func span(at step: Int) -> ImageSpan {
+        ImageSpan(start: batchesBefore(step) * batchSize, count: iterations(at: step) * batchSize, size: imageSize)
+    }
+
+    public var description: String {
+        "\(batchSize) × \(criticSteps) critic batches (\(Self.warmIterations) for the first \(Self.warmSteps) steps and every \(Self.period)th)"
+    }
+}
+
 final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
     let optimizers: [any Optimizer]
     let metricNames: [String]
@@ -146,9 +191,15 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
     private let samples: TrainingSamples
     private var step = 0
     let companions: [Companion]
+    /// WGAN's critic warm-up (`--critic-warmup`), nil otherwise.
+    private let critics: CriticSchedule?
+    var schedule: (any BatchSchedule)? { critics }
 
     init(_ model: Model, _ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws {
         self.options = options
+        critics =
+            options.criticWarmup == true
+            ? CriticSchedule(batchSize: options.batchSize, criticSteps: options.criticSteps, imageSize: options.imageSize) : nil
         self.classes = classes
         replica = session.replica
         let seed = options.seed
@@ -280,8 +331,16 @@ final class AdversarialTrainer<Model: AdversarialModel>: ModelTrainer {
     func train(_ batches: [Batch]) throws -> [Float] {
         var d: [[Float]] = [], g: [[Float]] = []
         if let steps {
+            // Under a critic schedule the loader's one batch holds the step's critic batches.
+            let (first, batches) =
+                critics.map { c in
+                    (
+                        c.batchesBefore(step),
+                        (0..<c.iterations(at: step)).map { batches[0].examples($0 * c.batchSize..<($0 + 1) * c.batchSize) }
+                    )
+                } ?? (step * batchesPerStep, batches)
             for (k, batch) in batches.enumerated() {
-                steps.d.step = UInt64(step * batchesPerStep + k)
+                steps.d.step = UInt64(first + k)
                 d = try steps.d.run(feeds(batch))
             }
             steps.g.step = UInt64(step)

@@ -38,6 +38,9 @@ public struct GrowthSchedule: BatchSchedule, CustomStringConvertible {
         (self.phases, totalSteps) = (phases, step)
     }
 
+    /// The schedule's own length, in real images rather than epochs.
+    public func totalSteps(epochs: Int, examples: Int) -> Int { totalSteps }
+
     /// The index of the phase of `step` (the last phase for steps past the end).
     public func phaseIndex(at step: Int) -> Int { phases.lastIndex { $0.firstStep <= step } ?? 0 }
 

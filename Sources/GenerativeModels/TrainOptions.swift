@@ -67,6 +67,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// Paired data: the size pairs are loaded at before a random `imageSize` crop (pix2pix's
     /// jitter, the same crop and flip for both images); nil: the paper's 286 for 256, in proportion.
     public var loadSize: Int?
+    /// WGAN: the critic's warm-up schedule, 100 critic steps for the first 25 generator steps
+    /// and every 500th (nil, as in config.json files written before it: off).
+    public var criticWarmup: Bool?
     /// progan: the growth schedule and network widths (nil for other models).
     public var growth: GrowthOptions?
     public var sampleEvery = 500
@@ -138,6 +141,9 @@ extension TrainOptions {
             (0..<1).contains(beta2)
         else {
             return "learning rates must be positive and betas in [0, 1)"
+        }
+        if criticWarmup == true && clip == 0 && model != .wgan {
+            return "--critic-warmup is WGAN's schedule (weight clipping); use it with --model wgan"
         }
         if growth != nil && model != .progan {
             return

@@ -1,6 +1,7 @@
 // WGAN with weight clipping (bicycles study, Arjovsky et al.): DCGAN's pair with the
 // critic's sigmoid removed, the loss E[D(G(z))] − E[D(x)], and the critic's weights
-// clipped to ±clip after each of its updates (the trainer clips where `clip` > 0).
+// clipped to ±clip after each of its updates (the trainer clips where `clip` > 0), and
+// the paper's critic schedule (`CriticSchedule`: 100 critic steps at first and every 500th).
 import Datasets
 import NeuralNet
 import TensorGraph
@@ -14,11 +15,11 @@ public final class WGAN {
 
 extension WGAN: AdversarialModel {
     public static let name = "wgan"
-    public static let summary = "WGAN (bicycles study): clip ±0.01, RMSprop 5e-5, 5 critic steps"
+    public static let summary = "WGAN (bicycles study): clip ±0.01, RMSprop 5e-5, 5 critic steps (100 at first)"
     public static let trainsOn = ExampleKind.images
 
     public static func applyStudyDefaults(to o: inout TrainOptions) {
-        (o.optimizer, o.learningRateG, o.learningRateD, o.criticSteps, o.clip) = (.rmsprop, 5e-5, 5e-5, 5, 0.01)
+        (o.optimizer, o.learningRateG, o.learningRateD, o.criticSteps, o.clip, o.criticWarmup) = (.rmsprop, 5e-5, 5e-5, 5, 0.01, true)
     }
 
     public convenience init(_ options: TrainOptions, classes: Int) { self.init(options.dcganConfig, seed: options.seed) }

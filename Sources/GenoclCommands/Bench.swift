@@ -29,6 +29,12 @@ extension Genocl {
                 "Time these GEMM shapes instead of workloads: the rate as training runs it, with B packed into panels and not.",
                 valueName: "MxNxK"))
         var gemmShapes: [String] = []
+        @Option(help: ArgumentHelp("Time the data loader alone on this image folder instead of workloads.", valueName: "folder"))
+        var loader: String?
+        @Option(help: "--loader: the size images are decoded to, and (--resolution) the size batches are filtered down to.")
+        var imageSize = 256
+        @Option(help: "--loader: the batches' size.") var resolution: Int?
+        @Option(help: "--loader: images per batch.") var batchSize = 16
 
         var parsedGEMMShapes: [(m: Int, n: Int, k: Int)] {
             gemmShapes.compactMap { text in
@@ -52,6 +58,15 @@ extension Genocl {
                 )
             }
             if !gemmShapes.isEmpty && json { throw ValidationError("--gemm prints text only; leave out --json") }
+            if loader != nil {
+                guard imageSize > 0, batchSize > 0, imageSize <= 1 << 14, batchSize <= 1 << 20 else {
+                    throw ValidationError("--image-size and --batch-size must be positive")
+                }
+                if let resolution, resolution <= 0 || imageSize % resolution != 0 {
+                    throw ValidationError(
+                        "--resolution \(resolution) must divide --image-size \(imageSize) (batches are box-filtered down)")
+                }
+            }
             guard iterations >= 5 else { throw ValidationError("--iterations must be at least 5, got \(iterations)") }
             guard warmup >= 1 else { throw ValidationError("--warmup must be at least 1 (the first iteration builds kernels)") }
         }
@@ -64,6 +79,13 @@ extension Genocl {
         }
 
         public func run() throws {
+            if let loader {
+                let result = try benchLoader(loader, size: imageSize, channels: 3, batchSize: batchSize, resolution: resolution)
+                print(
+                    "loader on \(loader) at \(imageSize)×\(imageSize)\(resolution.map { ", batches at \($0)×\($0)" } ?? ""): \(result.description)"
+                )
+                return
+            }
             let backends = try makeBackends(deviceOptions.devices, profiling: true)
             let backend = backends[0]
             if !gemmShapes.isEmpty {

@@ -71,6 +71,10 @@ extension Genocl {
         @Option(help: "Save a checkpoint every N steps.") var checkpointEvery = 1000
         @Option(help: "Log a line (when not on a terminal) and TensorBoard scalars every N steps.") var logEvery = 50
         @Flag(inversion: .prefixedNo, help: "Flip real images left–right at random (on by default for progan).") var flip: Bool?
+        @Flag(
+            inversion: .prefixedNo,
+            help: "WGAN: 100 critic steps for each of the first 25 generator steps and every 500th (on by default for wgan).")
+        var criticWarmup: Bool?
         @Option(help: "progan: thousands of real images in each fade-in and each stable phase (NVIDIA's 600).")
         var kimgPerPhase: Double?
         @Option(help: "progan: thousands of real images in the whole run (NVIDIA's 12000); the last resolution trains on.")
@@ -112,6 +116,7 @@ extension Genocl {
                 1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery
             )
             set(flip, \.flip)
+            if let criticWarmup { o.criticWarmup = criticWarmup }
             // Growth flags on another model make a schedule it refuses (`TrainOptions.problem`).
             if o.growth != nil || kimgPerPhase != nil || kimg != nil || fmapBase != nil || fmapMax != nil || conditional {
                 o.growth = o.growth ?? GrowthOptions()

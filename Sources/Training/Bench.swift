@@ -203,3 +203,48 @@ public func formatBench(_ r: BenchResult) -> String {
     }
     return lines.joined(separator: "\n")
 }
+
+/// The data loader alone on a real folder: the decoding at startup, then the batches of a
+/// run assembled on its prefetch thread (flips, and box filtering to a smaller `resolution`),
+/// and the process's peak resident memory.
+public struct LoaderBenchResult: Sendable {
+    public var images: Int, skipped: Int
+    public var decodeSeconds: Double
+    public var batchesPerSecond: Double, imagesPerSecond: Double
+    public var peakResidentMiB: Double
+
+    public var description: String {
+        String(
+            format:
+                "%d images decoded in %.1f s (%.0f images/s, %d skipped); batches: %.0f images/s (%.1f batches/s); peak resident memory %.0f MiB",
+            images, decodeSeconds, Double(images) / max(decodeSeconds, 1e-9), skipped, imagesPerSecond, batchesPerSecond, peakResidentMiB)
+    }
+}
+
+/// Times loading `path` at `size` and `steps` batches of `batchSize` at `resolution` (default: `size`).
+public func benchLoader(_ path: String, size: Int, channels: Int, batchSize: Int, resolution: Int? = nil, steps: Int = 200) throws
+    -> LoaderBenchResult
+{
+    let start = Date()
+    let loaded = try loadExamples(path, for: "bench", kind: .images, size: size, channels: channels, holdOut: false, log: { _ in })
+    let decodeSeconds = Date().timeIntervalSince(start)
+    struct Spans: BatchSchedule {
+        let totalSteps: Int, batch: Int, size: Int
+        func totalSteps(epochs: Int, examples: Int) -> Int { totalSteps }
+        func span(at step: Int) -> ImageSpan { ImageSpan(start: step * batch, count: batch, size: size) }
+    }
+    let loader = DataLoader(
+        loaded.train, batchSize: batchSize, batchesPerStep: 1, seed: 1, flip: true, channels: channels, size: size,
+        schedule: Spans(totalSteps: steps, batch: batchSize, size: resolution ?? size))
+    _ = loader.take(0, prefetching: 1)  // a smaller resolution's copy is made here, as at a growth step
+    let timed = Date()
+    var checksum: Float = 0
+    for step in 1...steps { checksum += loader.take(step, prefetching: step < steps ? step + 1 : nil)[0].images[0] }
+    let seconds = Date().timeIntervalSince(timed)
+    precondition(checksum.isFinite)
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return LoaderBenchResult(
+        images: loaded.train.count, skipped: loaded.skipped.count, decodeSeconds: decodeSeconds, batchesPerSecond: Double(steps) / seconds,
+        imagesPerSecond: Double(steps * batchSize) / seconds, peakResidentMiB: Double(usage.ru_maxrss) / 1024)
+}

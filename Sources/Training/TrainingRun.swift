@@ -125,7 +125,8 @@ public final class TrainingRun {
                 "\(options.data): \(data.count) training images are fewer than one step's \(trainer.batchesPerStep) batch(es) of \(options.batchSize)"
             )
         }
-        totalSteps = options.steps ?? trainer.schedule?.totalSteps ?? options.epochs * stepsPerEpoch
+        totalSteps =
+            options.steps ?? trainer.schedule?.totalSteps(epochs: options.epochs, examples: data.count) ?? options.epochs * stepsPerEpoch
         if resume {
             step = try restore()
         } else {

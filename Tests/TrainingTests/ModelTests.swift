@@ -251,3 +251,40 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         }
     }
 }
+
+/// WGAN's critic schedule (issue 24): 100 critic steps for the first 25 generator steps and
+/// every 500th, `criticSteps` otherwise.
+@Suite struct CriticScheduleTests {
+    @Test func theCountsAreThePapers() {
+        let s = CriticSchedule(batchSize: 64, criticSteps: 5, imageSize: 64)
+        #expect((0..<25).allSatisfy { s.iterations(at: $0) == 100 })
+        #expect([25, 26, 499, 501, 999].allSatisfy { s.iterations(at: $0) == 5 })
+        #expect([500, 1000, 1500].allSatisfy { s.iterations(at: $0) == 100 })
+        #expect(s.batchesBefore(25) == 2500 && s.batchesBefore(26) == 2505 && s.batchesBefore(501) == 2500 + 475 * 5 + 100)
+        // Every generator step's critic batches follow the previous step's.
+        let brute = (0..<1200).reduce(into: [0]) { sums, step in sums.append(sums.last! + s.iterations(at: step)) }
+        #expect((0..<1200).allSatisfy { s.batchesBefore($0) == brute[$0] })
+        #expect((0..<1199).allSatisfy { s.span(at: $0 + 1).start == s.span(at: $0).start + s.span(at: $0).count })
+        // An epoch of 2500 batches is the 25 warm-up steps; one more batch is not a step.
+        #expect(s.totalSteps(epochs: 1, examples: 64 * 2500) == 25 && s.totalSteps(epochs: 1, examples: 64 * 2504) == 25)
+        #expect(s.totalSteps(epochs: 2, examples: 64 * 2505 / 2 + 32) == 26)
+    }
+
+    @Test func wganWarmsItsCriticUpByDefault() throws {
+        let data = try writeTinyDataset()
+        var options = tinyModelOptions(.wgan, data: data)
+        #expect(options.criticWarmup == true)
+        options.steps = 2
+        let loaded = try loadExamples(data, for: "wgan", kind: .images, size: 16, channels: 1, holdOut: false, log: { _ in })
+        let run = try TrainingRun(options, data: loaded.train, heldOut: nil, classes: 4, folder: data + "/run", backend: testBackend()) {
+            _ in
+        }
+        _ = try run.trainStep()
+        #expect(run.imagesShown(before: 1) == 100 * 8 && run.imagesShown(before: 2) == 200 * 8)
+        // Without it, five critic batches a step.
+        options.criticWarmup = false
+        #expect(
+            try TrainingRun(options, data: loaded.train, heldOut: nil, classes: 4, folder: data + "/off", backend: testBackend()) { _ in }
+                .imagesShown(before: 2) == 2 * 5 * 8)
+    }
+}
