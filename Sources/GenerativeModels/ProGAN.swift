@@ -246,6 +246,11 @@ extension ProGAN: GenerativeModel {
 
     public convenience init(_ options: TrainOptions, classes: Int) throws {
         let growth = options.growth ?? GrowthOptions()
+        if growth.conditional && classes < 2 {
+            throw DatasetError(
+                "\(options.data): --conditional needs class labels; put each class's images in its own sub-folder (or use IDX files with labels)"
+            )
+        }
         self.init(
             ProGANConfig(
                 imageSize: options.imageSize, channels: options.channels, latentSize: options.latentSize, featureBase: growth.featureBase,

@@ -111,6 +111,9 @@ extension TrainOptions {
         loadSize ?? (model.type.trainsOn == .pairs ? (imageSize * 286 + 128) / 256 : imageSize)
     }
 
+    /// Whether the model is conditioned on class labels (a conditional model, or `--conditional` progan).
+    public var isConditional: Bool { model.isConditional || growth?.conditional == true }
+
     /// Limits on sizes read from flags or a config.json, far above any study's, so that sizes
     /// derived from them (elements, steps) cannot overflow.
     public static let limits = (batchSize: 1 << 20, steps: 1 << 40, width: 1 << 16, imageSize: 1 << 14)

@@ -47,7 +47,7 @@ struct Sampler {
     var options: TrainOptions
     var classes: Int
     var sampling: Sampling
-    var conditional: Bool { options.model.isConditional }
+    var conditional: Bool { options.isConditional }
 
     /// `z [N, nz]` (and labels `[N]`) → images, or nil for a model that translates.
     var decode: ((Tensor, Tensor?, ForwardContext) -> Tensor)? {

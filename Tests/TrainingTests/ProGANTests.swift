@@ -139,9 +139,38 @@ import Training
             #expect(worst < 1e-5, "\(name): relative error \(worst)")
         }
         #expect(ema25["b16.1.weight"] != ema24["b16.1.weight"] && ema25 != g25)
-        // The generator saved mid-fade knows its level of detail, and samples there.
+        // The generator saved mid-fade knows its level of detail, and samples there: 16×16
+        // images (level 2 a quarter faded in), the moving average's unless --no-ema.
         let mid = try readSafetensors(data + "/resumed/checkpoints/step_000014/netG.safetensors")
         if case .float32(let level, _) = mid.tensors["growth.level"] { #expect(level == [1.25]) } else { Issue.record("no growth.level") }
+        var sampling = SampleOptions(checkpoint: data + "/resumed/checkpoints/step_000014")
+        (sampling.count, sampling.output, sampling.saveNpy) = (8, data + "/ema", true)
+        try Training.sample(sampling, backend: testBackend())
+        (sampling.movingAverage, sampling.output) = (false, data + "/raw")
+        try Training.sample(sampling, backend: testBackend())
+        let (ema, raw) = (try npy(data + "/ema/samples.npy"), try npy(data + "/raw/samples.npy"))
+        #expect(ema.shape == [8, 1, 16, 16] && raw.shape == [8, 1, 16, 16] && ema.values != raw.values)
+        let finite = ema.values.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
+
+    func npy(_ path: String) throws -> (values: [Float], shape: [Int]) {
+        try decodeNpy([UInt8](FileManager.default.contents(atPath: path)!), path: path)
+    }
+
+    /// `--conditional`: the labels go into the generator, and both losses gain the class terms;
+    /// samples come one row per class.
+    @Test func aConditionalProGANLearnsItsClassTerms() throws {
+        let data = try writeTinyDataset()
+        var o = options(data, steps: 10)
+        o.growth!.conditional = true
+        let metrics = try train(o, settings: plainSettings(data + "/run"), backend: testBackend(), log: { _ in })
+        #expect(metrics[0].names.contains("class_loss_d") && metrics[0].names.contains("class_loss_g"))
+        #expect(Set(metrics.map { $0["class_loss_d"] }).count > 5 && metrics.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+        var sampling = SampleOptions(checkpoint: data + "/run")
+        (sampling.count, sampling.output, sampling.saveNpy, sampling.classLabel) = (4, data + "/class2", true, 2)
+        try Training.sample(sampling, backend: testBackend())
+        #expect(try npy(data + "/class2/samples.npy").shape == [4, 1, 16, 16])
     }
 
     /// On two devices each takes half of every phase's batch (its minibatch-stddev groups within
