@@ -21,15 +21,20 @@ public struct GrowthSchedule: BatchSchedule, CustomStringConvertible {
     public let phases: [Phase]
     public let totalSteps: Int
 
-    /// The schedule to `maxLevel`; batches are capped at `batchLimit` and rounded down to a
-    /// multiple of `devices` (NVIDIA's `max_minibatch_per_gpu` and its division among GPUs).
-    public init(maxLevel: Int, kimgPerPhase: Double, totalKimg: Double, batchLimit: Int, devices: Int = 1) {
+    /// The schedule to `maxLevel`; batches are capped at `batchLimit`, at 4096/r per device
+    /// scaled by `deviceMemoryGiB`/16 (NVIDIA's `max_minibatch_per_gpu` for fp32 on 16 GB), and
+    /// rounded down to a multiple of `devices` (NVIDIA's division among GPUs).
+    public init(
+        maxLevel: Int, kimgPerPhase: Double, totalKimg: Double, batchLimit: Int, devices: Int = 1, deviceMemoryGiB: Double? = nil
+    ) {
         let perPhase = max(1, Int((kimgPerPhase * 1000).rounded())), total = max(1, Int((totalKimg * 1000).rounded()))
         var phases: [Phase] = [], image = 0, step = 0
         let order = [(0, false)] + (0..<maxLevel).flatMap { [($0 + 1, true), ($0 + 1, false)] }
         for (k, (level, fading)) in order.enumerated() where image < total {
             let wanted = k == order.count - 1 ? total - image : min(perPhase, total - image)
-            let preset = min(progressiveBatchSizes[ProGANConfig.resolution(level)] ?? 4, batchLimit)
+            let r = ProGANConfig.resolution(level)
+            let perDevice = deviceMemoryGiB.map { max(1, Int(4096 / Double(r) * $0 / 16)) } ?? .max
+            let preset = min(progressiveBatchSizes[r] ?? 4, batchLimit, perDevice.multipliedReportingOverflow(by: devices).partialValue)
             let batch = max(devices, preset - preset % devices)
             let steps = (wanted + batch - 1) / batch
             phases.append(Phase(level: level, fading: fading, batch: batch, steps: steps, firstStep: step, firstImage: image))
@@ -93,7 +98,7 @@ final class ProgressiveTrainer: ModelTrainer {
         let growthOptions = options.growth ?? GrowthOptions()
         growth = GrowthSchedule(
             maxLevel: model.config.maxLevel, kimgPerPhase: growthOptions.kimgPerPhase, totalKimg: growthOptions.totalKimg,
-            batchLimit: options.batchSize, devices: session.replica.count)
+            batchLimit: options.batchSize, devices: session.replica.count, deviceMemoryGiB: growthOptions.deviceMemoryGiB)
         // NVIDIA's Adam (β₁ 0, β₂ 0.99, ε 1e-8) over each network; each phase steps the layers it uses.
         optimizers = [
             Adam(model.criticModule.parameters, beta1: options.beta1, beta2: options.beta2, name: "optimizerD"),

@@ -101,6 +101,10 @@ public struct GrowthOptions: Codable, Equatable, Sendable {
     public var featureMax = 512
     /// Condition on the data's class labels (NVIDIA's label input and ACGAN-style loss term).
     public var conditional = false
+    /// The memory of the smallest device the run started on, in GiB, which caps each
+    /// resolution's batch per device at 4096/r · memory/16 GiB (NVIDIA's fp32 caps for 16 GB
+    /// V100s: 16 at 256, 8 at 512); saved so that a resumed run keeps its schedule. nil: no cap.
+    public var deviceMemoryGiB: Double?
     public init() {}
 }
 

@@ -118,6 +118,7 @@ public final class OpenCLBackend: ProfilingBackend {
     }
 
     public var deviceDescription: String { "\(queue.device.info.name) (\(queue.device.info.platformName))" }
+    public var memoryBytes: Int? { queue.device.info.globalMemory > 0 ? queue.device.info.globalMemory : nil }
 
     public func allocate(elements: Int, label: String) throws -> any DeviceBuffer {
         OpenCLBuffer(try queue.allocate(byteCount: elements * 4, label: label), capacity: elements)

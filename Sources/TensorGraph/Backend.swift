@@ -19,6 +19,8 @@ public struct Operand {
 public protocol Backend: AnyObject {
     /// The device, for logs and error messages.
     var deviceDescription: String { get }
+    /// The device's memory in bytes, where it has its own (nil: the host's, unbounded here).
+    var memoryBytes: Int? { get }
     /// A buffer of at least `elements` float32 values; `label` names the tensor in errors.
     func allocate(elements: Int, label: String) throws -> any DeviceBuffer
     func write(_ values: [Float], to buffer: any DeviceBuffer) throws
@@ -45,6 +47,7 @@ public protocol Backend: AnyObject {
 }
 
 extension Backend {
+    public var memoryBytes: Int? { nil }
     public var fusesElementwise: Bool { false }
     public var writesElementwiseInPlace: Bool { false }
     public func prepareFused(_ ops: [FusedElementwise]) throws {}

@@ -82,6 +82,9 @@ public func train(
             )
         }
     }
+    if !settings.resume && options.growth != nil {
+        options.growth!.deviceMemoryGiB = try smallestDeviceMemory(backends, processes).map { Double($0) / 1_073_741_824 }
+    }
     if writes { try FileManager.default.createDirectory(atPath: settings.folder, withIntermediateDirectories: true) }
     let run = try TrainingRun(
         options, folder: settings.folder, backends: backends, processes: processes, resume: settings.resume, log: log)
@@ -200,6 +203,20 @@ public func train(
         "done: \(run.totalSteps) steps in \(formatDuration(Date().timeIntervalSince(start)))\(shownImages); checkpoint \(settings.folder)/checkpoints"
     )
     return history
+}
+
+/// The memory of the smallest device of the run (over every MPI rank), nil where one does not
+/// say (the CPU reference backend).
+func smallestDeviceMemory(_ backends: [any Backend], _ processes: (any ProcessGroup)?) throws -> Int? {
+    var memories = backends.map { Float($0.memoryBytes ?? 0) / 1_048_576 }
+    if let processes {
+        var all = [Float](repeating: 0, count: processes.size)
+        all[processes.rank] = memories.min() ?? 0
+        try processes.allReduceSum(&all)
+        memories = all
+    }
+    guard let smallest = memories.min(), smallest > 0 else { return nil }
+    return Int(smallest) * 1_048_576
 }
 
 /// The devices of a run: one's description, or several counted (`2 × pthread-…`) or listed.

@@ -33,6 +33,12 @@ import Training
         // Capped by --batch-size and divided evenly among three devices.
         let three = GrowthSchedule(maxLevel: 6, kimgPerPhase: 600, totalKimg: 12000, batchLimit: 100, devices: 3)
         #expect(three.phases.map(\.batch) == [99, 99, 99, 99, 99, 63, 63, 30, 30, 15, 15, 15, 15])
+        // Sized for the device's memory: at most 4096/r · GiB/16 per device (NVIDIA's fp32 caps on 16 GB).
+        let small = GrowthSchedule(maxLevel: 6, kimgPerPhase: 600, totalKimg: 12000, batchLimit: 512, deviceMemoryGiB: 8)
+        #expect(small.phases.map(\.batch).suffix(4) == [16, 16, 8, 8])
+        let twoSmall = GrowthSchedule(maxLevel: 6, kimgPerPhase: 600, totalKimg: 12000, batchLimit: 512, devices: 2, deviceMemoryGiB: 4)
+        #expect(twoSmall.phases.map(\.batch).suffix(4) == [16, 16, 8, 8] && twoSmall.phases[0].batch == 512)
+        #expect(GrowthSchedule(maxLevel: 6, kimgPerPhase: 600, totalKimg: 12000, batchLimit: 512, deviceMemoryGiB: 80).phases == s.phases)
         // A shorter run stops growing where its images end.
         #expect(GrowthSchedule(maxLevel: 6, kimgPerPhase: 600, totalKimg: 1500, batchLimit: 512).phases.count == 3)
     }
@@ -119,6 +125,11 @@ import Training
         settings.resume = true
         let rest = try train(options(data, steps: 25), settings: settings, backend: testBackend(), log: { _ in })
         #expect(rest.map(\.step) == Array(15...25))
+        // The batches were sized for the device the run started on, and stay so.
+        let config = try JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: URL(fileURLWithPath: data + "/resumed/config.json")))
+        #expect(
+            config.options.growth?.deviceMemoryGiB
+                == (try testBackend().memoryBytes.map { Double($0 / 1_048_576 * 1_048_576) / 1_073_741_824 }))
         #expect(rest.map(\.values) == straight.suffix(11).map(\.values))
         for file in ["netG", "netG_ema", "netD", "optimizer"] {
             let path = "/checkpoints/step_000025/\(file).safetensors"
