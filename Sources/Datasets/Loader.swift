@@ -186,7 +186,8 @@ public func loadExamples(
             train: train, heldOut: heldOut?.centerCropped(channels: channels, size: size, loadSize: load), classes: 1,
             skipped: sets.train.skipped)
     }
-    let set = try TrainingSet(path, size: size, channels: channels)
+    // Images to crop at random (super-resolution) are kept at their load size.
+    let set = try TrainingSet(path, size: loadSize ?? size, channels: channels)
     warnSkipped(set.skipped, log)
     let all = Examples(bytes: set.bytes, labels: set.labels, targetBytes: nil, count: set.count)
     guard holdOut else {

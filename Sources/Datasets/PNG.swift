@@ -46,11 +46,10 @@ public func writePNG(_ path: String, width: Int, height: Int, channels: Int, pix
 
 /// Tiles `count` images of `[channels, height, width]` floats in [−1, 1] into a
 /// grid of `columns` with a 2-pixel border, as 8-bit pixels.
-public func imageGrid(_ images: [Float], count: Int, channels: Int, height: Int, width: Int, columns: Int) -> (
-    pixels: [UInt8], width: Int, height: Int
-) {
+public func imageGrid(
+    _ images: [Float], count: Int, channels: Int, height: Int, width: Int, columns: Int, padding pad: Int = gridPadding
+) -> (pixels: [UInt8], width: Int, height: Int) {
     let rows = (count + columns - 1) / columns
-    let pad = gridPadding
     let gridW = columns * (width + pad) + pad, gridH = rows * (height + pad) + pad
     var pixels = [UInt8](repeating: 0, count: gridW * gridH * channels)
     for i in 0..<count {

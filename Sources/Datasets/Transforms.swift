@@ -34,6 +34,26 @@ public struct Image: Equatable, Sendable {
         return Image(channels: channels, height: newHeight, width: newWidth, pixels: out)
     }
 
+    /// Resized by bicubic interpolation (Keys' kernel with a = −0.5, as PIL's and MATLAB's;
+    /// sample centres aligned as `align_corners = false`; edges repeated): the baseline a
+    /// super-resolution model is measured against.
+    public func bicubicResized(height newHeight: Int, width newWidth: Int) -> Image {
+        let rows = cubicWeights(from: height, to: newHeight), columns = cubicWeights(from: width, to: newWidth)
+        var out = [Float](repeating: 0, count: channels * newHeight * newWidth)
+        for c in 0..<channels {
+            for (y, rowTaps) in rows.enumerated() {
+                for (x, columnTaps) in columns.enumerated() {
+                    var sum: Float = 0
+                    for (sy, wy) in rowTaps {
+                        for (sx, wx) in columnTaps { sum += wy * wx * self[c, sy, sx] }
+                    }
+                    out[(c * newHeight + y) * newWidth + x] = sum
+                }
+            }
+        }
+        return Image(channels: channels, height: newHeight, width: newWidth, pixels: out)
+    }
+
     /// The central `height`×`width` region.
     public func centerCropped(height newHeight: Int, width newWidth: Int) -> Image {
         cropped(top: max((height - newHeight) / 2, 0), left: max((width - newWidth) / 2, 0), height: newHeight, width: newWidth)
@@ -98,5 +118,37 @@ private func weights(from size: Int, to newSize: Int) -> [[(Int, Float)]] {
         let l = source - Float(i0)
         if i0 == i1 { return [(i0, Float(1))] }
         return [(i0, 1 - l), (i1, l)]
+    }
+}
+
+/// The bicubic resize of one axis from `size` to `newSize` as a `[newSize, size]` matrix (row-major):
+/// `Image.bicubicResized` as a linear map, for graphs that resize by matrix products.
+public func bicubicMatrix(from size: Int, to newSize: Int) -> [Float] {
+    var matrix = [Float](repeating: 0, count: newSize * size)
+    for (i, taps) in cubicWeights(from: size, to: newSize).enumerated() { for (s, w) in taps { matrix[i * size + s] += w } }
+    return matrix
+}
+
+/// Keys' cubic convolution kernel with a = −0.5.
+private func cubic(_ t: Float) -> Float {
+    let (x, a): (Float, Float) = (Swift.abs(t), -0.5)
+    if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+    if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+    return 0
+}
+
+/// Bicubic taps along one axis (when shrinking, the kernel is stretched by the scale, as PIL's).
+private func cubicWeights(from size: Int, to newSize: Int) -> [[(Int, Float)]] {
+    let scale = Float(size) / Float(newSize), support = Swift.max(scale, 1)
+    return (0..<newSize).map { i in
+        let centre = (Float(i) + 0.5) * scale - 0.5
+        let first = Int((centre - 2 * support).rounded(.up)), last = Int((centre + 2 * support).rounded(.down))
+        var taps: [Int: Float] = [:]
+        for s in first...last {
+            let weight = cubic((Float(s) - centre) / support)
+            if weight != 0 { taps[Swift.min(Swift.max(s, 0), size - 1), default: 0] += weight }
+        }
+        let total = taps.values.reduce(0, +)
+        return taps.sorted { $0.key < $1.key }.map { ($0.key, $0.value / total) }
     }
 }

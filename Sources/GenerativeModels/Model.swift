@@ -19,6 +19,8 @@ public protocol GenerativeModel: AnyObject {
     static var trainsOn: ExampleKind { get }
     /// Whether it shows held-out examples (reconstructions, translations) as it trains.
     static var showsHeldOut: Bool { get }
+    /// Whether it trains on random crops of images loaded larger (`--load-size`).
+    static var cropsRandomly: Bool { get }
     /// The source study's settings, applied over the data's (28×28 gray for MNIST-layout
     /// data, 64×64 RGB for image folders).
     static func applyStudyDefaults(to options: inout TrainOptions)
@@ -42,6 +44,7 @@ public protocol GenerativeModel: AnyObject {
 
 extension GenerativeModel {
     public static var showsHeldOut: Bool { false }
+    public static var cropsRandomly: Bool { trainsOn == .pairs }
     public static func applyStudyDefaults(to options: inout TrainOptions) {}
     /// The DCGAN layout's sizes: 28, and 4·2ᵏ from 16 to 256.
     public static func problem(with options: TrainOptions) -> String? { dcganLayoutProblem(name, options) }
@@ -114,6 +117,7 @@ public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Send
             ACGAN.self,
             Pix2Pix.self,
             ProGAN.self,
+            SRResNet.self,
         ]
     }
 

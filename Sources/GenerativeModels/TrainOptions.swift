@@ -70,6 +70,8 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// WGAN: the critic's warm-up schedule, 100 critic steps for the first 25 generator steps
     /// and every 500th (nil, as in config.json files written before it: off).
     public var criticWarmup: Bool?
+    /// srresnet: scale, depth and loss (nil for other models).
+    public var superResolution: SuperResolutionOptions?
     /// progan: the growth schedule and network widths (nil for other models).
     public var growth: GrowthOptions?
     public var sampleEvery = 500
@@ -86,6 +88,18 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         (imageSize, channels) = DataLayout(data).isDigits ? (28, 1) : (64, 3)
         model.type.applyStudyDefaults(to: &self)
     }
+}
+
+public enum PixelLoss: String, Codable, CaseIterable, Sendable { case mse, l1 }
+
+/// A super-resolution model's factor, depth and loss.
+public struct SuperResolutionOptions: Codable, Equatable, Sendable {
+    /// The upscaling factor: 2, 4 or 8 (pixel-shuffle stages of ×2).
+    public var scale = 4
+    /// Residual blocks (Ledig et al.'s 16).
+    public var blocks = 16
+    public var loss = PixelLoss.mse
+    public init() {}
 }
 
 /// A progressive GAN's schedule (NVIDIA's `TrainingSchedule`) and widths.
@@ -156,8 +170,11 @@ extension TrainOptions {
             return
                 "--kimg-per-phase, --kimg, --fmap-base, --fmap-max and --conditional grow a progressive GAN; use them with --model progan"
         }
-        if loadSize != nil, model.type.trainsOn != .pairs {
-            return "--load-size crops paired data (pix2pix); \(model.rawValue) trains on images"
+        if loadSize != nil, !model.type.cropsRandomly {
+            return "--load-size sets the size images are cropped from (pix2pix, srresnet); \(model.rawValue) trains on whole images"
+        }
+        if superResolution != nil && model != .srresnet {
+            return "--scale, --blocks and --pixel-loss belong to a super-resolution model; use them with --model srresnet"
         }
         if let loadSize, loadSize < imageSize || loadSize > Self.limits.imageSize {
             return "--load-size must be at least the crop (--image-size \(imageSize)) and at most \(Self.limits.imageSize), got \(loadSize)"

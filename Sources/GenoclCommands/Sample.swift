@@ -31,6 +31,8 @@ extension Genocl {
         @Option(help: "VAEs: perturb the latent of this image.") var perturb: String?
         @Option(help: "VAEs: standard deviation of the --perturb noise.") var noise: Float = 0.5
         @Option(help: "pix2pix: an image or folder of images to translate.") var input: String?
+        @Option(help: "Pass the samples through this super-resolution run (genocl train --model srresnet), e.g. 64×64 to 256×256.")
+        var upscale: String?
         @Flag(help: "Sample the generator itself, not its moving average (netG_ema), where the run kept one.") var noEma = false
 
         public func validate() throws {
@@ -47,6 +49,7 @@ extension Genocl {
         public func run() throws {
             var options = SampleOptions(checkpoint: checkpoint)
             options.movingAverage = !noEma
+            options.upscale = upscale
             (options.count, options.output, options.truncation, options.latents) = (count, out, truncation, latents)
             (options.saveNpy, options.interpolate, options.single, options.seed) = (saveNpy, interpolate, single, seed)
             (options.classLabel, options.clusters, options.refine, options.perturb, options.noise, options.input) = (

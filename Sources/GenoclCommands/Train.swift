@@ -11,6 +11,7 @@ extension ModelKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension ReconstructionLoss: ExpressibleByArgument {}
 extension TranslationDirection: ExpressibleByArgument {}
+extension PixelLoss: ExpressibleByArgument {}
 
 extension Genocl {
     public struct Train: ParsableCommand {
@@ -75,6 +76,9 @@ extension Genocl {
             inversion: .prefixedNo,
             help: "WGAN: 100 critic steps for each of the first 25 generator steps and every 500th (on by default for wgan).")
         var criticWarmup: Bool?
+        @Option(help: "srresnet: the upscaling factor, 2, 4 or 8 (default 4).") var scale: Int?
+        @Option(help: "srresnet: residual blocks (default 16).") var blocks: Int?
+        @Option(help: "srresnet: the pixel loss, mse or l1 (default mse).") var pixelLoss: PixelLoss?
         @Option(help: "progan: thousands of real images in each fade-in and each stable phase (NVIDIA's 600).")
         var kimgPerPhase: Double?
         @Option(help: "progan: thousands of real images in the whole run (NVIDIA's 12000); the last resolution trains on.")
@@ -117,6 +121,10 @@ extension Genocl {
             )
             set(flip, \.flip)
             if let criticWarmup { o.criticWarmup = criticWarmup }
+            if o.superResolution != nil || scale != nil || blocks != nil || pixelLoss != nil {
+                o.superResolution = o.superResolution ?? SuperResolutionOptions()
+                set(scale, \.superResolution!.scale); set(blocks, \.superResolution!.blocks); set(pixelLoss, \.superResolution!.loss)
+            }
             // Growth flags on another model make a schedule it refuses (`TrainOptions.problem`).
             if o.growth != nil || kimgPerPhase != nil || kimg != nil || fmapBase != nil || fmapMax != nil || conditional {
                 o.growth = o.growth ?? GrowthOptions()

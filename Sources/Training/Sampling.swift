@@ -36,6 +36,8 @@ public struct SampleOptions: Sendable {
     public var noise: Float = 0.5
     /// pix2pix: an image or a folder of images to translate.
     public var input: String?
+    /// A super-resolution run to pass the samples through (`genocl sample --upscale`).
+    public var upscale: String?
     public init(checkpoint: String) { self.checkpoint = checkpoint }
 
     /// The most images one call makes (latents × interpolation steps).
@@ -197,8 +199,13 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
     let labelTensor = model.conditional ? graph.constant(labelValues, [z.shape[0]]) : nil
     var images = decode(z, labelTensor, context)
     for _ in 0..<options.refine { images = decode(model.encode!(images, labelTensor, context), labelTensor, context) }
-    let values = prefix + (try session.plan(fetches: [images]).run()[0])
-    return try writeImages(values, options: options, channels: c, size: s, columns: options.interpolate > 1 ? options.interpolate : 8)
+    var values = prefix + (try session.plan(fetches: [images]).run()[0])
+    var size = s
+    if let upscale = options.upscale {
+        let upscaler = try Upscaler(upscale)
+        (values, size) = (try upscaler(values, channels: c, size: s, session: session), s * upscaler.scale)
+    }
+    return try writeImages(values, options: options, channels: c, size: size, columns: options.interpolate > 1 ? options.interpolate : 8)
 }
 
 /// Writes `values` (`[N, C, S, S]`) as samples.npy (if asked), single PNGs or grids.

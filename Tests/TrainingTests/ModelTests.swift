@@ -31,6 +31,7 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
     var o = tinyOptions(data, model: model)
     if model == .pix2pix { (o.imageSize, o.channels, o.generatorWidth, o.discriminatorWidth, o.batchSize) = (32, 3, 4, 4, 2) }
     // progan: one step a phase, so that four steps grow from 4×4 to 16×16.
+    if model == .srresnet { (o.loadSize, o.superResolution!.scale, o.superResolution!.blocks) = (24, 2, 2) }
     if model == .progan { (o.growth!.kimgPerPhase, o.growth!.featureBase, o.growth!.featureMax) = (0.008, 32, 8) }
     (o.steps, o.sampleEvery, o.checkpointEvery, o.logEvery) = (4, 4, 2, 2)
     return o
