@@ -38,6 +38,9 @@ public protocol GenerativeModel: AnyObject {
     var networks: [(file: String, module: Module)] { get }
     /// How it makes images from latents or inputs (`genocl sample`).
     var sampling: Sampling { get }
+    /// Networks the model uses but does not train or save (a perceptual loss's VGG-16), with the
+    /// weights file each is loaded from before training.
+    var fixedNetworks: [(path: String, module: Module)] { get }
     /// The compiled training step of `options` in `session`.
     func trainer(_ options: TrainOptions, classes: Int, heldOut: Examples?, session: Session) throws -> any ModelTrainer
 }
@@ -49,6 +52,7 @@ extension GenerativeModel {
     /// The DCGAN layout's sizes: 28, and 4·2ᵏ from 16 to 256.
     public static func problem(with options: TrainOptions) -> String? { dcganLayoutProblem(name, options) }
     public static func options(forGenerator shapes: [String: [Int]]) -> TrainOptions? { nil }
+    public var fixedNetworks: [(path: String, module: Module)] { [] }
 }
 
 /// How a trained model makes images.

@@ -41,6 +41,8 @@ final class ResidualBlock: Layer {
 public final class SRResNet {
     public let scale: Int, channels: Int
     let head: Sequential, body: Sequential, mid: Sequential, upsample: Sequential, tail: Conv2D
+    /// The perceptual loss's feature network and its weights file, when the run has one.
+    var perceptual: (network: VGG16Features, path: String)?
 
     public init(channels: Int, width: Int = 64, blocks: Int = 16, scale: Int = 4, seed: UInt64) {
         precondition([2, 4, 8].contains(scale), "scale \(scale)")
@@ -83,6 +85,18 @@ extension SRResNet: GenerativeModel {
         let sr = o.superResolution ?? SuperResolutionOptions()
         guard [2, 4, 8].contains(sr.scale) else { return "--scale must be 2, 4 or 8, got \(sr.scale)" }
         guard (1...256).contains(sr.blocks) else { return "--blocks must be from 1 to 256, got \(sr.blocks)" }
+        if let perceptual = sr.perceptual {
+            guard sr.perceptualWeights != nil else {
+                return "--perceptual \(perceptual): give the network and its weights as vgg16:FILE (tools/convert-vgg16 makes FILE)"
+            }
+            guard VGG16Features.layers[sr.perceptualLayer] != nil else {
+                return
+                    "--perceptual-layer \(sr.perceptualLayer): VGG-16's layers are \(VGG16Features.layers.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", "))"
+            }
+        }
+        guard sr.pixelWeight >= 0, sr.perceptualWeight >= 0, sr.pixelWeight.isFinite, sr.perceptualWeight.isFinite else {
+            return "--pixel-weight and --perceptual-weight must be ≥ 0"
+        }
         guard o.imageSize % sr.scale == 0, o.imageSize >= 4 * sr.scale else {
             return
                 "--image-size \(o.imageSize) (the high-resolution crop) must be a multiple of --scale \(sr.scale), at least \(4 * sr.scale)"
@@ -93,9 +107,11 @@ extension SRResNet: GenerativeModel {
     public convenience init(_ options: TrainOptions, classes: Int) {
         let sr = options.superResolution ?? SuperResolutionOptions()
         self.init(channels: options.channels, width: options.generatorWidth, blocks: sr.blocks, scale: sr.scale, seed: options.seed)
+        perceptual = sr.perceptualWeights.map { (VGG16Features(through: sr.perceptualLayer), $0) }
     }
 
     public var networks: [(file: String, module: Module)] { [("netG", module)] }
+    public var fixedNetworks: [(path: String, module: Module)] { perceptual.map { [($0.path, $0.network.module)] } ?? [] }
 
     /// Upscales the given images (BatchNorm with its running statistics).
     public var sampling: Sampling { .translation { [self] x in self(x, ForwardContext(training: false)) } }
@@ -158,7 +174,7 @@ public func structuralSimilarity(_ x: Tensor, _ reference: Tensor) -> Tensor {
 
 final class SuperResolutionTrainer: ModelTrainer {
     let optimizers: [any Optimizer]
-    let metricNames = ["loss", "psnr", "ssim", "psnr_bicubic", "ssim_bicubic"]
+    let metricNames: [String]
     let batchesPerStep = 1
     private let options: TrainOptions
     private let replica: Replica
@@ -181,10 +197,20 @@ final class SuperResolutionTrainer: ModelTrainer {
         let low = avgPool2d(real, kernel: Size2(sr.scale))
         let train = ForwardContext(training: true)
         let upscaled = model(low, train)
-        let loss = sr.loss == .mse ? meanSquaredError(upscaled, real) : l1Loss(upscaled, real)
+        var loss = (sr.loss == .mse ? meanSquaredError(upscaled, real) : l1Loss(upscaled, real)) * sr.pixelWeight
+        var terms: [Tensor] = []
+        if let (vgg, _) = model.perceptual {
+            // Johnson et al.'s feature reconstruction loss: the features' mean squared difference.
+            let fixed = ForwardContext(training: false)
+            let feature = meanSquaredError(
+                vgg(upscaled, layer: sr.perceptualLayer, fixed), stopGradient(vgg(real, layer: sr.perceptualLayer, fixed)))
+            (loss, terms) = (loss + feature * sr.perceptualWeight, [feature])
+        }
+        metricNames = ["loss"] + (terms.isEmpty ? [] : ["perceptual"]) + ["psnr", "ssim", "psnr_bicubic", "ssim_bicubic"]
         let bicubic = bicubicUpscaled(low, scale: sr.scale)
         let quality = [upscaled, bicubic].flatMap { [peakSignalToNoise($0, real).mean(), structuralSimilarity($0, real).mean()] }
-        plan = try session.plan(fetches: replicaMean([loss] + quality), updates: optimizer.updates(minimizing: loss) + train.updates)
+        plan = try session.plan(
+            fetches: replicaMean([loss] + terms + quality), updates: optimizer.updates(minimizing: loss) + train.updates)
 
         // Up to eight held-out images, their central crops, on one device's graph.
         shown = heldOut.map {

@@ -99,7 +99,20 @@ public struct SuperResolutionOptions: Codable, Equatable, Sendable {
     /// Residual blocks (Ledig et al.'s 16).
     public var blocks = 16
     public var loss = PixelLoss.mse
+    /// The pixel loss's weight (0: the perceptual loss alone, as Johnson et al.'s).
+    public var pixelWeight: Float = 1
+    /// `vgg16:FILE`: Johnson et al.'s perceptual loss on VGG-16 features from FILE (nil: none).
+    public var perceptual: String?
+    /// The VGG-16 layer compared (`relu2_2`, Johnson et al.'s) and the loss's weight.
+    public var perceptualLayer = "relu2_2"
+    public var perceptualWeight: Float = 1
     public init() {}
+
+    /// The weights file of `perceptual` (nil when absent or not `vgg16:FILE`).
+    public var perceptualWeights: String? {
+        guard let perceptual, perceptual.hasPrefix("vgg16:"), perceptual.count > 6 else { return nil }
+        return String(perceptual.dropFirst(6))
+    }
 }
 
 /// A progressive GAN's schedule (NVIDIA's `TrainingSchedule`) and widths.

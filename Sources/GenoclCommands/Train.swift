@@ -79,6 +79,11 @@ extension Genocl {
         @Option(help: "srresnet: the upscaling factor, 2, 4 or 8 (default 4).") var scale: Int?
         @Option(help: "srresnet: residual blocks (default 16).") var blocks: Int?
         @Option(help: "srresnet: the pixel loss, mse or l1 (default mse).") var pixelLoss: PixelLoss?
+        @Option(help: "srresnet: the pixel loss's weight (default 1; 0 for the perceptual loss alone).") var pixelWeight: Float?
+        @Option(help: "srresnet: Johnson et al.'s perceptual loss on VGG-16 features, vgg16:FILE (tools/convert-vgg16 makes FILE).")
+        var perceptual: String?
+        @Option(help: "srresnet: the VGG-16 layer of the perceptual loss (default relu2_2).") var perceptualLayer: String?
+        @Option(help: "srresnet: the perceptual loss's weight (default 1).") var perceptualWeight: Float?
         @Option(help: "progan: thousands of real images in each fade-in and each stable phase (NVIDIA's 600).")
         var kimgPerPhase: Double?
         @Option(help: "progan: thousands of real images in the whole run (NVIDIA's 12000); the last resolution trains on.")
@@ -121,9 +126,13 @@ extension Genocl {
             )
             set(flip, \.flip)
             if let criticWarmup { o.criticWarmup = criticWarmup }
-            if o.superResolution != nil || scale != nil || blocks != nil || pixelLoss != nil {
+            let srFlags: [Any?] = [scale, blocks, pixelLoss, pixelWeight, perceptual, perceptualLayer, perceptualWeight]
+            if o.superResolution != nil || srFlags.contains(where: { $0 != nil }) {
                 o.superResolution = o.superResolution ?? SuperResolutionOptions()
                 set(scale, \.superResolution!.scale); set(blocks, \.superResolution!.blocks); set(pixelLoss, \.superResolution!.loss)
+                set(pixelWeight, \.superResolution!.pixelWeight); set(perceptualLayer, \.superResolution!.perceptualLayer)
+                set(perceptualWeight, \.superResolution!.perceptualWeight)
+                if let perceptual { o.superResolution!.perceptual = perceptual }
             }
             // Growth flags on another model make a schedule it refuses (`TrainOptions.problem`).
             if o.growth != nil || kimgPerPhase != nil || kimg != nil || fmapBase != nil || fmapMax != nil || conditional {

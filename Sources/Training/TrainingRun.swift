@@ -110,6 +110,7 @@ public final class TrainingRun {
                 communicator: processes ?? group?.member(index))
         }
         let model = try options.model.make(options, classes: classes)
+        for (path, module) in model.fixedNetworks { try Self.loadFixedNetwork(path, into: module) }
         // Every replica builds its steps from the one model: they share its host weights.
         let replicas = try sessions.map { try model.trainer(options, classes: classes, heldOut: heldOut, session: $0) }
         let weights = model.networks.flatMap { $0.module.parameters }
@@ -139,6 +140,19 @@ public final class TrainingRun {
             try session.upload(model.networks.flatMap { $0.module.stateDict().map(\.parameter) } + own)
         }
         trainer.seek(to: step)
+    }
+
+    /// Loads a network the model uses untrained (a perceptual loss's VGG-16) from `path`: the
+    /// module's tensors, other tensors of the file (torchvision's classifier) ignored.
+    private static func loadFixedNetwork(_ path: String, into module: Module) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SafetensorsError(message: "\(path): no such weights file (make it from torchvision's .pth with tools/convert-vgg16)")
+        }
+        let file = try readSafetensors(path)
+        let names = Set(module.stateDict().map(\.name))
+        try load(
+            SafetensorsFile(tensors: file.tensors.filter { names.contains($0.key) }, metadata: file.metadata), into: module.stateDict(),
+            path: path)
     }
 
     private var optimizerState: [Parameter] { trainer.optimizers.flatMap(\.state) }

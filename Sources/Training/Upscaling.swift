@@ -64,3 +64,30 @@ public func upscale(checkpoint: String, input: String, output: String, backend: 
     }
     return written
 }
+
+/// VGG-16's activations at `layer` for `images` (`[N, C, H, W]` in [−1, 1], from a .npy file),
+/// with weights from `weights` (tools/convert-vgg16): what the perceptual loss compares, for
+/// checking genocl's network against torchvision's (tools/check-vgg16) or using it elsewhere.
+public func vggFeatures(weights: String, layer: String, input: String, output: String, backend: any Backend) throws -> [Int] {
+    guard VGG16Features.layers[layer] != nil else {
+        throw SafetensorsError(
+            message:
+                "--layer \(layer): VGG-16's layers are \(VGG16Features.layers.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", "))"
+        )
+    }
+    guard let data = FileManager.default.contents(atPath: input) else { throw DatasetError("--input \(input): no such readable file") }
+    let (values, shape) = try decodeNpy([UInt8](data), path: input)
+    guard shape.count == 4, [1, 3].contains(shape[1]), shape[2] >= 1, shape[3] >= 1, shape[0] >= 1 else {
+        throw DatasetError("\(input): images of shape \(shape); expected [N, 1 or 3, H, W]")
+    }
+    let vgg = VGG16Features(through: layer)
+    let file = try readSafetensors(weights)
+    let names = Set(vgg.module.stateDict().map(\.name))
+    try load(
+        SafetensorsFile(tensors: file.tensors.filter { names.contains($0.key) }, metadata: file.metadata), into: vgg.module.stateDict(),
+        path: weights)
+    let features = vgg(Graph().constant(values, Shape(shape)), layer: layer, ForwardContext(training: false))
+    let result = try Session(backend: backend).plan(fetches: [features]).run()[0]
+    try writeAtomically(encodeNpy(result, shape: features.shape.dims), to: output)
+    return features.shape.dims
+}

@@ -94,3 +94,50 @@ import Training
         }
     }
 }
+
+/// The perceptual loss's VGG-16 (issue 24): torchvision's layer indices, max pooling by hand,
+/// the device against the CPU reference, and a run that trains with it. (tools/check-vgg16
+/// compares it with torchvision itself, which CI does not install.)
+@Suite struct PerceptualLossTests {
+    @Test func vggLayersPoolingAndDevice() throws {
+        #expect(VGG16Features.layers["relu1_1"] == 1 && VGG16Features.layers["relu2_2"] == 8 && VGG16Features.layers["relu5_3"] == 29)
+        #expect(
+            VGG16Features().module.stateDict().map(\.name).prefix(4) == [
+                "features.0.weight", "features.0.bias", "features.2.weight", "features.2.bias",
+            ])
+        let graph = Graph()
+        let x = graph.constant([1, 5, 2, 0, 3, 4, 8, -1, 0, 0, 7, 7, -2, -3, 6, 1], [1, 1, 4, 4])
+        #expect(try evaluate([maxPool2x2(x)])[0] == [5, 8, 0, 7])
+        let vgg = VGG16Features(through: "relu2_2")
+        for (_, p) in vgg.module.stateDict() { p.value = randomValues(p.shape.count, seed: UInt64(p.shape.count)).map { $0 * 0.2 } }
+        #expect(vgg.module.stateDict().count == 8)
+        let images = graph.constant(randomValues(2 * 3 * 8 * 8, seed: 9), [2, 3, 8, 8])
+        let features = vgg(images, layer: "relu2_2", ForwardContext(training: false))
+        #expect(features.shape == [2, 128, 4, 4])
+        let reference = try evaluate([features])[0], device = try evaluate([features], backend: try testBackend())[0]
+        if let problem = mismatch(device, reference, Tolerance(atol: 1e-4, rtol: 1e-4), "VGG-16 relu2_2") { Issue.record("\(problem)") }
+    }
+
+    @Test func srresnetTrainsWithThePerceptualLoss() throws {
+        let data = try writeTinyDataset()
+        // Random VGG-16 weights through relu2_2 in a file, as tools/convert-vgg16 writes them (features.*).
+        let vgg = VGG16Features(through: "relu2_2")
+        for (_, p) in vgg.module.stateDict() { p.value = randomValues(p.shape.count, seed: UInt64(p.shape.count)).map { $0 * 0.2 } }
+        try writeSafetensors(
+            SafetensorsFile(tensors: storedTensors(vgg.module.stateDict()), metadata: [:]), to: data + "/vgg16.safetensors")
+        var o = tinyOptions(data, model: .srresnet)
+        (o.loadSize, o.generatorWidth, o.steps, o.sampleEvery, o.checkpointEvery) = (16, 8, 4, 4, 4)
+        (o.superResolution!.scale, o.superResolution!.blocks, o.superResolution!.perceptual) = (
+            2, 1, "vgg16:" + data + "/vgg16.safetensors"
+        )
+        let history = try train(o, settings: plainSettings(data + "/run"), backend: testBackend(), log: { _ in })
+        #expect(history[0].names == ["loss", "perceptual", "psnr", "ssim", "psnr_bicubic", "ssim_bicubic"])
+        #expect(Set(history.map { $0["perceptual"] }).count == 4 && history.allSatisfy { $0["perceptual"] > 0 })
+        // The VGG weights are not the run's: the checkpoint holds the SR network alone.
+        #expect(!FileManager.default.fileExists(atPath: data + "/run/checkpoints/step_000004/vgg16.safetensors"))
+        o.superResolution!.perceptual = "vgg16:" + data + "/missing.safetensors"
+        #expect { try train(o, settings: plainSettings(data + "/run2"), backend: testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("tools/convert-vgg16")
+        }
+    }
+}
