@@ -43,6 +43,8 @@ public final class SRResNet {
     let head: Sequential, body: Sequential, mid: Sequential, upsample: Sequential, tail: Conv2D
     /// The perceptual loss's feature network and its weights file, when the run has one.
     var perceptual: (network: VGG16Features, path: String)?
+    /// SRGAN's discriminator, when the run has an adversarial loss.
+    var discriminator: Sequential?
 
     public init(channels: Int, width: Int = 64, blocks: Int = 16, scale: Int = 4, seed: UInt64) {
         precondition([2, 4, 8].contains(scale), "scale \(scale)")
@@ -97,6 +99,12 @@ extension SRResNet: GenerativeModel {
         guard sr.pixelWeight >= 0, sr.perceptualWeight >= 0, sr.pixelWeight.isFinite, sr.perceptualWeight.isFinite else {
             return "--pixel-weight and --perceptual-weight must be ≥ 0"
         }
+        if let weight = sr.adversarialWeight {
+            guard weight > 0, weight.isFinite else { return "--adversarial must be a positive weight (SRGAN's 1e-3), got \(weight)" }
+            guard o.imageSize % 16 == 0 else {
+                return "--adversarial: the discriminator halves the crop four times; --image-size \(o.imageSize) must be a multiple of 16"
+            }
+        }
         guard o.imageSize % sr.scale == 0, o.imageSize >= 4 * sr.scale else {
             return
                 "--image-size \(o.imageSize) (the high-resolution crop) must be a multiple of --scale \(sr.scale), at least \(4 * sr.scale)"
@@ -108,9 +116,16 @@ extension SRResNet: GenerativeModel {
         let sr = options.superResolution ?? SuperResolutionOptions()
         self.init(channels: options.channels, width: options.generatorWidth, blocks: sr.blocks, scale: sr.scale, seed: options.seed)
         perceptual = sr.perceptualWeights.map { (VGG16Features(through: sr.perceptualLayer), $0) }
+        if sr.adversarialWeight != nil {
+            var rng = SplitMix64(seed: options.seed &+ 7)
+            discriminator = srganDiscriminator(
+                channels: options.channels, size: options.imageSize, width: options.discriminatorWidth, rng: &rng)
+        }
     }
 
-    public var networks: [(file: String, module: Module)] { [("netG", module)] }
+    public var networks: [(file: String, module: Module)] {
+        [("netG", module)] + (discriminator.map { [("netD", Module([("main", $0)]))] } ?? [])
+    }
     public var fixedNetworks: [(path: String, module: Module)] { perceptual.map { [($0.path, $0.network.module)] } ?? [] }
 
     /// Upscales the given images (BatchNorm with its running statistics).
@@ -123,6 +138,25 @@ extension SRResNet: GenerativeModel {
 
 extension ModelKind {
     public static let srresnet = ModelKind(SRResNet.self)
+}
+
+/// SRGAN's discriminator (Ledig et al.): 3×3 convolutions of 64, 128, 256 and 512 features (×
+/// `width`/64), each width once at stride 1 and once at stride 2, BatchNorm after all but the
+/// first, LeakyReLU 0.2; a dense layer of 1024 and one output, a sigmoid probability.
+func srganDiscriminator(channels: Int, size: Int, width: Int, rng: inout SplitMix64) -> Sequential {
+    var layers: [any Layer] = [], inputs = channels
+    for (k, features) in [1, 1, 2, 2, 4, 4, 8, 8].map({ $0 * width }).enumerated() {
+        layers.append(Conv2D(inputs, features, kernel: 3, stride: 1 + k % 2, padding: 1, rng: &rng))
+        if k > 0 { layers.append(BatchNorm(features)) }
+        layers.append(Activation.leakyReLU(0.2))
+        inputs = features
+    }
+    let side = size / 16
+    return Sequential(
+        layers + [
+            Reshape([-1]), Linear(inputs * side * side, 1024, rng: &rng), Activation.leakyReLU(0.2), Linear(1024, 1, rng: &rng),
+            Activation.sigmoid(),
+        ])
 }
 
 /// `x [N, C, H, W]` with each image's rows mapped by `rows` (`[H', H]`) and columns by
@@ -173,7 +207,7 @@ public func structuralSimilarity(_ x: Tensor, _ reference: Tensor) -> Tensor {
 }
 
 final class SuperResolutionTrainer: ModelTrainer {
-    let optimizers: [any Optimizer]
+    private(set) var optimizers: [any Optimizer]
     let metricNames: [String]
     let batchesPerStep = 1
     private let options: TrainOptions
@@ -206,11 +240,30 @@ final class SuperResolutionTrainer: ModelTrainer {
                 vgg(upscaled, layer: sr.perceptualLayer, fixed), stopGradient(vgg(real, layer: sr.perceptualLayer, fixed)))
             (loss, terms) = (loss + feature * sr.perceptualWeight, [feature])
         }
-        metricNames = ["loss"] + (terms.isEmpty ? [] : ["perceptual"]) + ["psnr", "ssim", "psnr_bicubic", "ssim_bicubic"]
+        var names = ["loss"] + (terms.isEmpty ? [] : ["perceptual"])
+        var updates: [Assignment] = []
+        if let discriminator = model.discriminator, let weight = sr.adversarialWeight {
+            // SRGAN: the discriminator's step on real crops and the super-resolved ones, then the
+            // generator's adversarial term against the discriminator after that step.
+            let optimizerD = makeOptimizer(
+                options.optimizer, discriminator.parameters, learningRate: options.learningRateD, options: options, name: "optimizerD")
+            optimizers.append(optimizerD)
+            let trainD = ForwardContext(training: true)
+            let (dReal, dFake) = (discriminator(real, trainD).reshaped([n]), discriminator(stopGradient(upscaled), trainD).reshaped([n]))
+            let lossD = bceAgainstTargets(dReal, 1) + bceAgainstTargets(dFake, 0)
+            let updatesD = optimizerD.updates(minimizing: lossD)
+            let trainG = ForwardContext(training: true)
+            trainG.record(updatesD + trainD.updates)
+            let adversarial = bceAgainstTargets(discriminator(upscaled, trainG).reshaped([n]), 1)
+            loss = loss + adversarial * weight
+            (terms, names) = (terms + [adversarial, lossD, dReal.mean(), dFake.mean()], names + ["adversarial", "loss_d", "d_x", "d_g_z"])
+            updates = trainG.updates
+        }
+        metricNames = names + ["psnr", "ssim", "psnr_bicubic", "ssim_bicubic"]
         let bicubic = bicubicUpscaled(low, scale: sr.scale)
         let quality = [upscaled, bicubic].flatMap { [peakSignalToNoise($0, real).mean(), structuralSimilarity($0, real).mean()] }
         plan = try session.plan(
-            fetches: replicaMean([loss] + terms + quality), updates: optimizer.updates(minimizing: loss) + train.updates)
+            fetches: replicaMean([loss] + terms + quality), updates: optimizer.updates(minimizing: loss) + train.updates + updates)
 
         // Up to eight held-out images, their central crops, on one device's graph.
         shown = heldOut.map {

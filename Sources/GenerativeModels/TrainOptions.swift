@@ -106,6 +106,9 @@ public struct SuperResolutionOptions: Codable, Equatable, Sendable {
     /// The VGG-16 layer compared (`relu2_2`, Johnson et al.'s) and the loss's weight.
     public var perceptualLayer = "relu2_2"
     public var perceptualWeight: Float = 1
+    /// SRGAN: the weight of the adversarial loss against Ledig et al.'s discriminator (their
+    /// 1e-3); nil: none.
+    public var adversarialWeight: Float?
     public init() {}
 
     /// The weights file of `perceptual` (nil when absent or not `vgg16:FILE`).

@@ -84,6 +84,8 @@ extension Genocl {
         var perceptual: String?
         @Option(help: "srresnet: the VGG-16 layer of the perceptual loss (default relu2_2).") var perceptualLayer: String?
         @Option(help: "srresnet: the perceptual loss's weight (default 1).") var perceptualWeight: Float?
+        @Option(help: "srresnet: SRGAN's adversarial loss with this weight (Ledig et al.'s 1e-3) against their discriminator.")
+        var adversarial: Float?
         @Option(help: "progan: thousands of real images in each fade-in and each stable phase (NVIDIA's 600).")
         var kimgPerPhase: Double?
         @Option(help: "progan: thousands of real images in the whole run (NVIDIA's 12000); the last resolution trains on.")
@@ -126,13 +128,14 @@ extension Genocl {
             )
             set(flip, \.flip)
             if let criticWarmup { o.criticWarmup = criticWarmup }
-            let srFlags: [Any?] = [scale, blocks, pixelLoss, pixelWeight, perceptual, perceptualLayer, perceptualWeight]
+            let srFlags: [Any?] = [scale, blocks, pixelLoss, pixelWeight, perceptual, perceptualLayer, perceptualWeight, adversarial]
             if o.superResolution != nil || srFlags.contains(where: { $0 != nil }) {
                 o.superResolution = o.superResolution ?? SuperResolutionOptions()
                 set(scale, \.superResolution!.scale); set(blocks, \.superResolution!.blocks); set(pixelLoss, \.superResolution!.loss)
                 set(pixelWeight, \.superResolution!.pixelWeight); set(perceptualLayer, \.superResolution!.perceptualLayer)
                 set(perceptualWeight, \.superResolution!.perceptualWeight)
                 if let perceptual { o.superResolution!.perceptual = perceptual }
+                if let adversarial { o.superResolution!.adversarialWeight = adversarial }
             }
             // Growth flags on another model make a schedule it refuses (`TrainOptions.problem`).
             if o.growth != nil || kimgPerPhase != nil || kimg != nil || fmapBase != nil || fmapMax != nil || conditional {

@@ -141,3 +141,27 @@ import Training
         }
     }
 }
+
+/// SRGAN (`--adversarial W`, issue 24): the discriminator trains beside the network, is saved
+/// as netD, and a resumed run continues exactly.
+@Suite struct SRGANTests {
+    @Test func srganTrainsItsDiscriminatorAndResumesExactly() throws {
+        let data = try writeTinyDataset()
+        var o = tinyOptions(data, model: .srresnet)
+        (o.loadSize, o.generatorWidth, o.discriminatorWidth, o.steps, o.sampleEvery, o.checkpointEvery) = (16, 8, 4, 4, 4, 2)
+        (o.superResolution!.scale, o.superResolution!.blocks, o.superResolution!.adversarialWeight) = (2, 1, 1e-3)
+        let straight = try train(o, settings: plainSettings(data + "/straight"), backend: testBackend(), log: { _ in })
+        #expect(straight[0].names == ["loss", "adversarial", "loss_d", "d_x", "d_g_z", "psnr", "ssim", "psnr_bicubic", "ssim_bicubic"])
+        #expect(Set(straight.map { $0["loss_d"] }).count == 4 && straight.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+        #expect(FileManager.default.fileExists(atPath: data + "/straight/checkpoints/step_000004/netD.safetensors"))
+        var half = o
+        half.steps = 2
+        var settings = plainSettings(data + "/resumed")
+        try train(half, settings: settings, backend: testBackend(), log: { _ in })
+        settings.resume = true
+        let rest = try train(o, settings: settings, backend: testBackend(), log: { _ in })
+        #expect(rest.map(\.values) == straight.suffix(2).map(\.values))
+        o.imageSize = 24
+        #expect(o.problem()?.contains("multiple of 16") == true)
+    }
+}
