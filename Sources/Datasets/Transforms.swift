@@ -18,8 +18,13 @@ public struct Image: Equatable, Sendable {
     /// (align_corners = false) when growing it.
     public func resized(height newHeight: Int, width newWidth: Int) -> Image {
         if newHeight == height && newWidth == width { return self }
+        return resampled(rows: weights(from: height, to: newHeight), columns: weights(from: width, to: newWidth))
+    }
+
+    /// Each output pixel the weighted sum of the taps of its row and column.
+    private func resampled(rows: [[(Int, Float)]], columns: [[(Int, Float)]]) -> Image {
+        let (newHeight, newWidth) = (rows.count, columns.count)
         var out = [Float](repeating: 0, count: channels * newHeight * newWidth)
-        let rows = weights(from: height, to: newHeight), columns = weights(from: width, to: newWidth)
         for c in 0..<channels {
             for (y, rowTaps) in rows.enumerated() {
                 for (x, columnTaps) in columns.enumerated() {
@@ -38,20 +43,7 @@ public struct Image: Equatable, Sendable {
     /// sample centres aligned as `align_corners = false`; edges repeated): the baseline a
     /// super-resolution model is measured against.
     public func bicubicResized(height newHeight: Int, width newWidth: Int) -> Image {
-        let rows = cubicWeights(from: height, to: newHeight), columns = cubicWeights(from: width, to: newWidth)
-        var out = [Float](repeating: 0, count: channels * newHeight * newWidth)
-        for c in 0..<channels {
-            for (y, rowTaps) in rows.enumerated() {
-                for (x, columnTaps) in columns.enumerated() {
-                    var sum: Float = 0
-                    for (sy, wy) in rowTaps {
-                        for (sx, wx) in columnTaps { sum += wy * wx * self[c, sy, sx] }
-                    }
-                    out[(c * newHeight + y) * newWidth + x] = sum
-                }
-            }
-        }
-        return Image(channels: channels, height: newHeight, width: newWidth, pixels: out)
+        resampled(rows: cubicWeights(from: height, to: newHeight), columns: cubicWeights(from: width, to: newWidth))
     }
 
     /// The central `height`×`width` region.
