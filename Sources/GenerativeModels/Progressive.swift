@@ -125,6 +125,9 @@ final class ProgressiveTrainer: ModelTrainer {
     /// The plans of phase `index`, compiled on first use.
     private func plans(_ index: Int) throws -> (step: Plan, sampler: Plan) {
         if let made = plans[index] { return made }
+        // Phases only move forward: the earlier phase's plans and activations are freed first.
+        plans.removeAll()
+        session.releaseIntermediateBuffers()
         let phase = growth.phases[index]
         let (level, fading, seed) = (phase.level, phase.fading, options.seed)
         let (n, c, r, nz) = (replica.share(of: phase.batch).count, options.channels, phase.resolution, model.config.latentSize)
@@ -216,10 +219,15 @@ final class ProgressiveTrainer: ModelTrainer {
             try session.upload(state)
         }
         phase = index
-        model.levelOfDetail = growth.levelOfDetail(at: step)
-        averageLevel?.value = [model.levelOfDetail]
-        try session.upload([model.growth.level] + (averageLevel.map { [$0] } ?? []))
+        // The replicas of a data-parallel run share the model's host weights: one at a time.
+        try Self.sharedLevel.withLock {
+            model.levelOfDetail = growth.levelOfDetail(at: step)
+            averageLevel?.value = [model.levelOfDetail]
+            try session.upload([model.growth.level] + (averageLevel.map { [$0] } ?? []))
+        }
     }
+
+    private static let sharedLevel = NSLock()
 
     func seek(to step: Int) {
         self.step = step

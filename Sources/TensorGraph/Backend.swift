@@ -169,6 +169,11 @@ public final class Session {
         }
     }
 
+    /// Lets go of the intermediate buffers: plans compiled later allocate their own, and each
+    /// earlier plan keeps only the buffers it holds (freed with it). A progressive GAN's growth
+    /// step drops the earlier phase's plans and calls this, so memory is the current phase's.
+    public func releaseIntermediateBuffers() { intermediateBuffers.removeAll() }
+
     /// Plans compiled in this session (a trainer compiles its plans once, not per step).
     public private(set) var plansCompiled = 0
 
