@@ -159,8 +159,11 @@ public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Send
         let available = Int(clamping: ProcessInfo.processInfo.physicalMemory) / 2
         guard bytes.overflow || bytes.partialValue > available else { return nil }
         let gib = { (b: Int) in String(format: "%.1f GiB", Double(b) / 1_073_741_824) }
+        let widths =
+            options.growth.map { "--fmap-base \($0.featureBase), --fmap-max \($0.featureMax)" }
+            ?? "--ngf \(options.generatorWidth), --ndf \(options.discriminatorWidth)"
         return
-            "\(count >= 1_000_000_000 ? String(format: "%.1f billion", Double(count) / 1e9) : String(format: "%.1f million", Double(count) / 1e6)) weights (--ngf \(options.generatorWidth), --ndf \(options.discriminatorWidth), --image-size \(options.imageSize)) take \(bytes.overflow ? "more than any machine's memory" : gib(bytes.partialValue)) with their optimizer state, more than the \(gib(available)) this machine can give them; use a smaller --ngf, --ndf or --image-size"
+            "\(count >= 1_000_000_000 ? String(format: "%.1f billion", Double(count) / 1e9) : String(format: "%.1f million", Double(count) / 1e6)) weights (\(widths), --image-size \(options.imageSize)) take \(bytes.overflow ? "more than any machine's memory" : gib(bytes.partialValue)) with their optimizer state, more than the \(gib(available)) this machine can give them; use smaller widths (\(options.growth == nil ? "--ngf, --ndf" : "--fmap-max")) or --image-size"
     }
     public var description: String { rawValue }
     public var isAdversarial: Bool { type is any AdversarialModel.Type }

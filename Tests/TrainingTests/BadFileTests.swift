@@ -88,6 +88,7 @@ import Training
     func modelsTooBigForMemoryAreRefused(_ model: ModelKind) throws {
         var options = tinyModelOptions(model, data: "unused")
         (options.generatorWidth, options.discriminatorWidth) = (60_000, 60_000)
+        if options.growth != nil { (options.growth!.featureBase, options.growth!.featureMax) = (60_000, 60_000) }
         #expect(options.problem() == nil)
         #expect { try model.make(options, classes: 10) } throws: { "\($0)".contains("with their optimizer state, more than the") }
         // The twin has the model's shapes and no values; building it draws no weights.
