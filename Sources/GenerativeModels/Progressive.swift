@@ -219,13 +219,20 @@ final class ProgressiveTrainer: ModelTrainer {
             try session.upload(state)
         }
         phase = index
+        // The level of detail changes only during fade-ins: sent to the device then, not every step.
+        let level = growth.levelOfDetail(at: step)
+        guard level != uploadedLevel else { return }
         // The replicas of a data-parallel run share the model's host weights: one at a time.
         try Self.sharedLevel.withLock {
-            model.levelOfDetail = growth.levelOfDetail(at: step)
-            averageLevel?.value = [model.levelOfDetail]
+            model.levelOfDetail = level
+            averageLevel?.value = [level]
             try session.upload([model.growth.level] + (averageLevel.map { [$0] } ?? []))
         }
+        uploadedLevel = level
     }
+
+    /// The level of detail this trainer's session holds (nil: not sent since the trainer was built).
+    private var uploadedLevel: Float?
 
     private static let sharedLevel = NSLock()
 

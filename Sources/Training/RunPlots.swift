@@ -26,11 +26,13 @@ public func metricGroups(_ names: [String]) -> [MetricGroup] {
             file: "vae-terms", title: "reconstruction and KL", yTitle: "per image",
             metrics: names.filter { ["reconstruction", "kl"].contains($0) }),
     ]
-    let grouped = Set(known.flatMap(\.metrics) + ["images_per_second", "seconds"])
-    let single = names.filter { !grouped.contains($0) }.map {
+    // A metric's baseline (`psnr_bicubic` beside `psnr`) is drawn on the metric's chart.
+    let baselines = names.filter { $0.hasSuffix("_bicubic") && names.contains(String($0.dropLast(8))) }
+    let grouped = Set(known.flatMap(\.metrics) + baselines + ["images_per_second", "seconds"])
+    let single = names.filter { !grouped.contains($0) }.map { name in
         MetricGroup(
-            file: $0.replacingOccurrences(of: "_", with: "-"), title: $0.replacingOccurrences(of: "_", with: " "), yTitle: $0, metrics: [$0]
-        )
+            file: name.replacingOccurrences(of: "_", with: "-"), title: name.replacingOccurrences(of: "_", with: " "), yTitle: name,
+            metrics: [name] + baselines.filter { $0 == name + "_bicubic" })
     }
     let throughput =
         names.contains("images_per_second")
