@@ -25,6 +25,7 @@ let package = Package(
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
         systemLibrary("CCairo", pkgConfig: "cairo", apt: "libcairo2-dev"),
+        systemLibrary("CLAPACK", pkgConfig: "openblas", apt: "libopenblas-dev liblapacke-dev"),
 
         .target(name: "TensorGraph"),
         .target(
@@ -42,7 +43,9 @@ let package = Package(
             plugins: ["EmbedKernels"]),
         // Charts and captions drawn by Cairo (PNG) and as SVG markup.
         .target(name: "Plots", dependencies: ["CCairo"]),
-        .target(name: "Training", dependencies: ["TensorGraph", "NeuralNet", "GenerativeModels", "Datasets", "Plots"]),
+        // FID, KID, precision/recall and class statistics of feature vectors (OpenBLAS, LAPACKE).
+        .target(name: "Evaluation", dependencies: ["CLAPACK", "TensorGraph"]),
+        .target(name: "Training", dependencies: ["TensorGraph", "NeuralNet", "GenerativeModels", "Datasets", "Plots", "Evaluation"]),
         // Ranks of an `mpirun` launch and their all-reduce (Open MPI).
         .target(name: "Distributed", dependencies: ["TensorGraph", "CMPI"]),
         // Choosing and opening a backend, and what only OpenCL devices measure: the CLI's side.
@@ -74,5 +77,6 @@ let package = Package(
             ]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorGraph", "CPUReference", "TestSupport"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Datasets"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorGraph"]),
     ]
 )

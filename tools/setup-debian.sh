@@ -2,13 +2,14 @@
 # Installs what a fresh Debian 12 machine with the Swift toolchain lacks:
 # the OpenCL ICD loader and headers, PoCL (OpenCL on the CPU), CLBlast, libpng,
 # libturbojpeg, zlib, Open MPI (mpirun and its library, for training on several machines),
-# Cairo and the DejaVu fonts (plots and captions) and the Fashion-MNIST dataset package. Runs as root or via sudo.
+# Cairo and the DejaVu fonts (plots and captions), OpenBLAS and LAPACKE (evaluation's statistics) and the Fashion-MNIST dataset package. Runs as root or via sudo.
 set -euo pipefail
 packages=(
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
   libclblast-dev libpng-dev libturbojpeg0-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
   libcairo2-dev fonts-dejavu-core
+  libopenblas-dev liblapacke-dev
   dataset-fashion-mnist
 )
 missing=()

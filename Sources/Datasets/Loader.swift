@@ -218,6 +218,12 @@ public protocol BatchSchedule: Sendable {
     /// The steps of a run of `epochs` passes over `examples` images (or the schedule's own length).
     func totalSteps(epochs: Int, examples: Int) -> Int
     func span(at step: Int) -> ImageSpan
+    /// The phase of the run at `step` where it changes in phases ("16×16 fading in, batch 128"), for the log.
+    func phaseName(at step: Int) -> String?
+}
+
+extension BatchSchedule {
+    public func phaseName(at step: Int) -> String? { nil }
 }
 
 /// The batches of every step of a run over `examples`. Used from one thread; the only other

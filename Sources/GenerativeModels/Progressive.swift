@@ -66,6 +66,11 @@ public struct GrowthSchedule: BatchSchedule, CustomStringConvertible {
         return ImageSpan(start: phase.firstImage + (step - phase.firstStep) * phase.batch, count: phase.batch, size: phase.resolution)
     }
 
+    public func phaseName(at step: Int) -> String? {
+        let phase = phases[phaseIndex(at: step)]
+        return "\(phase.resolution)×\(phase.resolution) \(phase.fading ? "fading in" : "stable"), batch \(phase.batch)"
+    }
+
     public var description: String {
         let last = phases.last!.resolution
         return

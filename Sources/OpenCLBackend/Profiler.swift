@@ -87,7 +87,12 @@ extension OpenCLBackend {
     }
 
     public var isProfiling: Bool { queue.profiling }
-    public var peakAllocatedBytes: Int { queue.peakAllocatedBytes }
+    public var peakMemoryBytes: Int? { queue.peakAllocatedBytes }
+
+    public func resetPeakMemory() throws {
+        try queue.finish()
+        queue.resetPeakBytes()
+    }
 
     /// Per-kernel totals so far (empty when profiling is off).
     public func kernelTotals() throws -> [KernelTotal] {

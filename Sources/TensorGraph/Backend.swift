@@ -21,6 +21,9 @@ public protocol Backend: AnyObject {
     var deviceDescription: String { get }
     /// The device's memory in bytes, where it has its own (nil: the host's, unbounded here).
     var memoryBytes: Int? { get }
+    /// The most bytes held at once in this backend's buffers since `resetPeakMemory` (nil: not counted).
+    var peakMemoryBytes: Int? { get }
+    func resetPeakMemory() throws
     /// A buffer of at least `elements` float32 values; `label` names the tensor in errors.
     func allocate(elements: Int, label: String) throws -> any DeviceBuffer
     func write(_ values: [Float], to buffer: any DeviceBuffer) throws
@@ -48,6 +51,8 @@ public protocol Backend: AnyObject {
 
 extension Backend {
     public var memoryBytes: Int? { nil }
+    public var peakMemoryBytes: Int? { nil }
+    public func resetPeakMemory() throws {}
     public var fusesElementwise: Bool { false }
     public var writesElementwiseInPlace: Bool { false }
     public func prepareFused(_ ops: [FusedElementwise]) throws {}
@@ -78,8 +83,6 @@ public protocol ProfilingBackend: Backend {
     func resetProfile() throws
     /// Per-kernel totals since the last reset (empty when profiling is off).
     func kernelTotals() throws -> [KernelTotal]
-    /// The most device memory allocated at once since the last reset, in bytes.
-    var peakAllocatedBytes: Int { get }
     /// A table of the profile so far, for people.
     func profileReport() throws -> String
 }

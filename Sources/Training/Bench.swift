@@ -148,7 +148,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
             "2 × multiply-adds of every matmul, convolution, transposed convolution and weight-gradient convolution in the iteration's plans (\(options.criticSteps > 1 ? "\(options.criticSteps) critic steps + 1 generator step" : "one step")); elementwise ops, reductions and optimizer updates not counted",
         gflops: gflops, fractionOfGEMM: rates.gemmGFLOPs.map { gflops / $0 }, fractionOfMeasuredPeak: rates.peakGFLOPs.map { gflops / $0 },
         fractionOfNominalPeak: rates.nominalPeakGFLOPs.map { gflops / $0 }, setupSeconds: setup, firstIterationSeconds: first,
-        peakDeviceBytes: profiling?.peakAllocatedBytes,
+        peakDeviceBytes: profiling?.peakMemoryBytes,
         kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
         topKernels: Array(kernels?.prefix(8) ?? []))
     result.devices = backends.count

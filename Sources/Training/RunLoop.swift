@@ -180,6 +180,15 @@ public func train(
         } else if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
             log(line)
         }
+        // The end of a phase of growth, with the most memory it held: the headroom of the next.
+        if let phase = run.phaseName(at: metrics.step - 1), metrics.step == run.totalSteps || run.phaseName(at: metrics.step) != phase {
+            let memory = try run.takePeakMemory().map { (peak, of) in
+                let gib = { (bytes: Int) in String(format: "%.2f GiB", Double(bytes) / 1_073_741_824) }
+                return "; peak device memory \(gib(peak))\(of.map { " of \(gib($0))" } ?? "")"
+            }
+            if settings.interactive { writeToTerminal("\r\u{1B}[K") }
+            log("\(phase): done at step \(metrics.step)\(memory ?? "")")
+        }
         if metrics.step % options.logEvery == 0 || metrics.step == run.totalSteps {
             try events.scalars(
                 zip(metrics.names, metrics.values).map { (scalarTag($0), $1) } + [("images_per_second", Float(rate))], step: metrics.step)

@@ -256,6 +256,21 @@ public final class TrainingRun {
     /// How the run grows, where its steps follow a schedule (a progressive GAN's: "4×4 to 256×256 in 13 phases").
     public var growth: String? { trainer.schedule.map { String(describing: $0) } }
 
+    /// The phase of step `step` where the run's schedule has phases (see `BatchSchedule.phaseName`).
+    public func phaseName(at step: Int) -> String? { trainer.schedule?.phaseName(at: step) }
+
+    /// The most memory one of the run's devices has held at once since the last call (nil: not
+    /// counted), and that device's memory; the count starts again.
+    public func takePeakMemory() throws -> (peak: Int, of: Int?)? {
+        let peaks = try sessions.compactMap { session in
+            try session.backend.peakMemoryBytes.map { peak in
+                try session.backend.resetPeakMemory()
+                return (peak: peak, of: session.backend.memoryBytes)
+            }
+        }
+        return peaks.max { $0.peak < $1.peak }
+    }
+
     /// Plans compiled on all devices so far.
     public var plansCompiled: Int { sessions.reduce(0) { $0 + $1.plansCompiled } }
 
