@@ -73,7 +73,7 @@ let package = Package(
             name: "TrainingTests",
             dependencies: [
                 "Training", "Backends", "Datasets", "GenerativeModels", "NeuralNet", "TensorGraph", "CPUReference", "OpenCLBackend",
-                "CZlib", "TestSupport",
+                "CZlib", "TestSupport", "Evaluation",
             ]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorGraph", "CPUReference", "TestSupport"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Datasets"]),

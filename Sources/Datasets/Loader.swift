@@ -152,10 +152,10 @@ public struct LoadedData: Sendable {
 
 /// Loads `path` for `model` (named in errors), which trains on `kind`. With `holdOut`, a few
 /// examples are kept apart to show: pairs from `val/` (or `test/`), else a seeded choice of up
-/// to 32 images.
+/// to 32 images; with `heldOutShare`, a seeded choice of that share of the images.
 public func loadExamples(
     _ path: String, for model: String, kind: ExampleKind, size: Int, channels: Int, reversedPairs: Bool = false, holdOut: Bool,
-    loadSize: Int? = nil, log: (String) -> Void
+    heldOutShare: Double? = nil, loadSize: Int? = nil, log: (String) -> Void
 ) throws -> LoadedData {
     if kind == .pairs {
         guard DataLayout(path) == .imageFolder else {
@@ -190,12 +190,13 @@ public func loadExamples(
     let set = try TrainingSet(path, size: loadSize ?? size, channels: channels)
     warnSkipped(set.skipped, log)
     let all = Examples(bytes: set.bytes, labels: set.labels, targetBytes: nil, count: set.count)
-    guard holdOut else {
+    guard holdOut || heldOutShare != nil else {
         return LoadedData(train: all, heldOut: nil, classes: set.classes, skipped: set.skipped, classNames: set.classNames)
     }
-    // Images the model never trains on: a seeded choice of up to 32.
+    // Images the model never trains on: a seeded choice of up to 32 (or of the share asked for).
     var rng = SplitMix64(seed: 0x4E1D_0017)
-    let held = Set(Array(0..<set.count).shuffled(using: &rng).prefix(min(32, set.count / 10)))
+    let heldCount = heldOutShare.map { Int((Double(set.count) * $0).rounded()) } ?? min(32, set.count / 10)
+    let held = Set(Array(0..<set.count).shuffled(using: &rng).prefix(heldCount))
     return LoadedData(
         train: all.subset((0..<set.count).filter { !held.contains($0) }), heldOut: held.isEmpty ? nil : all.subset(held.sorted()),
         classes: set.classes, skipped: set.skipped, classNames: set.classNames)

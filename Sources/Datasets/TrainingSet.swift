@@ -22,8 +22,9 @@ public struct TrainingSet: Sendable {
     /// Files that could not be decoded, with why (skipped).
     public let skipped: [String]
 
-    /// Loads `path`: an IDX folder, a CSV table of image rows, or an image folder (see `DataLayout`).
-    public init(_ path: String, size: Int, channels: Int) throws {
+    /// Loads `path`: an IDX folder (its `split`, `train` or `t10k`), a CSV table of image rows, or an
+    /// image folder (see `DataLayout`).
+    public init(_ path: String, size: Int, channels: Int, split: String = "train") throws {
         var images: [Image] = []
         var bytes: [UInt8] = []
         let layout = DataLayout(path)
@@ -31,7 +32,7 @@ public struct TrainingSet: Sendable {
             let table =
                 layout == .csv
                 ? try readImageCSV(path)
-                : ImageTable(images: try loadMNISTLayout(directory: path), labeled: true, skipped: [])
+                : ImageTable(images: try loadMNISTLayout(directory: path, split: split), labeled: true, skipped: [])
             let data = table.images
             try checkMemory(path, images: data.count, channels: channels, size: size)
             let plane = data.height * data.width

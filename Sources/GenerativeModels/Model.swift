@@ -19,6 +19,9 @@ public protocol GenerativeModel: AnyObject {
     static var trainsOn: ExampleKind { get }
     /// Whether it shows held-out examples (reconstructions, translations) as it trains.
     static var showsHeldOut: Bool { get }
+    /// The share of the data held out of training (a classifier's validation and test sets);
+    /// nil: at most 32 images, where `showsHeldOut`.
+    static var heldOutShare: Double? { get }
     /// Whether it trains on random crops of images loaded larger (`--load-size`).
     static var cropsRandomly: Bool { get }
     /// The source study's settings, applied over the data's (28×28 gray for MNIST-layout
@@ -47,6 +50,7 @@ public protocol GenerativeModel: AnyObject {
 
 extension GenerativeModel {
     public static var showsHeldOut: Bool { false }
+    public static var heldOutShare: Double? { nil }
     public static var cropsRandomly: Bool { trainsOn == .pairs }
     public static func applyStudyDefaults(to options: inout TrainOptions) {}
     /// The DCGAN layout's sizes: 28, and 4·2ᵏ from 16 to 256.
@@ -64,6 +68,8 @@ public enum Sampling {
         encode: ((_ images: Tensor, _ labels: Tensor?, ForwardContext) -> Tensor)?)
     /// From input images (image-to-image translation, in the mode the model translates in).
     case translation((_ inputs: Tensor) -> Tensor)
+    /// It makes no images (a classifier).
+    case none
 }
 
 /// A model's compiled training step, replayed every step.
@@ -87,6 +93,11 @@ public protocol ModelTrainer: AnyObject {
     /// The batch size and resolution of each step where they vary (a progressive GAN's growth):
     /// the loader's spans and the run's length; nil: `batchSize` images at `imageSize` a batch.
     var schedule: (any BatchSchedule)? { get }
+    /// At the last step of an epoch (and of the run), the step's metrics with what the trainer
+    /// measures once an epoch (a classifier's held-out accuracies). `keep` is false at a run's
+    /// last step inside an epoch: the measurement is logged but not saved with the model, so a
+    /// run resumed from there goes on as one that never stopped.
+    func finishEpoch(_ metrics: [Float], keep: Bool) throws -> [Float]
 }
 
 /// A network a trainer keeps beside the model's (with the same state-dict names): saved as
@@ -103,6 +114,7 @@ public struct Companion {
 extension ModelTrainer {
     public var companions: [Companion] { [] }
     public var schedule: (any BatchSchedule)? { nil }
+    public func finishEpoch(_ metrics: [Float], keep: Bool) throws -> [Float] { metrics }
 }
 
 /// A model's name, as `--model` and config.json spell it; `type` is the model.
@@ -122,6 +134,7 @@ public struct ModelKind: RawRepresentable, Hashable, Codable, CaseIterable, Send
             Pix2Pix.self,
             ProGAN.self,
             SRResNet.self,
+            Classifier.self,
         ]
     }
 

@@ -21,6 +21,8 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var generatorWidth = 64
     /// Width of the discriminator or critic (ndf).
     public var discriminatorWidth = 64
+    /// The classifier's feature vectors (its penultimate layer; nil: 256).
+    public var featureSize: Int?
     public var batchSize = 64
     public var epochs = 1
     /// Overrides `epochs` when set.
@@ -164,6 +166,7 @@ extension TrainOptions {
         ]
         for (name, value) in positive where value <= 0 { return "\(name) must be positive, got \(value)" }
         if let steps, steps <= 0 { return "--steps must be positive, got \(steps)" }
+        if let featureSize, !(1...(1 << 14)).contains(featureSize) { return "--feature-size must be from 1 to 16384, got \(featureSize)" }
         let limits = Self.limits
         let bounded = [
             ("--batch-size", batchSize, limits.batchSize), ("--epochs", epochs, limits.steps), ("--steps", steps ?? 1, limits.steps),

@@ -10,7 +10,7 @@ public struct Genocl: ParsableCommand {
         commandName: "genocl",
         abstract: "Train generative image models on any OpenCL device.",
         version: genoclVersion,
-        subcommands: [Train.self, Sample.self, Upscale.self, Bench.self, Report.self, Features.self, Devices.self])
+        subcommands: [Train.self, Sample.self, Upscale.self, Evaluate.self, Bench.self, Report.self, Features.self, Devices.self])
 }
 
 /// `--device`, shared by every command that computes.

@@ -52,7 +52,8 @@ extension Genocl {
         @Option(help: "Adam/NAdam β₂.") var beta2: Float?
         @Option(help: "Latent size (nz).") var latentSize: Int?
         @Option(help: "Generator width (ngf; the VAEs' width).") var ngf: Int?
-        @Option(help: "Discriminator / critic width (ndf).") var ndf: Int?
+        @Option(help: "Discriminator / critic width (ndf; the classifier's width).") var ndf: Int?
+        @Option(help: "Classifier: units of the feature layer that evaluation compares (256).") var featureSize: Int?
         @Option(help: "Critic updates per generator update (n_critic).") var criticSteps: Int?
         @Option(help: "WGAN: clip the critic's weights to ±this after each update (0: off).") var clip: Float?
         @Option(help: "WGAN-GP: gradient penalty weight λ.") var penaltyWeight: Float?
@@ -121,7 +122,7 @@ extension Genocl {
             set(learningRateD, \.learningRateD); set(beta1, \.beta1); set(beta2, \.beta2); set(criticSteps, \.criticSteps);
             set(clip, \.clip)
             set(penaltyWeight, \.penaltyWeight); set(klWeight, \.klWeight); set(reconstruction, \.reconstruction); set(l1Weight, \.l1Weight)
-            set(direction, \.direction); set(dropoutD, \.discriminatorDropout)
+            set(direction, \.direction); set(dropoutD, \.discriminatorDropout); set(featureSize, \.featureSize)
             (o.epochs, o.steps, o.seed) = (epochs, steps, seed)
             (o.realLabel, o.instanceNoise, o.sampleEvery, o.checkpointEvery) = (
                 1 - labelSmoothing, instanceNoise, sampleEvery, checkpointEvery

@@ -33,6 +33,9 @@ final class ReplicatedTrainer: ModelTrainer {
 
     func seek(to step: Int) { for replica in replicas { replica.seek(to: step) } }
 
+    /// The replicas hold the same weights: the first measures for all.
+    func finishEpoch(_ metrics: [Float], keep: Bool) throws -> [Float] { try replicas[0].finishEpoch(metrics, keep: keep) }
+
     func train(_ batches: [Batch]) throws -> [Float] {
         let step = ReplicaStep(self, batches)
         let done = DispatchSemaphore(value: 0)

@@ -64,7 +64,7 @@ struct Sampler {
 }
 
 /// Finds the run's config.json at or above `folder`.
-private func runConfig(near folder: String) -> RunConfig? {
+func runConfig(near folder: String) -> RunConfig? {
     var folder = (folder as NSString).standardizingPath
     for _ in 0..<4 {
         if let data = FileManager.default.contents(atPath: folder + "/config.json"),
@@ -134,7 +134,12 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
     // Evaluation mode (BatchNorm's running statistics), so each image depends on its latent only.
     let context = ForwardContext(training: false)
     guard let decode = model.decode else {
-        guard case .translation(let translate) = model.sampling else { preconditionFailure("a model samples from latents or inputs") }
+        guard case .translation(let translate) = model.sampling else {
+            throw SafetensorsError(
+                message:
+                    "\(options.checkpoint): \(model.options.model.rawValue) makes no images; evaluate a generator with it: genocl evaluate --checkpoint GAN_RUN --features classifier:\(options.checkpoint)"
+            )
+        }
         return try translateImages(options, model: model, translate: translate, session: session)
     }
     if let label = options.classLabel, !(0..<model.classes).contains(label) || !model.conditional {

@@ -60,7 +60,7 @@ public final class TrainingRun {
         let loaded = try loadExamples(
             options.data, for: options.model.rawValue, kind: type.trainsOn, size: options.imageSize, channels: options.channels,
             reversedPairs: options.direction == .bToA,
-            holdOut: type.showsHeldOut, loadSize: options.effectiveLoadSize, log: log)
+            holdOut: type.showsHeldOut, heldOutShare: type.heldOutShare, loadSize: options.effectiveLoadSize, log: log)
         if type.trainsOn == .labeledImages && loaded.classes < 2 {
             throw DatasetError(
                 "\(options.data): --model \(options.model.rawValue) needs class labels; put each class's images in its own sub-folder (or use MNIST-layout IDX files with labels)"
@@ -238,7 +238,9 @@ public final class TrainingRun {
     /// The next step's batches are assembled on a background thread while this one runs.
     public func trainStep() throws -> StepMetrics {
         let current = loader.take(step, prefetching: step + 1 < totalSteps ? step + 1 : nil)
-        let values = try trainer.train(current)
+        var values = try trainer.train(current)
+        let epochEnds = loader.epoch(ofStep: step + 1) != loader.epoch(ofStep: step)
+        if epochEnds || step + 1 == totalSteps { values = try trainer.finishEpoch(values, keep: epochEnds) }
         #if DEBUG
             if let processes { try checkRanksAgree(processes, session: session, weights: model.networks.flatMap { $0.module.parameters }) }
         #endif

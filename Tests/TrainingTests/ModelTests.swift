@@ -46,7 +46,8 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         #expect(straight.count == 4 && straight.allSatisfy { $0.values.allSatisfy(\.isFinite) })
         // Every metric moves (the losses, and what the model logs beside them).
         for name in straight[0].names { #expect(Set(straight.map { $0[name] }).count > 1, "\(model): \(name) does not move") }
-        var outputs = ["samples/step_000004.png", "checkpoints/latest", "metrics.csv", "loss.png"]
+        var outputs = [model == .classifier ? "checkpoints/step_000004/netC.safetensors" : "samples/step_000004.png"]
+        outputs += ["checkpoints/latest", "metrics.csv", "loss.png"]
         if model.isVAE {
             outputs += [
                 "reconstructions/step_000004.png", "checkpoints/step_000004/encoder.safetensors",

@@ -1,0 +1,377 @@
+// `genocl evaluate`: a generator's quality in numbers. Draws samples from a run (or reads
+// a folder of images), encodes them and the reference images with a feature network on
+// the device, and reports FID, KID, precision/recall and, where the network classifies,
+// the Inception Score, the mean top-class confidence and the class histogram. Writes
+// evaluation.json and histogram.png/.svg; the reference's statistics are cached, keyed by
+// the data, the network's digest and the preprocessing.
+import Datasets
+import Evaluation
+import Foundation
+import GenerativeModels
+import NeuralNet
+import Plots
+import TensorGraph
+
+public struct EvaluateOptions: Sendable {
+    /// A generator run (or checkpoint) to draw samples from.
+    public var checkpoint: String?
+    /// Or images to evaluate: a folder, CSV or IDX folder (its `imagesSplit`: train or t10k).
+    public var images: String?
+    public var imagesSplit = "train"
+    /// The real images (default: the run's training data).
+    public var reference: String?
+    public var referenceSplit = "train"
+    public var count = 10000
+    /// `classifier:RUN`.
+    public var features: String
+    public var movingAverage = true
+    public var seed: UInt64 = 1
+    /// Where evaluation.json goes (default: the run folder, else the current folder).
+    public var output: String?
+    public var kidSubsets = 100, kidSubsetSize = 1000, neighbours = 3, splits = 10
+    /// Where reference statistics are cached (nil: `$GENOCL_CACHE_DIR`, `$XDG_CACHE_HOME/genocl`, `~/.cache/genocl`).
+    public var cacheDirectory: String?
+    public init(features: String) { self.features = features }
+}
+
+/// What evaluation.json holds.
+public struct EvaluationReport: Codable, Sendable {
+    public struct Network: Codable, Sendable {
+        public var name: String, sha256: String, dimension: Int, imageSize: Int, channels: Int
+        public var classes: Int?
+        /// A genocl classifier's held-out test accuracy at its last epoch.
+        public var testAccuracy: Float?
+    }
+    public struct Histogram: Codable, Sendable {
+        public var classNames: [String], counts: [Int], referenceCounts: [Int]
+        public var meanConfidence: Double, entropy: Double, maximumEntropy: Double
+        /// The most frequent classes and the count of the rest.
+        public var top: [String: Int], other: Int
+    }
+    public var samples: String, sampleCount: Int
+    public var reference: String, referenceCount: Int, referenceDigest: String
+    public var featureNetwork: Network
+    public var preprocessing: String
+    public var fid: Double, kid: Double, kidStandardDeviation: Double, kidSubsets: Int, kidSubsetSize: Int
+    public var precision: Double, recall: Double, neighbours: Int
+    public var inceptionScore: Double?, inceptionScoreStandardDeviation: Double?
+    public var histogram: Histogram?
+    public var seconds: Double
+    public var genoclVersion: String
+}
+
+/// A network that maps images to feature vectors (and class probabilities), on a device.
+final class FeatureNetwork {
+    let name: String, digest: String, imageSize: Int, channels: Int, dimension: Int
+    let classNames: [String]?
+    let testAccuracy: Float?
+    private let plan: Plan
+    let batch = 200
+
+    /// `classifier:RUN`: a classifier that genocl trained.
+    init(_ spec: String, session: Session) throws {
+        guard spec.hasPrefix("classifier:") else {
+            throw EvaluationError(
+                "--features \(spec): give classifier:RUN, a run of `genocl train --model classifier` (the Inception-v3 network is not built into genocl yet)"
+            )
+        }
+        let path = String(spec.dropFirst("classifier:".count))
+        guard let config = runConfig(near: path), config.options.model == .classifier else {
+            throw EvaluationError(
+                "\(spec): \(path) is not a classifier run (no config.json of --model classifier); train one with genocl train --model classifier --data DIR"
+            )
+        }
+        let (checkpoint, folder) = try Checkpoint.load(path)
+        guard let weights = checkpoint.files.first(where: { $0.name == "netC" })?.file else {
+            throw EvaluationError("\(path): its checkpoint has no netC.safetensors")
+        }
+        let model = try ModelKind.classifier.make(config.options, classes: config.classes) as! Classifier
+        try load(weights, into: model.module.stateDict(), path: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: folder + "/netC.safetensors"))
+        (name, digest) = ("classifier:" + (path as NSString).standardizingPath, sha256Hex([UInt8](bytes)))
+        (imageSize, channels, dimension) = (model.config.imageSize, model.config.channels, model.config.features)
+        // 0: never measured (a run shorter than an epoch).
+        testAccuracy = model.heldOutAccuracy.test > 0 ? model.heldOutAccuracy.test : nil
+        classNames = classNamesOf(config.options.data, classes: config.classes)
+        let graph = Graph()
+        let context = ForwardContext(training: false)
+        let images = graph.placeholder("images", [batch, channels, imageSize, imageSize])
+        let features = model.features(images, context)
+        plan = try session.plan(fetches: [features, softmax(model.logits(features: features, context))])
+    }
+
+    var classes: Int? { classNames?.count }
+
+    /// The feature vectors (and class probabilities) of `count` images at this network's size and channels.
+    func callAsFunction(_ images: [Float], count: Int) throws -> (features: [Float], probabilities: [Float]?) {
+        let per = channels * imageSize * imageSize
+        var features: [Float] = [], probabilities: [Float] = []
+        for start in stride(from: 0, to: count, by: batch) {
+            let n = min(batch, count - start)
+            // The last batch is filled up with zeros; only its real rows are kept.
+            var values = Array(images[(start * per)..<((start + n) * per)])
+            values += [Float](repeating: 0, count: (batch - n) * per)
+            let out = try plan.run(["images": values])
+            features += out[0].prefix(n * dimension)
+            if let k = classes { probabilities += out[1].prefix(n * k) }
+        }
+        return (features, classes == nil ? nil : probabilities)
+    }
+
+    /// `images` (`[N, c, s, s]` in [−1, 1]) at this network's size and channels.
+    func prepared(_ images: [Float], channels c: Int, size s: Int) -> [Float] {
+        guard c != channels || s != imageSize else { return images }
+        let per = c * s * s
+        return (0..<(images.count / per)).flatMap { i in
+            Image(channels: c, height: s, width: s, pixels: Array(images[(i * per)..<((i + 1) * per)]))
+                .resized(height: imageSize, width: imageSize).withChannels(channels).pixels
+        }
+    }
+
+    var preprocessing: String {
+        "images in [-1, 1] resized to \(imageSize)×\(imageSize) (area averaging when shrinking, bilinear with align_corners=False when growing), \(channels == 1 ? "gray (ITU-R 601 luma)" : "RGB")"
+    }
+}
+
+/// The class names of a run's data: Fashion-MNIST's, a folder's sub-folders, or the indices.
+private func classNamesOf(_ data: String, classes: Int) -> [String] {
+    if classes == 10 && (data == defaultFashionMNISTDirectory || data.lowercased().contains("fashion")) { return fashionMNISTClasses }
+    if DataLayout(data) == .imageFolder, let folder = try? ImageFolder(data), folder.classes.count == classes { return folder.classes }
+    return (0..<classes).map(String.init)
+}
+
+/// The reference's feature statistics, as cached: a JSON header line, then the mean, the
+/// covariance and the chosen vectors as little-endian doubles.
+struct ReferenceFeatures {
+    var key: String
+    var statistics: GaussianStatistics
+    /// A seeded choice of the reference's feature vectors (KID, precision/recall).
+    var vectors: [Double]
+    var histogram: [Int]?
+
+    private struct Header: Codable {
+        var key: String, count: Int, dimension: Int, vectors: Int, histogram: [Int]?
+    }
+
+    var encoded: [UInt8] {
+        let d = statistics.dimension
+        let header = Header(key: key, count: statistics.count, dimension: d, vectors: vectors.count / d, histogram: histogram)
+        let values = statistics.mean + statistics.covariance + vectors
+        return Array((try! JSONEncoder().encode(header))) + [10] + values.withUnsafeBytes { Array($0) }
+    }
+
+    init(key: String, statistics: GaussianStatistics, vectors: [Double], histogram: [Int]?) {
+        (self.key, self.statistics, self.vectors, self.histogram) = (key, statistics, vectors, histogram)
+    }
+
+    init?(encoded bytes: [UInt8]) {
+        guard let newline = bytes.firstIndex(of: 10), let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[..<newline]))
+        else {
+            return nil
+        }
+        let d = header.dimension
+        let total = d + d * d + header.vectors * d
+        guard bytes.count - newline - 1 == total * 8 else { return nil }
+        var values = [Double](repeating: 0, count: total)
+        values.withUnsafeMutableBytes { target in bytes[(newline + 1)...].withUnsafeBytes { target.copyMemory(from: $0) } }
+        statistics = GaussianStatistics(count: header.count, mean: Array(values[0..<d]), covariance: Array(values[d..<(d + d * d)]))
+        (key, vectors, histogram) = (header.key, Array(values[(d + d * d)...]), header.histogram)
+    }
+}
+
+/// Evaluates `options` on `backend`; writes evaluation.json and the histogram; returns the report and the files written.
+public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (String) -> Void) throws -> (EvaluationReport, [String]) {
+    let start = Date()
+    guard (options.checkpoint == nil) != (options.images == nil) else {
+        throw EvaluationError("give either --checkpoint RUN (samples drawn from a generator) or --images PATH (images to judge)")
+    }
+    guard options.count >= 2 else {
+        throw EvaluationError("--count \(options.count): evaluation needs at least 2 samples (10,000 is usual)")
+    }
+    let session = Session(backend: backend)
+    let network = try FeatureNetwork(options.features, session: session)
+    if network.dimension > options.count {
+        log(
+            "warning: \(options.count) samples for \(network.dimension)-d features: their covariance is singular and FID is biased upward; use --count \(network.dimension * 5) or more"
+        )
+    }
+
+    // The samples, at the feature network's size.
+    var runData: String?
+    let samples: [Float], described: String
+    if let checkpoint = options.checkpoint {
+        let sampler = try loadSampler(checkpoint, movingAverage: options.movingAverage)
+        runData = sampler.options.data
+        let drawn = try drawSamples(sampler, count: options.count, seed: options.seed, session: session)
+        samples = network.prepared(drawn, channels: sampler.options.channels, size: sampler.options.imageSize)
+        described = "\(options.count) samples of \((checkpoint as NSString).standardizingPath)\(options.movingAverage ? "" : " (--no-ema)")"
+    } else {
+        let path = options.images!
+        let set = try TrainingSet(path, size: network.imageSize, channels: network.channels, split: options.imagesSplit)
+        let count = min(options.count, set.count)
+        samples = dequantized(set.bytes[0..<(count * network.channels * network.imageSize * network.imageSize)])
+        described = "\(count) images of \(path)\(options.imagesSplit == "train" ? "" : " (\(options.imagesSplit))")"
+    }
+    let sampleCount = samples.count / (network.channels * network.imageSize * network.imageSize)
+    log("encoding \(sampleCount) samples with \(network.name)")
+    let encoded = try network(samples, count: sampleCount)
+    let fake = FeatureSet(encoded.features, dimension: network.dimension)
+
+    // The reference: from the cache, or encoded now.
+    guard let referencePath = options.reference ?? runData else {
+        throw EvaluationError("--images needs --reference DATA: the real images to compare with")
+    }
+    let reference = try referenceFeatures(referencePath, split: options.referenceSplit, network: network, options: options, log: log)
+    let real = FeatureSet(reference.vectors, dimension: network.dimension)
+    log("statistics of \(sampleCount) samples against \(reference.statistics.count) reference images")
+    let fid = try frechetDistance(try GaussianStatistics(fake), reference.statistics)
+    let kid = try kernelInceptionDistance(real, fake, subsets: options.kidSubsets, subsetSize: options.kidSubsetSize, seed: options.seed)
+    let (precision, recall) = try precisionRecall(real, fake, k: options.neighbours)
+
+    var report = EvaluationReport(
+        samples: described, sampleCount: sampleCount,
+        reference: referencePath + (options.referenceSplit == "train" ? "" : " (\(options.referenceSplit))"),
+        referenceCount: reference.statistics.count, referenceDigest: reference.key,
+        featureNetwork: .init(
+            name: network.name, sha256: network.digest, dimension: network.dimension, imageSize: network.imageSize,
+            channels: network.channels, classes: network.classes, testAccuracy: network.testAccuracy),
+        preprocessing: network.preprocessing, fid: fid, kid: kid.mean, kidStandardDeviation: kid.standardDeviation,
+        kidSubsets: options.kidSubsets, kidSubsetSize: min(options.kidSubsetSize, sampleCount, real.count), precision: precision,
+        recall: recall, neighbours: options.neighbours, seconds: 0, genoclVersion: genoclVersion)
+    var written: [String] = []
+    let folder = options.output ?? options.checkpoint.map(runFolder(of:)) ?? "."
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    if let probabilities = encoded.probabilities, let names = network.classNames {
+        let p = FeatureSet(probabilities, dimension: names.count)
+        let score = try inceptionScore(p, splits: min(options.splits, sampleCount))
+        (report.inceptionScore, report.inceptionScoreStandardDeviation) = (score.mean, score.standardDeviation)
+        let histogram = ClassHistogram(p)
+        let top = histogram.top(10)
+        report.histogram = .init(
+            classNames: names, counts: histogram.counts, referenceCounts: reference.histogram ?? [],
+            meanConfidence: histogram.meanConfidence,
+            entropy: histogram.entropy, maximumEntropy: histogram.maximumEntropy,
+            top: Dictionary(uniqueKeysWithValues: top.classes.map { (names[$0.index], $0.count) }), other: top.other)
+        // The histogram, largest first, with where the reference's share would put each class.
+        let shown =
+            top.classes.map { (label: names[$0.index], value: Double($0.count)) } + (top.other > 0 ? [("other", Double(top.other))] : [])
+        var chart = BarChart(
+            title:
+                "\(sampleCount) samples as \(network.name.split(separator: "/").last.map { "classifier " + $0 } ?? network.name) classifies them",
+            valueTitle: "samples", bars: shown)
+        if let counts = reference.histogram, counts.count == names.count {
+            let total = Double(counts.reduce(0, +))
+            let expected = top.classes.map { Double(counts[$0.index]) / total * Double(sampleCount) }
+            let rest = Double(sampleCount) - expected.reduce(0, +)
+            chart.reference = expected + (top.other > 0 ? [rest] : [])
+            chart.referenceName = "if the samples followed the reference's classes"
+        }
+        let raster = chart.raster()
+        let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
+        try writeAtomically(png, to: folder + "/histogram.png")
+        try writeAtomically(Array(chart.svg().utf8), to: folder + "/histogram.svg")
+        written += [folder + "/histogram.png", folder + "/histogram.svg"]
+    }
+    report.seconds = Date().timeIntervalSince(start)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(Array(try encoder.encode(report)), to: folder + "/evaluation.json")
+    return (report, [folder + "/evaluation.json"] + written)
+}
+
+/// The run folder of a checkpoint path (a run folder, its checkpoints/, or a checkpoint in it).
+private func runFolder(of path: String) -> String {
+    var folder = (path as NSString).standardizingPath
+    for _ in 0..<3 where !FileManager.default.fileExists(atPath: folder + "/config.json") {
+        folder = (folder as NSString).deletingLastPathComponent
+    }
+    return FileManager.default.fileExists(atPath: folder + "/config.json") ? folder : (path as NSString).standardizingPath
+}
+
+/// `count` images `[N, C, S, S]` of a generator from seeded normal latents (conditional models: classes in turn).
+func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session) throws -> [Float] {
+    guard let decode = sampler.decode else {
+        throw EvaluationError(
+            "\(sampler.options.model.rawValue) does not draw samples from latents; evaluate its outputs with --images FOLDER --reference DATA"
+        )
+    }
+    let (nz, batch) = (sampler.options.latentSize, min(count, 250))
+    let graph = Graph()
+    let z = graph.placeholder("z", [batch, nz])
+    let labels = sampler.conditional ? graph.placeholder("labels", [batch]) : nil
+    let plan = try session.plan(fetches: [decode(z, labels, ForwardContext(training: false))])
+    var rng = SplitMix64(seed: seed)
+    var images: [Float] = []
+    for start in stride(from: 0, to: count, by: batch) {
+        var feeds = ["z": (0..<(batch * nz)).map { _ in rng.normal() }]
+        if sampler.conditional { feeds["labels"] = (0..<batch).map { Float((start + $0) % sampler.classes) } }
+        let out = try plan.run(feeds)[0]
+        images += out.prefix(min(batch, count - start) * (out.count / batch))
+    }
+    return images
+}
+
+/// The reference's features: cached under a key of the data (its bytes' digest), the network's
+/// digest and the preprocessing; encoded and cached when not there.
+private func referenceFeatures(_ path: String, split: String, network: FeatureNetwork, options: EvaluateOptions, log: (String) -> Void)
+    throws -> ReferenceFeatures
+{
+    let set = try TrainingSet(path, size: network.imageSize, channels: network.channels, split: split)
+    guard set.count >= 2 else {
+        throw EvaluationError("\(path): \(set.count) reference image(s); FID needs at least 2 (thousands are usual)")
+    }
+    let key = sha256Hex(
+        Array(
+            "\(String(crc32c(set.bytes), radix: 16))|\(set.count)|\(network.digest)|\(network.preprocessing)|\(options.count)|\(options.seed)"
+                .utf8))
+    let folder = (options.cacheDirectory ?? defaultCacheDirectory()) + "/reference"
+    let file = folder + "/" + key.prefix(32) + ".features"
+    if let data = FileManager.default.contents(atPath: file), let cached = ReferenceFeatures(encoded: [UInt8](data)), cached.key == key {
+        log("reference statistics from the cache (\(file))")
+        return cached
+    }
+    log("encoding \(set.count) reference images of \(path) with \(network.name)")
+    let encoded = try network(dequantized(set.bytes[...]), count: set.count)
+    let all = FeatureSet(encoded.features, dimension: network.dimension)
+    var rng = SplitMix64(seed: options.seed ^ 0x5EF)
+    let chosen = Array((0..<set.count).shuffled(using: &rng).prefix(options.count)).sorted()
+    let histogram = encoded.probabilities.map { ClassHistogram(FeatureSet($0, dimension: network.classes!)).counts }
+    let features = ReferenceFeatures(
+        key: key, statistics: try GaussianStatistics(all), vectors: all.rows(chosen).values, histogram: histogram)
+    do {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try writeAtomically(features.encoded, to: file)
+    } catch {
+        log("warning: could not cache the reference statistics in \(folder) (\(error)); the next evaluation encodes them again")
+    }
+    return features
+}
+
+/// genocl's cache folder: `$GENOCL_CACHE_DIR`, else `$XDG_CACHE_HOME/genocl`, else `~/.cache/genocl`.
+func defaultCacheDirectory() -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let dir = environment["GENOCL_CACHE_DIR"], !dir.isEmpty { return dir }
+    if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/genocl" }
+    return NSHomeDirectory() + "/.cache/genocl"
+}
+
+/// The report's numbers for people, one per line.
+public func evaluationSummary(_ r: EvaluationReport) -> String {
+    var lines = [
+        "\(r.samples) against \(r.referenceCount) images of \(r.reference), features of \(r.featureNetwork.name) (\(r.featureNetwork.dimension)-d)",
+        String(format: "FID %.3f", r.fid),
+        String(format: "KID %.5f ± %.5f (%d subsets of %d)", r.kid, r.kidStandardDeviation, r.kidSubsets, r.kidSubsetSize),
+        String(format: "precision %.3f  recall %.3f (k = %d)", r.precision, r.recall, r.neighbours),
+    ]
+    if let score = r.inceptionScore, let spread = r.inceptionScoreStandardDeviation, let h = r.histogram {
+        lines.append(String(format: "Inception Score %.3f ± %.3f (of the classifier's classes)", score, spread))
+        lines.append(
+            String(
+                format: "mean top-class confidence %.3f; class entropy %.3f of at most %.3f nats", h.meanConfidence, h.entropy,
+                h.maximumEntropy))
+        let ranked = h.top.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        lines.append(
+            "classes: " + (ranked.map { "\($0.key) \($0.value)" } + (h.other > 0 ? ["other \(h.other)"] : [])).joined(separator: ", "))
+    }
+    return lines.joined(separator: "\n")
+}

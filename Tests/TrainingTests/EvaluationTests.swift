@@ -1,0 +1,108 @@
+import Datasets
+import Evaluation
+import Foundation
+import GenerativeModels
+import Testing
+import Training
+
+/// A folder of `count` copies of one 16×16 gray image (a collapsed generator's output).
+private func writeIdenticalImages(_ count: Int) throws -> String {
+    let dir = NSTemporaryDirectory() + "genocl-same-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var pixels = [UInt8](repeating: 0, count: 16 * 16)
+    // A square in the middle, where none of the tiny data's squares are.
+    for y in 5..<11 { for x in 5..<11 { pixels[y * 16 + x] = 255 } }
+    for i in 0..<count { try writePNG("\(dir)/\(i).png", width: 16, height: 16, channels: 1, pixels: pixels) }
+    return dir
+}
+
+@Suite(.serialized) struct EvaluationTests {
+    /// A classifier of the tiny data's four classes (the square's quadrant), trained at 28×28.
+    private func trainClassifier(_ data: String, steps: Int = 40) throws -> (run: String, history: [StepMetrics]) {
+        var options = tinyOptions(data, model: .classifier)
+        (options.imageSize, options.steps, options.featureSize, options.learningRateG) = (28, steps, 32, 3e-3)
+        let run = data + "/classifier"
+        return (run, try train(options, settings: plainSettings(run), backend: testBackend(), log: { _ in }))
+    }
+
+    @Test func classifierLearnsSeparableClassesWithAHeldOutSplit() throws {
+        let data = try writeTinyDataset()
+        let (_, history) = try trainClassifier(data)
+        // 96 images: 19 held out (10 validate, 9 test), 77 train in 10 batches of 8 an epoch.
+        let last = try #require(history.last)
+        #expect(last["val_accuracy"] >= 0.9 && last["test_accuracy"] >= 0.9, "\(last.values)")
+        // Measured at the end of each epoch (steps 10, 20, 30, 40): unchanged within one.
+        #expect(history[9]["val_accuracy"] > 0 && history[0]["val_accuracy"] == 0)
+        #expect(history[10]["val_accuracy"] == history[9]["val_accuracy"])
+        // A classifier makes no images.
+        #expect(throws: (any Error).self) { try sample(SampleOptions(checkpoint: data + "/classifier"), backend: testBackend()) }
+    }
+
+    @Test func evaluatesImagesAndSamplesAndCachesTheReference() throws {
+        let data = try writeTinyDataset()
+        let (classifier, _) = try trainClassifier(data)
+        var options = EvaluateOptions(features: "classifier:" + classifier)
+        (options.images, options.reference, options.count, options.cacheDirectory) = (data, data, 96, data + "/cache")
+        (options.kidSubsets, options.kidSubsetSize, options.output) = (10, 20, data + "/same")
+        var lines: [String] = []
+        let (same, files) = try evaluate(options, backend: testBackend(), log: { lines.append($0) })
+        // The data against itself: FID 0, every sample inside the real manifold and the other way round.
+        #expect(same.fid < 1e-6 && same.precision == 1 && same.recall == 1, "\(same)")
+        #expect(same.featureNetwork.sha256.count == 64 && same.featureNetwork.testAccuracy ?? 0 >= 0.9)
+        let histogram = try #require(same.histogram)
+        #expect(histogram.counts == [24, 24, 24, 24] && histogram.referenceCounts == histogram.counts)
+        #expect(abs(same.inceptionScore! - 4) < 0.5 && histogram.meanConfidence > 0.5)
+        for file in files { #expect(FileManager.default.fileExists(atPath: file), "\(file)") }
+        #expect(files.contains(data + "/same/histogram.png") && files.contains(data + "/same/evaluation.json"))
+        #expect(lines.contains { $0.hasPrefix("encoding 96 reference images") })
+
+        // A collapsed generator: every sample the same image. Recall ≈ 0; the cache serves the reference.
+        lines = []
+        (options.images, options.output) = (try writeIdenticalImages(40), data + "/collapsed")
+        let (collapsed, _) = try evaluate(options, backend: testBackend(), log: { lines.append($0) })
+        #expect(lines.contains { $0.hasPrefix("reference statistics from the cache") }, "\(lines)")
+        #expect(collapsed.recall < 0.1 && collapsed.fid > 10 * max(same.fid, 1e-3), "\(collapsed)")
+        #expect(collapsed.histogram!.counts.filter { $0 > 0 }.count == 1 && collapsed.inceptionScore! < 1.01)
+
+        // Samples of a generator at 16×16, resized to the classifier's 28×28.
+        var gan = tinyOptions(data)
+        gan.steps = 2
+        try train(gan, settings: plainSettings(data + "/gan"), backend: testBackend(), log: { _ in })
+        var fromRun = EvaluateOptions(features: "classifier:" + classifier)
+        (fromRun.checkpoint, fromRun.count, fromRun.kidSubsets, fromRun.kidSubsetSize) = (data + "/gan", 64, 5, 20)
+        fromRun.cacheDirectory = data + "/cache"
+        let (drawn, written) = try evaluate(fromRun, backend: testBackend(), log: { _ in })
+        #expect(drawn.sampleCount == 64 && drawn.reference == data && drawn.fid > same.fid)
+        #expect(written.first == data + "/gan/evaluation.json")
+    }
+
+    @Test func badInputGetsClearErrors() throws {
+        let data = try writeTinyDataset()
+        let (classifier, _) = try trainClassifier(data, steps: 2)
+        func message(_ options: EvaluateOptions) -> String {
+            do {
+                _ = try evaluate(options, backend: try testBackend(), log: { _ in })
+                return ""
+            } catch { return "\(error)" }
+        }
+        var options = EvaluateOptions(features: "classifier:" + classifier)
+        (options.images, options.count) = (data, 10)
+        #expect(message(options).contains("--images needs --reference"))
+        let empty = NSTemporaryDirectory() + "genocl-empty-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        options.reference = empty
+        #expect(message(options).contains(empty))
+        options.features = "classifier:" + data
+        #expect(message(options).contains("is not a classifier run"))
+        options.features = "inception"
+        #expect(message(options).contains("classifier:RUN"))
+    }
+
+    @Test func sha256OfKnownMessages() {
+        #expect(sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            sha256Hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}
