@@ -76,6 +76,8 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var superResolution: SuperResolutionOptions?
     /// progan: the growth schedule and network widths (nil for other models).
     public var growth: GrowthOptions?
+    /// FID, KID and precision/recall every so many steps (nil: none).
+    public var evaluation: TrainingEvaluation?
     public var sampleEvery = 500
     public var checkpointEvery = 1000
     public var logEvery = 50
@@ -121,6 +123,15 @@ public struct SuperResolutionOptions: Codable, Equatable, Sendable {
 }
 
 /// A progressive GAN's schedule (NVIDIA's `TrainingSchedule`) and widths.
+/// Evaluation during training (`--eval-every`, `--eval-count`, `--features`).
+public struct TrainingEvaluation: Codable, Equatable, Sendable {
+    public var every: Int
+    public var count = 2000
+    /// The feature network (`classifier:RUN`).
+    public var features: String
+    public init(every: Int, count: Int = 2000, features: String) { (self.every, self.count, self.features) = (every, count, features) }
+}
+
 public struct GrowthOptions: Codable, Equatable, Sendable {
     /// Thousands of real images of each stabilization phase and of each fade-in (NVIDIA's
     /// `lod_training_kimg` and `lod_transition_kimg`, 600 each).
@@ -167,6 +178,12 @@ extension TrainOptions {
         for (name, value) in positive where value <= 0 { return "\(name) must be positive, got \(value)" }
         if let steps, steps <= 0 { return "--steps must be positive, got \(steps)" }
         if let featureSize, !(1...(1 << 14)).contains(featureSize) { return "--feature-size must be from 1 to 16384, got \(featureSize)" }
+        if let evaluation {
+            guard evaluation.every > 0, evaluation.count >= 2 else { return "--eval-every must be positive and --eval-count at least 2" }
+            guard model.type.trainsOn != .pairs, model != .classifier, model != .srresnet else {
+                return "--eval-every measures generators that sample from latents; \(model) does not"
+            }
+        }
         let limits = Self.limits
         let bounded = [
             ("--batch-size", batchSize, limits.batchSize), ("--epochs", epochs, limits.steps), ("--steps", steps ?? 1, limits.steps),

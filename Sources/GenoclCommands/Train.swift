@@ -54,6 +54,9 @@ extension Genocl {
         @Option(help: "Generator width (ngf; the VAEs' width).") var ngf: Int?
         @Option(help: "Discriminator / critic width (ndf; the classifier's width).") var ndf: Int?
         @Option(help: "Classifier: units of the feature layer that evaluation compares (256).") var featureSize: Int?
+        @Option(help: "FID, KID and precision/recall every this many steps (needs --features).") var evalEvery: Int?
+        @Option(help: "Samples of each --eval-every evaluation.") var evalCount = 2000
+        @Option(help: "Feature network of --eval-every: classifier:RUN (a run of --model classifier).") var features: String?
         @Option(help: "Critic updates per generator update (n_critic).") var criticSteps: Int?
         @Option(help: "WGAN: clip the critic's weights to ±this after each update (0: off).") var clip: Float?
         @Option(help: "WGAN-GP: gradient penalty weight λ.") var penaltyWeight: Float?
@@ -106,6 +109,7 @@ extension Genocl {
 
         public func validate() throws {
             if let problem = options.problem() { throw ValidationError(problem) }
+            if (evalEvery == nil) != (features == nil) { throw ValidationError("--eval-every and --features go together") }
             let devices = deviceOptions.devices.count
             if resume == nil, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil, options.batchSize % devices != 0 {
                 throw ValidationError(
@@ -149,6 +153,7 @@ extension Genocl {
             if syncBatchnorm { o.synchronizedBatchNorm = true }
             if let ema { o.emaDecay = ema }
             if let loadSize { o.loadSize = loadSize }
+            if let evalEvery { o.evaluation = TrainingEvaluation(every: evalEvery, count: evalCount, features: features ?? "") }
             return o
         }
 

@@ -295,20 +295,60 @@ func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session)
             "\(sampler.options.model.rawValue) does not draw samples from latents; evaluate its outputs with --images FOLDER --reference DATA"
         )
     }
-    let (nz, batch) = (sampler.options.latentSize, min(count, 250))
+    let (nz, batch) = (sampler.options.latentSize, min(count, samplingBatch))
     let graph = Graph()
     let z = graph.placeholder("z", [batch, nz])
     let labels = sampler.conditional ? graph.placeholder("labels", [batch]) : nil
     let plan = try session.plan(fetches: [decode(z, labels, ForwardContext(training: false))])
+    return try sampleInBatches(plan, count: count, latentSize: nz, classes: sampler.conditional ? sampler.classes : nil, seed: seed)
+}
+
+/// Images drawn at a time by evaluation.
+let samplingBatch = 250
+
+/// `count` images of `plan`, fed `z [batch, nz]` of normal latents from `seed` (and where
+/// `classes` is given `labels [batch]`, the classes in turn), batch after batch.
+func sampleInBatches(_ plan: Plan, count: Int, latentSize nz: Int, classes: Int?, seed: UInt64) throws -> [Float] {
+    let batch = min(count, samplingBatch)
     var rng = SplitMix64(seed: seed)
     var images: [Float] = []
     for start in stride(from: 0, to: count, by: batch) {
         var feeds = ["z": (0..<(batch * nz)).map { _ in rng.normal() }]
-        if sampler.conditional { feeds["labels"] = (0..<batch).map { Float((start + $0) % sampler.classes) } }
+        if let classes { feeds["labels"] = (0..<batch).map { Float((start + $0) % classes) } }
         let out = try plan.run(feeds)[0]
         images += out.prefix(min(batch, count - start) * (out.count / batch))
     }
     return images
+}
+
+/// FID, KID and precision/recall of a run's generator every `--eval-every` steps, against
+/// the run's data: the feature network and the reference's statistics are made once.
+public final class TrainingEvaluator {
+    public static let metricNames = ["fid", "kid", "precision", "recall"]
+    private let network: FeatureNetwork
+    private let reference: ReferenceFeatures
+    private let settings: TrainingEvaluation
+    private let options: TrainOptions
+
+    public init(_ options: TrainOptions, backend: any Backend, log: (String) -> Void) throws {
+        guard let settings = options.evaluation else { throw EvaluationError("the run has no --eval-every") }
+        (self.settings, self.options) = (settings, options)
+        network = try FeatureNetwork(settings.features, session: Session(backend: backend))
+        var referenceOptions = EvaluateOptions(features: settings.features)
+        (referenceOptions.count, referenceOptions.seed) = (settings.count, options.seed)
+        reference = try referenceFeatures(options.data, split: "train", network: network, options: referenceOptions, log: log)
+    }
+
+    /// The numbers of `metricNames` for the run's generator as it is now.
+    public func measure(_ run: TrainingRun) throws -> [Double] {
+        guard let images = try run.currentSamples(count: settings.count, seed: options.seed ^ 0xE7A1) else { return [] }
+        let prepared = network.prepared(images, channels: options.channels, size: options.imageSize)
+        let fake = FeatureSet(try network(prepared, count: settings.count).features, dimension: network.dimension)
+        let real = FeatureSet(reference.vectors, dimension: network.dimension)
+        let kid = try kernelInceptionDistance(real, fake, subsets: 100, subsetSize: 1000, seed: options.seed)
+        let (precision, recall) = try precisionRecall(real, fake)
+        return [try frechetDistance(try GaussianStatistics(fake), reference.statistics), kid.mean, precision, recall]
+    }
 }
 
 /// The reference's features: cached under a key of the data (its bytes' digest), the network's

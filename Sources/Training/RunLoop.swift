@@ -119,7 +119,10 @@ public func train(
     }
 
     let metricsPath = settings.folder + "/metrics.csv"
-    let header = (["step", "epoch"] + run.metricNames + ["images_per_second", "seconds"]).joined(separator: ",")
+    // --eval-every: FID, KID and precision/recall columns, filled at the evaluated steps.
+    let evaluator = try options.evaluation.map { _ in try TrainingEvaluator(options, backend: backends[0], log: log) }
+    let evaluated = evaluator == nil ? [] : TrainingEvaluator.metricNames
+    let header = (["step", "epoch"] + run.metricNames + evaluated + ["images_per_second", "seconds"]).joined(separator: ",")
     if let text = try? String(contentsOfFile: metricsPath, encoding: .utf8), settings.resume {
         // Rows past the checkpoint (a run killed between a checkpoint and the next) are run
         // again now: keep the rows up to the resumed step only, so every step has one row.
@@ -152,11 +155,20 @@ public func train(
     while run.step < run.totalSteps {
         let metrics = try run.trainStep()
         history.append(metrics)
+        var evaluation: [Double] = []
+        if let evaluator, metrics.step % options.evaluation!.every == 0 || metrics.step == run.totalSteps {
+            evaluation = try evaluator.measure(run)
+            let shown = zip(evaluated, evaluation).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: "  ")
+            if settings.interactive { writeToTerminal("\r\u{1B}[K") }
+            log("step \(metrics.step): \(shown)")
+            try events.scalars(zip(evaluated, evaluation).map { ("evaluation/" + $0, Float($1)) }, step: metrics.step)
+        }
         let seconds = Date().timeIntervalSince(start)
         let shownSoFar = run.imagesShown(before: metrics.step)
         let rate = Double(shownSoFar - run.imagesShown(before: firstStep)) / max(seconds, 1e-9)
         let row =
-            ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) } + [
+            ["\(metrics.step)", "\(metrics.epoch)"] + metrics.values.map { String(format: "%.6f", $0) }
+            + (evaluation.isEmpty ? evaluated.map { _ in "" } : evaluation.map { String(format: "%.6f", $0) }) + [
                 String(format: "%.1f", rate), String(format: "%.3f", seconds),
             ]
         do {

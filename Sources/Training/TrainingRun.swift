@@ -273,6 +273,26 @@ public final class TrainingRun {
         return peaks.max { $0.peak < $1.peak }
     }
 
+    /// `count` samples `[N, C, S, S]` of the generator as it is now (its moving average where the
+    /// run keeps one), from latents of `seed`: the same latents at every call, no training stream
+    /// touched. nil for a model that does not sample from latents.
+    public func currentSamples(count: Int, seed: UInt64) throws -> [Float]? {
+        guard case .latent(let decode, _) = model.sampling else { return nil }
+        let batch = min(count, samplingBatch), nz = options.latentSize, conditional = options.isConditional
+        if samplePlan == nil {
+            let graph = Graph()
+            let context = ForwardContext(training: false)
+            if let average = trainer.companions.first(where: { $0.file == "netG_ema" }) {
+                context.record(zip(average.state, average.source).map { Assignment($1, graph.variable($0.parameter)) })
+            }
+            let labels = conditional ? graph.placeholder("labels", [batch]) : nil
+            samplePlan = try session.plan(fetches: [decode(graph.placeholder("z", [batch, nz]), labels, context)])
+        }
+        return try sampleInBatches(samplePlan!, count: count, latentSize: nz, classes: conditional ? classes : nil, seed: seed)
+    }
+
+    private var samplePlan: Plan?
+
     /// Plans compiled on all devices so far.
     public var plansCompiled: Int { sessions.reduce(0) { $0 + $1.plansCompiled } }
 

@@ -76,6 +76,36 @@ private func writeIdenticalImages(_ count: Int) throws -> String {
         #expect(written.first == data + "/gan/evaluation.json")
     }
 
+    @Test func evaluatesDuringTrainingWithoutDisturbingTheRun() throws {
+        let data = try writeTinyDataset()
+        let (classifier, _) = try trainClassifier(data, steps: 10)
+        var options = tinyOptions(data)
+        (options.steps, options.checkpointEvery) = (4, 2)
+        options.evaluation = TrainingEvaluation(every: 2, count: 40, features: "classifier:" + classifier)
+        let withEvaluation = try train(options, settings: plainSettings(data + "/evaluated"), backend: testBackend(), log: { _ in })
+        var plain = options
+        plain.evaluation = nil
+        let without = try train(plain, settings: plainSettings(data + "/plain"), backend: testBackend(), log: { _ in })
+        #expect(withEvaluation.map(\.values) == without.map(\.values))
+        // The columns are filled at steps 2 and 4 only; a run resumed at step 2 writes the same.
+        func rows(_ run: String) throws -> [[Substring]] {
+            try String(contentsOfFile: data + "/" + run + "/metrics.csv", encoding: .utf8).split(separator: "\n").map {
+                Array($0.split(separator: ",", omittingEmptySubsequences: false).dropLast(2))
+            }
+        }
+        let straight = try rows("evaluated")
+        #expect(straight[0].suffix(4) == ["fid", "kid", "precision", "recall"])
+        #expect(straight[1].suffix(4).allSatisfy(\.isEmpty) && straight[2].suffix(4).allSatisfy { Double($0) != nil })
+        #expect(Double(straight[4][straight[0].firstIndex(of: "fid")!])! > 0)
+        var half = options
+        half.steps = 2
+        var settings = plainSettings(data + "/resumed")
+        try train(half, settings: settings, backend: testBackend(), log: { _ in })
+        settings.resume = true
+        try train(options, settings: settings, backend: testBackend(), log: { _ in })
+        #expect(try rows("resumed") == straight)
+    }
+
     @Test func badInputGetsClearErrors() throws {
         let data = try writeTinyDataset()
         let (classifier, _) = try trainClassifier(data, steps: 2)
