@@ -37,6 +37,18 @@ public struct ProGANConfig: Codable, Equatable, Sendable {
     public static func resolution(_ level: Int) -> Int { 4 << level }
     /// NVIDIA's `nf(stage)` with `fmap_decay` 1.
     public func features(_ stage: Int) -> Int { max(1, min(featureBase >> stage, featureMax)) }
+
+    /// The device memory one image of a batch takes in a training step at `level`: 190 bytes
+    /// per activation value of the generator's blocks up to that level (features × pixels,
+    /// summed over the levels), which covers the values of both networks, their gradients, the
+    /// gradient penalty's second pass and convolution scratch. The constant is genocl's
+    /// measured peak at 256×256 with NVIDIA's widths (22.6 GiB at batch 16 on PoCL: 1.42 GiB an
+    /// image, weights and optimizer state included); at 8…128 the rule overstates the measured peaks by 1.5–3×, which costs nothing
+    /// there, where NVIDIA's batches are far below what memory allows.
+    public static func bytesPerImage(level: Int, featureBase: Int = 8192, featureMax: Int = 512) -> Double {
+        let config = ProGANConfig(featureBase: featureBase, featureMax: featureMax)
+        return 190 * (0...max(level, 0)).reduce(0.0) { $0 + Double(config.width($1)) * Double(resolution($1) * resolution($1)) }
+    }
     /// Features of the blocks of level L (NVIDIA's nf(res − 1), res = L + 2).
     func width(_ level: Int) -> Int { features(level + 1) }
 }

@@ -21,11 +21,13 @@ public struct GrowthSchedule: BatchSchedule, CustomStringConvertible {
     public let phases: [Phase]
     public let totalSteps: Int
 
-    /// The schedule to `maxLevel`; batches are capped at `batchLimit`, at 4096/r per device
-    /// scaled by `deviceMemoryGiB`/16 (NVIDIA's `max_minibatch_per_gpu` for fp32 on 16 GB), and
-    /// rounded down to a multiple of `devices` (NVIDIA's division among GPUs).
+    /// The schedule to `maxLevel`; batches are capped at `batchLimit`, at what 85% of
+    /// `deviceMemoryGiB` holds per device (`ProGANConfig.bytesPerImage` of the networks of
+    /// `featureBase`/`featureMax`), and rounded down to a multiple of `devices` (NVIDIA's
+    /// division among GPUs).
     public init(
-        maxLevel: Int, kimgPerPhase: Double, totalKimg: Double, batchLimit: Int, devices: Int = 1, deviceMemoryGiB: Double? = nil
+        maxLevel: Int, kimgPerPhase: Double, totalKimg: Double, batchLimit: Int, devices: Int = 1, deviceMemoryGiB: Double? = nil,
+        featureBase: Int = 8192, featureMax: Int = 512
     ) {
         let perPhase = max(1, Int((kimgPerPhase * 1000).rounded())), total = max(1, Int((totalKimg * 1000).rounded()))
         var phases: [Phase] = [], image = 0, step = 0
@@ -33,7 +35,8 @@ public struct GrowthSchedule: BatchSchedule, CustomStringConvertible {
         for (k, (level, fading)) in order.enumerated() where image < total {
             let wanted = k == order.count - 1 ? total - image : min(perPhase, total - image)
             let r = ProGANConfig.resolution(level)
-            let perDevice = deviceMemoryGiB.map { max(1, Int(4096 / Double(r) * $0 / 16)) } ?? .max
+            let perImage = ProGANConfig.bytesPerImage(level: level, featureBase: featureBase, featureMax: featureMax)
+            let perDevice = deviceMemoryGiB.map { max(1, Int(min(0.85 * $0 * 1_073_741_824 / perImage, 1e9))) } ?? .max
             let preset = min(progressiveBatchSizes[r] ?? 4, batchLimit, perDevice.multipliedReportingOverflow(by: devices).partialValue)
             let batch = max(devices, preset - preset % devices)
             let steps = (wanted + batch - 1) / batch
@@ -103,7 +106,8 @@ final class ProgressiveTrainer: ModelTrainer {
         let growthOptions = options.growth ?? GrowthOptions()
         growth = GrowthSchedule(
             maxLevel: model.config.maxLevel, kimgPerPhase: growthOptions.kimgPerPhase, totalKimg: growthOptions.totalKimg,
-            batchLimit: options.batchSize, devices: session.replica.count, deviceMemoryGiB: growthOptions.deviceMemoryGiB)
+            batchLimit: options.batchSize, devices: session.replica.count, deviceMemoryGiB: growthOptions.deviceMemoryGiB,
+            featureBase: model.config.featureBase, featureMax: model.config.featureMax)
         // NVIDIA's Adam (β₁ 0, β₂ 0.99, ε 1e-8) over each network; each phase steps the layers it uses.
         optimizers = [
             Adam(model.criticModule.parameters, beta1: options.beta1, beta2: options.beta2, name: "optimizerD"),
@@ -191,8 +195,10 @@ final class ProgressiveTrainer: ModelTrainer {
         if let ema = companions.first {
             sampling.record(zip(ema.state, ema.source).map { Assignment($1, sampleGraph.variable($0.parameter)) })
         }
-        let z = sampleGraph.constant(sampleLatents, [64, nz])
-        let rows = conditional ? sampleGraph.constant((0..<64).map { Float($0 / 8 % classes) }, [64]) : nil
+        // The 64 latents in chunks of the phase's batch, whose activations fit where its training step's do.
+        let chunk = sampleChunk(phase)
+        let z = sampleGraph.placeholder("z", [chunk, nz])
+        let rows = conditional ? sampleGraph.placeholder("labels", [chunk]) : nil
         let images = model.generate(
             z, labels: rows, level: level, alpha: fading ? sampleGraph.placeholder("alpha", [1]) : nil, sampling)
         let sampler = try session.plan(fetches: [upsampleNearest(images, factor: options.imageSize / r)])
@@ -276,10 +282,22 @@ final class ProgressiveTrainer: ModelTrainer {
         return values + [Float(current.resolution), alpha, Float(shown)]
     }
 
+    /// Sample-grid images a sampler plan makes at a time in `phase`: a divisor of 64 up to its batch.
+    private func sampleChunk(_ phase: GrowthSchedule.Phase) -> Int {
+        64 >> max(0, 6 - (phase.batch.bitWidth - phase.batch.leadingZeroBitCount - 1))
+    }
+
     func outputs() throws -> [OutputImage] {
         let index = growth.phaseIndex(at: max(step - 1, 0))
         let alpha = growth.alpha(at: max(step - 1, 0))
-        let images = try plans(index).sampler.run(alpha.map { ["alpha": [$0]] } ?? [:])[0]
+        let chunk = sampleChunk(growth.phases[index]), nz = model.config.latentSize
+        var images: [Float] = []
+        for start in stride(from: 0, to: 64, by: chunk) {
+            var feeds = ["z": Array(sampleLatents[(start * nz)..<((start + chunk) * nz)])]
+            if let alpha { feeds["alpha"] = [alpha] }
+            if classes > 0 { feeds["labels"] = (start..<(start + chunk)).map { Float($0 / 8 % classes) } }
+            images += try plans(index).sampler.run(feeds)[0]
+        }
         var grid = OutputImage(folder: "samples", images: images, channels: options.channels, size: options.imageSize, columns: 8)
         let r = growth.phases[index].resolution
         grid.note =

@@ -360,6 +360,9 @@ public final class Plan {
         return reducer.start(values)
     }
 
+    /// The shape of placeholder `name`, nil where the plan has none of that name.
+    public func feedShape(_ name: String) -> Shape? { feeds[name]?.shape }
+
     /// Runs one step: writes `feeds` (by placeholder name), executes the schedule,
     /// applies the updates, and returns the fetched values in order.
     @discardableResult

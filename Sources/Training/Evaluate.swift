@@ -295,7 +295,7 @@ func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session)
             "\(sampler.options.model.rawValue) does not draw samples from latents; evaluate its outputs with --images FOLDER --reference DATA"
         )
     }
-    let (nz, batch) = (sampler.options.latentSize, min(count, samplingBatch))
+    let (nz, batch) = (sampler.options.latentSize, min(count, samplingChunk(size: sampler.options.imageSize)))
     let graph = Graph()
     let z = graph.placeholder("z", [batch, nz])
     let labels = sampler.conditional ? graph.placeholder("labels", [batch]) : nil
@@ -303,13 +303,14 @@ func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session)
     return try sampleInBatches(plan, count: count, latentSize: nz, classes: sampler.conditional ? sampler.classes : nil, seed: seed)
 }
 
-/// Images drawn at a time by evaluation.
-let samplingBatch = 250
+/// Images of `size`×`size` a sampling plan makes at a time: 250 up to 64×64, fewer for larger
+/// images (16 at 256×256), whose generators' activations and convolution scratch grow with the pixels.
+public func samplingChunk(size: Int) -> Int { max(1, min(250, 16 * (256 * 256) / max(size * size, 1))) }
 
 /// `count` images of `plan`, fed `z [batch, nz]` of normal latents from `seed` (and where
 /// `classes` is given `labels [batch]`, the classes in turn), batch after batch.
 func sampleInBatches(_ plan: Plan, count: Int, latentSize nz: Int, classes: Int?, seed: UInt64) throws -> [Float] {
-    let batch = min(count, samplingBatch)
+    let batch = plan.feedShape("z")![0]
     var rng = SplitMix64(seed: seed)
     var images: [Float] = []
     for start in stride(from: 0, to: count, by: batch) {

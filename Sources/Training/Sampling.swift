@@ -202,9 +202,16 @@ public func sample(_ options: SampleOptions, backend: any Backend) throws -> [St
         labelValues = (0..<((n - 1) * k)).map { labelValues[$0 / k] }
     }
     let labelTensor = model.conditional ? graph.constant(labelValues, [z.shape[0]]) : nil
-    var images = decode(z, labelTensor, context)
-    for _ in 0..<options.refine { images = decode(model.encode!(images, labelTensor, context), labelTensor, context) }
-    var values = prefix + (try session.plan(fetches: [images]).run()[0])
+    // In chunks that large images' activations fit in (a 256×256 progressive GAN's, 16 at a time).
+    var values = prefix
+    let chunk = samplingChunk(size: s)
+    for start in stride(from: 0, to: z.shape[0], by: chunk) {
+        let rows = start..<min(start + chunk, z.shape[0])
+        let labels = labelTensor?.sliced(axis: 0, rows)
+        var images = decode(z.sliced(axis: 0, rows), labels, context)
+        for _ in 0..<options.refine { images = decode(model.encode!(images, labels, context), labels, context) }
+        values += try session.plan(fetches: [images]).run()[0]
+    }
     var size = s
     if let upscale = options.upscale {
         let upscaler = try Upscaler(upscale)

@@ -278,7 +278,7 @@ public final class TrainingRun {
     /// touched. nil for a model that does not sample from latents.
     public func currentSamples(count: Int, seed: UInt64) throws -> [Float]? {
         guard case .latent(let decode, _) = model.sampling else { return nil }
-        let batch = min(count, samplingBatch), nz = options.latentSize, conditional = options.isConditional
+        let batch = min(count, samplingChunk(size: options.imageSize)), nz = options.latentSize, conditional = options.isConditional
         if samplePlan == nil {
             let graph = Graph()
             let context = ForwardContext(training: false)
