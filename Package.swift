@@ -44,7 +44,10 @@ let package = Package(
         // Charts and captions drawn by Cairo (PNG) and as SVG markup.
         .target(name: "Plots", dependencies: ["CCairo"]),
         // FID, KID, precision/recall and class statistics of feature vectors (OpenBLAS, LAPACKE).
-        .target(name: "Evaluation", dependencies: ["CLAPACK", "TensorGraph"]),
+        .target(
+            name: "Evaluation", dependencies: ["CLAPACK", "TensorGraph"],
+            // SHA-256 of a 91 MB Inception file and the statistics' loops: optimized in debug builds too.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Training", dependencies: ["TensorGraph", "NeuralNet", "GenerativeModels", "Datasets", "Plots", "Evaluation"]),
         // Ranks of an `mpirun` launch and their all-reduce (Open MPI).
         .target(name: "Distributed", dependencies: ["TensorGraph", "CMPI"]),

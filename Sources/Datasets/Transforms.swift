@@ -39,6 +39,13 @@ public struct Image: Equatable, Sendable {
         return Image(channels: channels, height: newHeight, width: newWidth, pixels: out)
     }
 
+    /// Resized bilinearly on both axes, shrinking too (no antialiasing): PyTorch's
+    /// `F.interpolate(mode="bilinear", align_corners=False)`, pytorch-fid's resize to 299.
+    public func bilinearResized(height newHeight: Int, width newWidth: Int) -> Image {
+        if newHeight == height && newWidth == width { return self }
+        return resampled(rows: bilinearWeights(from: height, to: newHeight), columns: bilinearWeights(from: width, to: newWidth))
+    }
+
     /// Resized by bicubic interpolation (Keys' kernel with a = −0.5, as PIL's and MATLAB's;
     /// sample centres aligned as `align_corners = false`; edges repeated): the baseline a
     /// super-resolution model is measured against.
@@ -104,6 +111,12 @@ private func weights(from size: Int, to newSize: Int) -> [[(Int, Float)]] {
             return taps
         }
     }
+    return bilinearWeights(from: size, to: newSize)
+}
+
+/// Bilinear taps with `align_corners = false` at any scale (no antialiasing when shrinking).
+private func bilinearWeights(from size: Int, to newSize: Int) -> [[(Int, Float)]] {
+    let scale = Float(size) / Float(newSize)
     return (0..<newSize).map { i in
         let source = max((Float(i) + 0.5) * scale - 0.5, 0)
         let i0 = min(Int(source), size - 1), i1 = min(i0 + 1, size - 1)

@@ -29,6 +29,9 @@ public struct EvaluateOptions: Sendable {
     /// Where evaluation.json goes (default: the run folder, else the current folder).
     public var output: String?
     public var kidSubsets = 100, kidSubsetSize = 1000, neighbours = 3, splits = 10
+    /// The size images of `--images` and the reference are loaded at (nil: the run's
+    /// `--image-size`, else the feature network's input size).
+    public var imageSize: Int?
     /// Where reference statistics are cached (nil: `$GENOCL_CACHE_DIR`, `$XDG_CACHE_HOME/genocl`, `~/.cache/genocl`).
     public var cacheDirectory: String?
     public init(features: String) { self.features = features }
@@ -60,57 +63,85 @@ public struct EvaluationReport: Codable, Sendable {
     public var genoclVersion: String
 }
 
-/// A network that maps images to feature vectors (and class probabilities), on a device.
+/// A network that maps images to feature vectors (and class probabilities), on a device:
+/// the FID Inception-v3 (`inception`, `inception:FILE`) or a classifier genocl trained (`classifier:RUN`).
 final class FeatureNetwork {
     let name: String, digest: String, imageSize: Int, channels: Int, dimension: Int
     let classNames: [String]?
     let testAccuracy: Float?
     private let plan: Plan
-    let batch = 200
+    let batch: Int
+    /// Bilinear (pytorch-fid's resize) rather than area averaging when shrinking.
+    private let bilinear: Bool
 
-    /// `classifier:RUN`: a classifier that genocl trained.
     init(_ spec: String, session: Session) throws {
-        guard spec.hasPrefix("classifier:") else {
-            throw EvaluationError(
-                "--features \(spec): give classifier:RUN, a run of `genocl train --model classifier` (the Inception-v3 network is not built into genocl yet)"
-            )
-        }
-        let path = String(spec.dropFirst("classifier:".count))
-        guard let config = runConfig(near: path), config.options.model == .classifier else {
-            throw EvaluationError(
-                "\(spec): \(path) is not a classifier run (no config.json of --model classifier); train one with genocl train --model classifier --data DIR"
-            )
-        }
-        let (checkpoint, folder) = try Checkpoint.load(path)
-        guard let weights = checkpoint.files.first(where: { $0.name == "netC" })?.file else {
-            throw EvaluationError("\(path): its checkpoint has no netC.safetensors")
-        }
-        let model = try ModelKind.classifier.make(config.options, classes: config.classes) as! Classifier
-        try load(weights, into: model.module.stateDict(), path: path)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: folder + "/netC.safetensors"))
-        (name, digest) = ("classifier:" + (path as NSString).standardizingPath, sha256Hex([UInt8](bytes)))
-        (imageSize, channels, dimension) = (model.config.imageSize, model.config.channels, model.config.features)
-        // 0: never measured (a run shorter than an epoch).
-        testAccuracy = model.heldOutAccuracy.test > 0 ? model.heldOutAccuracy.test : nil
-        classNames = classNamesOf(config.options.data, classes: config.classes)
         let graph = Graph()
         let context = ForwardContext(training: false)
-        let images = graph.placeholder("images", [batch, channels, imageSize, imageSize])
-        let features = model.features(images, context)
-        plan = try session.plan(fetches: [features, softmax(model.logits(features: features, context))])
+        let outputs: (features: Tensor, logits: Tensor)
+        if spec == "inception" || spec.hasPrefix("inception:") {
+            let given =
+                spec == "inception" ? ProcessInfo.processInfo.environment["GENOCL_INCEPTION"] : String(spec.dropFirst("inception:".count))
+            guard let path = given, !path.isEmpty else {
+                throw EvaluationError(
+                    "--features inception needs the FID Inception-v3 weights: give inception:FILE or set GENOCL_INCEPTION=FILE (tools/convert-inception turns pytorch-fid's pt_inception-2015-12-05-6726825d.pth into FILE)"
+                )
+            }
+            let bytes = try readWeightsFile(path)
+            digest = sha256Hex(bytes)
+            let network = FIDInceptionV3()
+            do {
+                try load(try decodeSafetensors(bytes, path: path), into: network.module.stateDict(), path: path)
+            } catch {
+                throw EvaluationError("\(error) (SHA-256 \(digest); make the file with tools/convert-inception)")
+            }
+            (name, imageSize, channels, dimension, batch, bilinear) = (
+                "inception-v3-fid", FIDInceptionV3.inputSize, 3, FIDInceptionV3.features, 25, true
+            )
+            (classNames, testAccuracy) = ((0..<FIDInceptionV3.classes).map { "class \($0)" }, nil)
+            outputs = network(graph.placeholder("images", [batch, 3, imageSize, imageSize]), context)
+        } else if spec.hasPrefix("classifier:") {
+            let path = String(spec.dropFirst("classifier:".count))
+            guard let config = runConfig(near: path), config.options.model == .classifier else {
+                throw EvaluationError(
+                    "\(spec): \(path) is not a classifier run (no config.json of --model classifier); train one with genocl train --model classifier --data DIR"
+                )
+            }
+            let (checkpoint, folder) = try Checkpoint.load(path)
+            guard let weights = checkpoint.files.first(where: { $0.name == "netC" })?.file else {
+                throw EvaluationError("\(path): its checkpoint has no netC.safetensors")
+            }
+            let model = try ModelKind.classifier.make(config.options, classes: config.classes) as! Classifier
+            try load(weights, into: model.module.stateDict(), path: path)
+            digest = sha256Hex(try readWeightsFile(folder + "/netC.safetensors"))
+            name = "classifier:" + (path as NSString).standardizingPath
+            (imageSize, channels, dimension, batch, bilinear) = (
+                model.config.imageSize, model.config.channels, model.config.features, 200, false
+            )
+            // 0: never measured (a run shorter than an epoch).
+            testAccuracy = model.heldOutAccuracy.test > 0 ? model.heldOutAccuracy.test : nil
+            classNames = classNamesOf(config.options.data, classes: config.classes)
+            let features = model.features(graph.placeholder("images", [batch, channels, imageSize, imageSize]), context)
+            outputs = (features, model.logits(features: features, context))
+        } else {
+            throw EvaluationError(
+                "--features \(spec): give inception (or inception:FILE) or classifier:RUN (a run of genocl train --model classifier)")
+        }
+        plan = try session.plan(fetches: [outputs.features, softmax(outputs.logits)])
     }
 
     var classes: Int? { classNames?.count }
 
-    /// The feature vectors (and class probabilities) of `count` images at this network's size and channels.
-    func callAsFunction(_ images: [Float], count: Int) throws -> (features: [Float], probabilities: [Float]?) {
-        let per = channels * imageSize * imageSize
+    /// The feature vectors (and class probabilities) of `count` images `[N, c, s, s]` in [−1, 1],
+    /// each resized to this network's size and channels batch by batch.
+    func callAsFunction(_ images: [Float], channels c: Int, size s: Int, count: Int) throws -> (features: [Float], probabilities: [Float]?)
+    {
+        let (per, perInput) = (c * s * s, channels * imageSize * imageSize)
         var features: [Float] = [], probabilities: [Float] = []
         for start in stride(from: 0, to: count, by: batch) {
             let n = min(batch, count - start)
             // The last batch is filled up with zeros; only its real rows are kept.
-            var values = Array(images[(start * per)..<((start + n) * per)])
-            values += [Float](repeating: 0, count: (batch - n) * per)
+            var values = prepared(Array(images[(start * per)..<((start + n) * per)]), channels: c, size: s)
+            values += [Float](repeating: 0, count: (batch - n) * perInput)
             let out = try plan.run(["images": values])
             features += out[0].prefix(n * dimension)
             if let k = classes { probabilities += out[1].prefix(n * k) }
@@ -119,18 +150,31 @@ final class FeatureNetwork {
     }
 
     /// `images` (`[N, c, s, s]` in [−1, 1]) at this network's size and channels.
-    func prepared(_ images: [Float], channels c: Int, size s: Int) -> [Float] {
+    private func prepared(_ images: [Float], channels c: Int, size s: Int) -> [Float] {
         guard c != channels || s != imageSize else { return images }
         let per = c * s * s
         return (0..<(images.count / per)).flatMap { i in
-            Image(channels: c, height: s, width: s, pixels: Array(images[(i * per)..<((i + 1) * per)]))
-                .resized(height: imageSize, width: imageSize).withChannels(channels).pixels
+            let image = Image(channels: c, height: s, width: s, pixels: Array(images[(i * per)..<((i + 1) * per)]))
+            let resized: Image =
+                bilinear ? image.bilinearResized(height: imageSize, width: imageSize) : image.resized(height: imageSize, width: imageSize)
+            return resized.withChannels(channels).pixels
         }
     }
 
     var preprocessing: String {
-        "images in [-1, 1] resized to \(imageSize)×\(imageSize) (area averaging when shrinking, bilinear with align_corners=False when growing), \(channels == 1 ? "gray (ITU-R 601 luma)" : "RGB")"
+        let filter =
+            bilinear
+            ? "bilinear (align_corners=False, no antialiasing: pytorch-fid's F.interpolate)"
+            : "area averaging when shrinking, bilinear with align_corners=False when growing"
+        return
+            "images in [-1, 1] resized to \(imageSize)×\(imageSize) by \(filter), \(channels == 1 ? "gray (ITU-R 601 luma)" : "RGB (gray repeated)")"
     }
+}
+
+/// The bytes of a weights file, or an error that names it.
+private func readWeightsFile(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError("\(path): no such readable file") }
+    return [UInt8](data)
 }
 
 /// The class names of a run's data: Fashion-MNIST's, a folder's sub-folders, or the indices.
@@ -199,29 +243,34 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
     // The samples, at the feature network's size.
     var runData: String?
     let samples: [Float], described: String
+    var (sampleChannels, sampleSize) = (network.channels, network.imageSize)
     if let checkpoint = options.checkpoint {
         let sampler = try loadSampler(checkpoint, movingAverage: options.movingAverage)
         runData = sampler.options.data
-        let drawn = try drawSamples(sampler, count: options.count, seed: options.seed, session: session)
-        samples = network.prepared(drawn, channels: sampler.options.channels, size: sampler.options.imageSize)
+        samples = try drawSamples(sampler, count: options.count, seed: options.seed, session: session)
+        (sampleChannels, sampleSize) = (sampler.options.channels, sampler.options.imageSize)
         described = "\(options.count) samples of \((checkpoint as NSString).standardizingPath)\(options.movingAverage ? "" : " (--no-ema)")"
     } else {
         let path = options.images!
-        let set = try TrainingSet(path, size: network.imageSize, channels: network.channels, split: options.imagesSplit)
+        let size = options.imageSize ?? network.imageSize
+        let set = try TrainingSet(path, size: size, channels: network.channels, split: options.imagesSplit)
         let count = min(options.count, set.count)
-        samples = dequantized(set.bytes[0..<(count * network.channels * network.imageSize * network.imageSize)])
+        samples = dequantized(set.bytes[0..<(count * network.channels * size * size)])
+        sampleSize = size
         described = "\(count) images of \(path)\(options.imagesSplit == "train" ? "" : " (\(options.imagesSplit))")"
     }
-    let sampleCount = samples.count / (network.channels * network.imageSize * network.imageSize)
+    let sampleCount = samples.count / (sampleChannels * sampleSize * sampleSize)
     log("encoding \(sampleCount) samples with \(network.name)")
-    let encoded = try network(samples, count: sampleCount)
+    let encoded = try network(samples, channels: sampleChannels, size: sampleSize, count: sampleCount)
     let fake = FeatureSet(encoded.features, dimension: network.dimension)
 
     // The reference: from the cache, or encoded now.
     guard let referencePath = options.reference ?? runData else {
         throw EvaluationError("--images needs --reference DATA: the real images to compare with")
     }
-    let reference = try referenceFeatures(referencePath, split: options.referenceSplit, network: network, options: options, log: log)
+    // The reference as the run loads its data (or at --image-size), resized by the network as the samples are.
+    let reference = try referenceFeatures(
+        referencePath, split: options.referenceSplit, size: options.imageSize ?? sampleSize, network: network, options: options, log: log)
     let real = FeatureSet(reference.vectors, dimension: network.dimension)
     log("statistics of \(sampleCount) samples against \(reference.statistics.count) reference images")
     let fid = try frechetDistance(try GaussianStatistics(fake), reference.statistics)
@@ -337,14 +386,15 @@ public final class TrainingEvaluator {
         network = try FeatureNetwork(settings.features, session: Session(backend: backend))
         var referenceOptions = EvaluateOptions(features: settings.features)
         (referenceOptions.count, referenceOptions.seed) = (settings.count, options.seed)
-        reference = try referenceFeatures(options.data, split: "train", network: network, options: referenceOptions, log: log)
+        reference = try referenceFeatures(
+            options.data, split: "train", size: options.imageSize, network: network, options: referenceOptions, log: log)
     }
 
     /// The numbers of `metricNames` for the run's generator as it is now.
     public func measure(_ run: TrainingRun) throws -> [Double] {
         guard let images = try run.currentSamples(count: settings.count, seed: options.seed ^ 0xE7A1) else { return [] }
-        let prepared = network.prepared(images, channels: options.channels, size: options.imageSize)
-        let fake = FeatureSet(try network(prepared, count: settings.count).features, dimension: network.dimension)
+        let encoded = try network(images, channels: options.channels, size: options.imageSize, count: settings.count)
+        let fake = FeatureSet(encoded.features, dimension: network.dimension)
         let real = FeatureSet(reference.vectors, dimension: network.dimension)
         let kid = try kernelInceptionDistance(real, fake, subsets: 100, subsetSize: 1000, seed: options.seed)
         let (precision, recall) = try precisionRecall(real, fake)
@@ -354,16 +404,18 @@ public final class TrainingEvaluator {
 
 /// The reference's features: cached under a key of the data (its bytes' digest), the network's
 /// digest and the preprocessing; encoded and cached when not there.
-private func referenceFeatures(_ path: String, split: String, network: FeatureNetwork, options: EvaluateOptions, log: (String) -> Void)
+private func referenceFeatures(
+    _ path: String, split: String, size: Int, network: FeatureNetwork, options: EvaluateOptions, log: (String) -> Void
+)
     throws -> ReferenceFeatures
 {
-    let set = try TrainingSet(path, size: network.imageSize, channels: network.channels, split: split)
+    let set = try TrainingSet(path, size: size, channels: network.channels, split: split)
     guard set.count >= 2 else {
         throw EvaluationError("\(path): \(set.count) reference image(s); FID needs at least 2 (thousands are usual)")
     }
     let key = sha256Hex(
         Array(
-            "\(String(crc32c(set.bytes), radix: 16))|\(set.count)|\(network.digest)|\(network.preprocessing)|\(options.count)|\(options.seed)"
+            "\(String(crc32c(set.bytes), radix: 16))|\(set.count)|\(size)|\(network.digest)|\(network.preprocessing)|\(options.count)|\(options.seed)"
                 .utf8))
     let folder = (options.cacheDirectory ?? defaultCacheDirectory()) + "/reference"
     let file = folder + "/" + key.prefix(32) + ".features"
@@ -372,7 +424,7 @@ private func referenceFeatures(_ path: String, split: String, network: FeatureNe
         return cached
     }
     log("encoding \(set.count) reference images of \(path) with \(network.name)")
-    let encoded = try network(dequantized(set.bytes[...]), count: set.count)
+    let encoded = try network(dequantized(set.bytes[...]), channels: network.channels, size: size, count: set.count)
     let all = FeatureSet(encoded.features, dimension: network.dimension)
     var rng = SplitMix64(seed: options.seed ^ 0x5EF)
     let chosen = Array((0..<set.count).shuffled(using: &rng).prefix(options.count)).sorted()
@@ -415,4 +467,22 @@ public func evaluationSummary(_ r: EvaluationReport) -> String {
             "classes: " + (ranked.map { "\($0.key) \($0.value)" } + (h.other > 0 ? ["other \(h.other)"] : [])).joined(separator: ", "))
     }
     return lines.joined(separator: "\n")
+}
+
+/// `genocl features --network inception:FILE|classifier:RUN`: the feature vectors (`--layer pool`)
+/// or class probabilities (`probabilities`) of images `[N, C, H, W]` in [−1, 1] from a .npy
+/// file, resized as evaluation resizes them; returns the shape written.
+public func evaluationFeatures(network spec: String, layer: String, input: String, output: String, backend: any Backend) throws -> [Int] {
+    guard ["pool", "probabilities"].contains(layer) else { throw EvaluationError("--layer \(layer): pool or probabilities") }
+    guard let data = FileManager.default.contents(atPath: input) else { throw DatasetError("--input \(input): no such readable file") }
+    let (values, shape) = try decodeNpy([UInt8](data), path: input)
+    guard shape.count == 4, [1, 3].contains(shape[1]), shape[2] == shape[3], shape[2] >= 1, shape[0] >= 1 else {
+        throw DatasetError("\(input): images of shape \(shape); expected [N, 1 or 3, S, S]")
+    }
+    let network = try FeatureNetwork(spec, session: Session(backend: backend))
+    let encoded = try network(values, channels: shape[1], size: shape[2], count: shape[0])
+    let result = layer == "pool" ? encoded.features : encoded.probabilities ?? []
+    let columns = layer == "pool" ? network.dimension : network.classes ?? 0
+    try writeAtomically(encodeNpy(result, shape: [shape[0], columns]), to: output)
+    return [shape[0], columns]
 }

@@ -2,6 +2,9 @@ import Datasets
 import Evaluation
 import Foundation
 import GenerativeModels
+import NeuralNet
+import TensorGraph
+import TestSupport
 import Testing
 import Training
 
@@ -134,5 +137,80 @@ private func writeIdenticalImages(_ count: Int) throws -> String {
         #expect(
             sha256Hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    /// Max and average pooling of Inception against loops over the windows.
+    @Test func inceptionPoolingAgainstLoops() throws {
+        let (h, w) = (7, 6)
+        let values = randomValues(2 * h * w, seed: 5).map { abs($0) }
+        let x = Graph().constant(values, [1, 2, h, w])
+        func window(_ c: Int, _ y: Int, _ xx: Int, stride: Int, padding: Int) -> [Float] {
+            var taps: [Float] = []
+            for dy in 0..<3 {
+                for dx in 0..<3 {
+                    let (sy, sx) = (y * stride + dy - padding, xx * stride + dx - padding)
+                    if sy >= 0 && sy < h && sx >= 0 && sx < w { taps.append(values[(c * h + sy) * w + sx]) }
+                }
+            }
+            return taps
+        }
+        for (stride, padding) in [(2, 0), (1, 1), (1, 0)] {
+            let (oh, ow) = ((h + 2 * padding - 3) / stride + 1, (w + 2 * padding - 3) / stride + 1)
+            let want = (0..<2).flatMap { c in
+                (0..<oh).flatMap { y in (0..<ow).map { xx in window(c, y, xx, stride: stride, padding: padding).max()! } }
+            }
+            #expect(try evaluate([maxPool3x3(x, stride: stride, padding: padding)])[0] == want, "stride \(stride) padding \(padding)")
+        }
+        let averaged = try evaluate([averagePool3x3ExcludingPadding(x)])[0]
+        let want = (0..<2).flatMap { c in
+            (0..<h).flatMap { y in
+                (0..<w).map { xx in
+                    window(c, y, xx, stride: 1, padding: 1).reduce(0, +) / Float(window(c, y, xx, stride: 1, padding: 1).count)
+                }
+            }
+        }
+        if let problem = mismatch(averaged, want, Tolerance(atol: 1e-6, rtol: 1e-6), "average pool") { Issue.record("\(problem)") }
+    }
+
+    /// The FID Inception-v3: torchvision's 472 tensor names, the device against the CPU reference
+    /// at its smallest input (75×75), and a damaged weights file named with its digest.
+    /// (tools/check-inception compares it with pytorch-fid itself, which CI does not install.)
+    @Test func inceptionNamesDeviceAndBadWeights() throws {
+        let network = FIDInceptionV3()
+        let state = network.module.stateDict()
+        #expect(state.count == 472 && state.first?.name == "Conv2d_1a_3x3.conv.weight" && state.last?.name == "fc.bias")
+        #expect(state.contains { $0.name == "Mixed_7c.branch3x3dbl_3b.bn.running_var" && $0.parameter.shape == [384] })
+        #expect(state.contains { $0.name == "Mixed_6e.branch7x7dbl_5.conv.weight" && $0.parameter.shape == [192, 192, 1, 7] })
+        // Seeded weights of a few values each, repeated (drawing 23 million in a debug build is slow).
+        for (name, p) in state {
+            let pattern = randomValues(min(p.shape.count, 997), seed: UInt64(p.shape.count))
+            let scaled = pattern.map { name.hasSuffix("running_var") ? 1 + abs($0) * 0.2 : $0 * (name.contains("conv") ? 0.15 : 0.1) }
+            p.value = (0..<p.shape.count).map { scaled[$0 % scaled.count] }
+        }
+        let graph = Graph()
+        let (features, logits) = network(
+            graph.constant(randomValues(3 * 75 * 75, seed: 3), [1, 3, 75, 75]), ForwardContext(training: false))
+        #expect(features.shape == [1, 2048] && logits.shape == [1, 1008])
+        let reference = try evaluate([features, logits]), device = try evaluate([features, logits], backend: try testBackend())
+        for (i, name) in ["pool", "logits"].enumerated() {
+            if let problem = mismatch(device[i], reference[i], Tolerance(atol: 1e-4, rtol: 1e-4), "Inception \(name)") {
+                Issue.record("\(problem)")
+            }
+        }
+        // A file of the wrong tensors: the error names the first missing ones and the file's digest.
+        let dir = NSTemporaryDirectory() + "genocl-inception-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let wrong = Parameter("fc.bias", shape: [10], fill: 0)
+        try writeSafetensors(SafetensorsFile(tensors: storedTensors([("fc.bias", wrong)]), metadata: [:]), to: dir + "/wrong.safetensors")
+        let digest = sha256Hex([UInt8](FileManager.default.contents(atPath: dir + "/wrong.safetensors")!))
+        var options = EvaluateOptions(features: "inception:" + dir + "/wrong.safetensors")
+        (options.images, options.reference, options.count) = (dir, dir, 2)
+        #expect { _ = try evaluate(options, backend: try testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("Conv2d_1a_3x3.bn.bias") && "\($0)".contains(digest)
+        }
+        options.features = "inception"
+        #expect { _ = try evaluate(options, backend: try testBackend(), log: { _ in }) } throws: {
+            "\($0)".contains("GENOCL_INCEPTION") && "\($0)".contains("tools/convert-inception")
+        }
     }
 }
