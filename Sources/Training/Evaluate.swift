@@ -234,22 +234,32 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
     }
     let session = Session(backend: backend)
     let network = try FeatureNetwork(options.features, session: session)
-    if network.dimension > options.count {
-        log(
-            "warning: \(options.count) samples for \(network.dimension)-d features: their covariance is singular and FID is biased upward; use --count \(network.dimension * 5) or more"
-        )
-    }
 
     // The samples, at the feature network's size.
     var runData: String?
     let samples: [Float], described: String
+    var heldOutTargets: ReferenceFeatures?
     var (sampleChannels, sampleSize) = (network.channels, network.imageSize)
     if let checkpoint = options.checkpoint {
         let sampler = try loadSampler(checkpoint, movingAverage: options.movingAverage)
         runData = sampler.options.data
-        samples = try drawSamples(sampler, count: options.count, seed: options.seed, session: session)
         (sampleChannels, sampleSize) = (sampler.options.channels, sampler.options.imageSize)
-        described = "\(options.count) samples of \((checkpoint as NSString).standardizingPath)\(options.movingAverage ? "" : " (--no-ema)")"
+        if case .translation(let translate) = sampler.sampling {
+            // An image-to-image model: its translations of the held-out inputs against their targets.
+            let pairs = try heldOutPairs(sampler.options, count: options.count)
+            samples = try translated(pairs.inputs, count: pairs.count, options: sampler.options, translate: translate, session: session)
+            let encodedTargets = try network(pairs.targets, channels: sampleChannels, size: sampleSize, count: pairs.count)
+            heldOutTargets = try ReferenceFeatures(
+                key: "held-out targets of \(sampler.options.data)",
+                statistics: GaussianStatistics(FeatureSet(encodedTargets.features, dimension: network.dimension)),
+                vectors: encodedTargets.features.map(Double.init), histogram: nil)
+            described =
+                "translations of \(pairs.count) held-out inputs of \(sampler.options.data) by \((checkpoint as NSString).standardizingPath)"
+        } else {
+            samples = try drawSamples(sampler, count: options.count, seed: options.seed, session: session)
+            described =
+                "\(options.count) samples of \((checkpoint as NSString).standardizingPath)\(options.movingAverage ? "" : " (--no-ema)")"
+        }
     } else {
         let path = options.images!
         let size = options.imageSize ?? network.imageSize
@@ -260,17 +270,21 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
         described = "\(count) images of \(path)\(options.imagesSplit == "train" ? "" : " (\(options.imagesSplit))")"
     }
     let sampleCount = samples.count / (sampleChannels * sampleSize * sampleSize)
+    try checkSampleCount(sampleCount, network: network, flag: "--count")
     log("encoding \(sampleCount) samples with \(network.name)")
     let encoded = try network(samples, channels: sampleChannels, size: sampleSize, count: sampleCount)
     let fake = FeatureSet(encoded.features, dimension: network.dimension)
 
     // The reference: from the cache, or encoded now.
-    guard let referencePath = options.reference ?? runData else {
+    guard let referencePath = heldOutTargets != nil ? "the held-out targets" : options.reference ?? runData else {
         throw EvaluationError("--images needs --reference DATA: the real images to compare with")
     }
     // The reference as the run loads its data (or at --image-size), resized by the network as the samples are.
-    let reference = try referenceFeatures(
-        referencePath, split: options.referenceSplit, size: options.imageSize ?? sampleSize, network: network, options: options, log: log)
+    let reference =
+        try heldOutTargets
+        ?? referenceFeatures(
+            referencePath, split: options.referenceSplit, size: options.imageSize ?? sampleSize, network: network, options: options,
+            log: log)
     let real = FeatureSet(reference.vectors, dimension: network.dimension)
     log("statistics of \(sampleCount) samples against \(reference.statistics.count) reference images")
     let fid = try frechetDistance(try GaussianStatistics(fake), reference.statistics)
@@ -352,6 +366,44 @@ func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session)
     return try sampleInBatches(plan, count: count, latentSize: nz, classes: sampler.conditional ? sampler.classes : nil, seed: seed)
 }
 
+/// FID needs at least as many samples as feature dimensions (else the covariance is singular and FID biased).
+func checkSampleCount(_ count: Int, network: FeatureNetwork, flag: String) throws {
+    guard count >= network.dimension else {
+        throw EvaluationError(
+            "\(flag) \(count): FID with \(network.name)'s \(network.dimension)-d features needs at least \(network.dimension) samples (their covariance is singular below that); use \(flag) \(max(10000, network.dimension * 2))"
+        )
+    }
+}
+
+/// A translation run's held-out pairs (val/ or test/, else a few training pairs), at most `count`.
+private func heldOutPairs(_ options: TrainOptions, count: Int) throws -> (inputs: [Float], targets: [Float], count: Int) {
+    let loaded = try loadExamples(
+        options.data, for: options.model.rawValue, kind: .pairs, size: options.imageSize, channels: options.channels,
+        reversedPairs: options.direction == .bToA, holdOut: true, log: { _ in })
+    guard let pairs = loaded.heldOut, pairs.count >= 2 else {
+        throw EvaluationError("\(options.data): no held-out pairs to translate (give it a val/ or test/ folder)")
+    }
+    let kept = pairs.subset(Array(0..<min(count, pairs.count)))
+    return (kept.images, kept.targets ?? [], kept.count)
+}
+
+/// `inputs` (`[N, C, S, S]`) through a translation network, in chunks.
+private func translated(_ inputs: [Float], count: Int, options: TrainOptions, translate: (Tensor) -> Tensor, session: Session) throws
+    -> [Float]
+{
+    let (c, s) = (options.channels, options.imageSize)
+    let chunk = min(count, samplingChunk(size: s)), per = c * s * s
+    let graph = Graph()
+    let plan = try session.plan(fetches: [translate(graph.placeholder("inputs", [chunk, c, s, s]))])
+    var out: [Float] = []
+    for start in stride(from: 0, to: count, by: chunk) {
+        let n = min(chunk, count - start)
+        let values = Array(inputs[(start * per)..<((start + n) * per)]) + [Float](repeating: 0, count: (chunk - n) * per)
+        out += try plan.run(["inputs": values])[0].prefix(n * per)
+    }
+    return out
+}
+
 /// Images of `size`×`size` a sampling plan makes at a time: 250 up to 64×64, fewer for larger
 /// images (16 at 256×256), whose generators' activations and convolution scratch grow with the pixels.
 public func samplingChunk(size: Int) -> Int { max(1, min(250, 16 * (256 * 256) / max(size * size, 1))) }
@@ -384,6 +436,7 @@ public final class TrainingEvaluator {
         guard let settings = options.evaluation else { throw EvaluationError("the run has no --eval-every") }
         (self.settings, self.options) = (settings, options)
         network = try FeatureNetwork(settings.features, session: Session(backend: backend))
+        try checkSampleCount(settings.count, network: network, flag: "--eval-count")
         var referenceOptions = EvaluateOptions(features: settings.features)
         (referenceOptions.count, referenceOptions.seed) = (settings.count, options.seed)
         reference = try referenceFeatures(
@@ -462,7 +515,7 @@ public func evaluationSummary(_ r: EvaluationReport) -> String {
             String(
                 format: "mean top-class confidence %.3f; class entropy %.3f of at most %.3f nats", h.meanConfidence, h.entropy,
                 h.maximumEntropy))
-        let ranked = h.top.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let ranked = h.top.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         lines.append(
             "classes: " + (ranked.map { "\($0.key) \($0.value)" } + (h.other > 0 ? ["other \(h.other)"] : [])).joined(separator: ", "))
     }

@@ -109,6 +109,20 @@ private func writeIdenticalImages(_ count: Int) throws -> String {
         #expect(try rows("resumed") == straight)
     }
 
+    @Test func evaluatesATranslationModelOnItsHeldOutPairs() throws {
+        let data = try writeTinyDataset()
+        let (classifier, _) = try trainClassifier(data, steps: 10)
+        let pairs = try writePairedDataset(train: 12, val: 40)
+        var options = tinyModelOptions(.pix2pix, data: pairs)
+        options.steps = 2
+        try train(options, settings: plainSettings(pairs + "/run"), backend: testBackend(), log: { _ in })
+        var evaluation = EvaluateOptions(features: "classifier:" + classifier)
+        (evaluation.checkpoint, evaluation.kidSubsets, evaluation.kidSubsetSize) = (pairs + "/run", 5, 20)
+        let (report, _) = try evaluate(evaluation, backend: testBackend(), log: { _ in })
+        #expect(report.sampleCount == 40 && report.referenceCount == 40 && report.samples.hasPrefix("translations of 40 held-out inputs"))
+        #expect(report.fid.isFinite && report.fid > 0 && report.reference == "the held-out targets")
+    }
+
     @Test func badInputGetsClearErrors() throws {
         let data = try writeTinyDataset()
         let (classifier, _) = try trainClassifier(data, steps: 2)
@@ -120,6 +134,8 @@ private func writeIdenticalImages(_ count: Int) throws -> String {
         }
         var options = EvaluateOptions(features: "classifier:" + classifier)
         (options.images, options.count) = (data, 10)
+        #expect(message(options).contains("--count 10: FID with") && message(options).contains("needs at least 32 samples"))
+        options.count = 40
         #expect(message(options).contains("--images needs --reference"))
         let empty = NSTemporaryDirectory() + "genocl-empty-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
@@ -127,8 +143,8 @@ private func writeIdenticalImages(_ count: Int) throws -> String {
         #expect(message(options).contains(empty))
         options.features = "classifier:" + data
         #expect(message(options).contains("is not a classifier run"))
-        options.features = "inception"
-        #expect(message(options).contains("classifier:RUN"))
+        options.features = "resnet50"
+        #expect(message(options).contains("give inception (or inception:FILE) or classifier:RUN"))
     }
 
     @Test func sha256OfKnownMessages() {
