@@ -3,7 +3,7 @@
 // reference's value (what the class would get if the samples followed the real data).
 import Foundation
 
-public struct BarChart: Sendable {
+public struct BarChart: Sendable, Figure {
     public var title: String
     public var valueTitle: String
     public var bars: [(label: String, value: Double)]
@@ -18,19 +18,7 @@ public struct BarChart: Sendable {
 
     public var height: Int { (reference == nil ? 110 : 122) + 24 * max(bars.count, 1) }
 
-    public func raster() -> Raster {
-        let raster = Raster(width: width, height: height)
-        draw(on: raster)
-        return raster
-    }
-
-    public func svg() -> String {
-        let document = SVGDocument(width: width, height: height)
-        draw(on: document)
-        return document.markup(title: title)
-    }
-
-    func draw(on canvas: any Canvas) {
+    public func draw(on canvas: any Canvas) {
         let (w, h, small) = (Double(width), Double(height), 12.0)
         canvas.text(title, x: w / 2, y: 26, size: 17, anchor: .middle, .text, bold: true, rotated: false)
         let labelWidth = bars.map { textWidth($0.label, size: small) }.max() ?? 0

@@ -10,7 +10,31 @@ public struct Series: Sendable {
     public init(_ name: String, _ points: [(x: Double, y: Double)]) { (self.name, self.points) = (name, points) }
 }
 
-public struct Chart: Sendable {
+/// A figure drawn on any canvas: as PNG pixels (`raster`) or SVG markup (`svg`).
+public protocol Figure {
+    var title: String { get }
+    var width: Int { get }
+    var height: Int { get }
+    func draw(on canvas: any Canvas)
+}
+
+extension Figure {
+    /// The figure as RGB pixels.
+    public func raster() -> Raster {
+        let raster = Raster(width: width, height: height)
+        draw(on: raster)
+        return raster
+    }
+
+    /// The figure as an SVG document.
+    public func svg() -> String {
+        let document = SVGDocument(width: width, height: height)
+        draw(on: document)
+        return document.markup(title: title)
+    }
+}
+
+public struct Chart: Sendable, Figure {
     public var title: String
     public var xTitle: String, yTitle: String
     public var series: [Series]
@@ -22,20 +46,6 @@ public struct Chart: Sendable {
 
     public init(title: String, xTitle: String = "step", yTitle: String, series: [Series]) {
         (self.title, self.xTitle, self.yTitle, self.series) = (title, xTitle, yTitle, series)
-    }
-
-    /// The chart as RGB pixels.
-    public func raster() -> Raster {
-        let raster = Raster(width: width, height: height)
-        draw(on: raster)
-        return raster
-    }
-
-    /// The chart as an SVG document.
-    public func svg() -> String {
-        let document = SVGDocument(width: width, height: height)
-        draw(on: document)
-        return document.markup(title: title)
     }
 
     private var finite: [Series] { series.map { Series($0.name, $0.points.filter { $0.x.isFinite && $0.y.isFinite }) } }
@@ -57,7 +67,7 @@ public struct Chart: Sendable {
         }
     }
 
-    func draw(on canvas: any Canvas) {
+    public func draw(on canvas: any Canvas) {
         let series = finite
         let (w, h) = (Double(width), Double(height))
         let (font, small) = (15.0, 12.0)

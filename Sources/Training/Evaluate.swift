@@ -329,10 +329,7 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
             chart.reference = expected + (top.other > 0 ? [rest] : [])
             chart.referenceName = "if the samples followed the reference's classes"
         }
-        let raster = chart.raster()
-        let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
-        try writeAtomically(png, to: folder + "/histogram.png")
-        try writeAtomically(Array(chart.svg().utf8), to: folder + "/histogram.svg")
+        _ = try writeChart(chart, to: folder + "/histogram")
         written += [folder + "/histogram.png", folder + "/histogram.svg"]
     }
     report.seconds = Date().timeIntervalSince(start)

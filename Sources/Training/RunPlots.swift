@@ -82,7 +82,7 @@ func drawRunPlots(
 }
 
 /// Writes `chart` as `<path>.png` and `<path>.svg`, atomically; returns both.
-func writeChart(_ chart: Chart, to path: String) throws -> (png: [UInt8], svg: String) {
+func writeChart(_ chart: some Figure, to path: String) throws -> (png: [UInt8], svg: String) {
     let raster = chart.raster()
     let png = try encodePNG(width: raster.width, height: raster.height, channels: 3, pixels: raster.rgb)
     let svg = chart.svg()
