@@ -126,10 +126,10 @@ public struct SuperResolutionOptions: Codable, Equatable, Sendable {
 /// Evaluation during training (`--eval-every`, `--eval-count`, `--features`).
 public struct TrainingEvaluation: Codable, Equatable, Sendable {
     public var every: Int
-    public var count = 2000
+    public var count = 5000
     /// The feature network (`classifier:RUN`).
     public var features: String
-    public init(every: Int, count: Int = 2000, features: String) { (self.every, self.count, self.features) = (every, count, features) }
+    public init(every: Int, count: Int = 5000, features: String) { (self.every, self.count, self.features) = (every, count, features) }
 }
 
 public struct GrowthOptions: Codable, Equatable, Sendable {

@@ -22,7 +22,10 @@ extension Genocl {
         @Option(help: "The real images to compare with (default: the run's --data).") var reference: String?
         @Option(help: "Split of an IDX --reference folder: train or t10k.") var referenceSplit = "train"
         @Option(help: "Samples to draw.") var count = 10000
-        @Option(help: "Feature network: classifier:RUN (a run of genocl train --model classifier).") var features: String
+        @Option(
+            help:
+                "Feature network: inception (the FID Inception-v3; weights from $GENOCL_INCEPTION), inception:FILE, or classifier:RUN (a run of genocl train --model classifier)."
+        ) var features = "inception"
         @Flag(help: "Sample the generator itself, not its moving average (netG_ema).") var noEma = false
         @Option(help: "Seed of the latents and of KID's subsets.") var seed: UInt64 = 1
         @Option(help: "KID: subsets and their size.") var kidSubsets = 100

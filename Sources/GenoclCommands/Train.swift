@@ -55,8 +55,10 @@ extension Genocl {
         @Option(help: "Discriminator / critic width (ndf; the classifier's width).") var ndf: Int?
         @Option(help: "Classifier: units of the feature layer that evaluation compares (256).") var featureSize: Int?
         @Option(help: "FID, KID and precision/recall every this many steps (needs --features).") var evalEvery: Int?
-        @Option(help: "Samples of each --eval-every evaluation.") var evalCount = 2000
-        @Option(help: "Feature network of --eval-every: classifier:RUN (a run of --model classifier).") var features: String?
+        @Option(help: "Samples of each --eval-every evaluation (at least the features' dimensions: 2048 for Inception).") var evalCount =
+            5000
+        @Option(help: "Feature network of --eval-every: inception, inception:FILE or classifier:RUN (a run of --model classifier).")
+        var features = "inception"
         @Option(help: "Critic updates per generator update (n_critic).") var criticSteps: Int?
         @Option(help: "WGAN: clip the critic's weights to ±this after each update (0: off).") var clip: Float?
         @Option(help: "WGAN-GP: gradient penalty weight λ.") var penaltyWeight: Float?
@@ -109,7 +111,6 @@ extension Genocl {
 
         public func validate() throws {
             if let problem = options.problem() { throw ValidationError(problem) }
-            if (evalEvery == nil) != (features == nil) { throw ValidationError("--eval-every and --features go together") }
             let devices = deviceOptions.devices.count
             if resume == nil, ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil, options.batchSize % devices != 0 {
                 throw ValidationError(
@@ -153,7 +154,7 @@ extension Genocl {
             if syncBatchnorm { o.synchronizedBatchNorm = true }
             if let ema { o.emaDecay = ema }
             if let loadSize { o.loadSize = loadSize }
-            if let evalEvery { o.evaluation = TrainingEvaluation(every: evalEvery, count: evalCount, features: features ?? "") }
+            if let evalEvery { o.evaluation = TrainingEvaluation(every: evalEvery, count: evalCount, features: features) }
             return o
         }
 

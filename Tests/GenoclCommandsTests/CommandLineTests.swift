@@ -27,6 +27,14 @@ import Training
         #expect(options.learningRateG == 0.001 && options.realLabel == 0.9 && options.flip && options.initFrom == "w/")
         #expect(train.folder == "runs/x")
         #expect(try (Genocl.parseAsRoot(["train", "--resume", "runs/y"]) as? Genocl.Train)?.folder == "runs/y")
+        let evaluated = try #require(try Genocl.parseAsRoot(["train", "--eval-every", "500"]) as? Genocl.Train).options.evaluation
+        #expect(evaluated == TrainingEvaluation(every: 500, count: 5000, features: "inception"))
+        let byClassifier = try #require(
+            try Genocl.parseAsRoot(["train", "--eval-every", "9", "--features", "classifier:c"]) as? Genocl.Train)
+        #expect(byClassifier.options.evaluation?.features == "classifier:c")
+        let classifier = try #require(try Genocl.parseAsRoot(["train", "--model", "classifier", "--feature-size", "64"]) as? Genocl.Train)
+        #expect(classifier.options.featureSize == 64)
+        #expect(try Genocl.parseAsRoot(["evaluate", "--checkpoint", "r"]) is Genocl.Evaluate)
     }
 
     @Test func eachModelGetsItsStudyDefaultsAndFlagsOverrideThem() throws {
@@ -85,6 +93,10 @@ import Training
             (["bench", "--gemm", "0x4x4"], "--gemm takes MxNxK with three positive sizes"),
             (["bench", "--gemm", "4x4x4", "--json"], "--gemm prints text only"),
             (["sample", "--checkpoint", "r", "--clusters=-1"], "--clusters, --refine and --noise must be ≥ 0"),
+            (["train", "--eval-every", "0"], "--eval-every must be positive and --eval-count at least 2"),
+            (["train", "--model", "pix2pix", "--eval-every", "10"], "--eval-every measures generators that sample from latents"),
+            (["train", "--model", "classifier", "--feature-size", "0"], "--feature-size must be from 1 to 16384, got 0"),
+            (["evaluate", "--checkpoint", "r", "--images-split", "test"], "--images-split test: train or t10k"),
         ]
         for (arguments, message) in cases {
             #expect(throws: (any Error).self) { try Genocl.parseAsRoot(arguments) }
@@ -98,7 +110,7 @@ import Training
 
     @Test func helpListsTheSubcommandsAndTrainOptions() {
         let help = Genocl.helpMessage()
-        for line in ["train", "sample", "bench", "devices", "Train generative image models on any OpenCL device."] {
+        for line in ["train", "sample", "evaluate", "bench", "devices", "Train generative image models on any OpenCL device."] {
             #expect(help.contains(line))
         }
         let train = Genocl.helpMessage(for: Genocl.Train.self)
