@@ -174,7 +174,7 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
     }
     report.seconds = Date().timeIntervalSince(start)
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try writeAtomically(Array(try encoder.encode(report)), to: folder + "/evaluation.json")
     return (report, [folder + "/evaluation.json"] + written)
 }
