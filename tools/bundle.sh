@@ -16,7 +16,7 @@ mkdir -p "$out/lib"
 strip -o "$out/genocl.bin" .build/release/genocl
 # Every shared library it loads but the C runtime's own (which the other machine has):
 # the OpenCL ICD loader, CLBlast, libpng, libturbojpeg, Open MPI, Cairo and what they load.
-for lib in libOpenCL.so.1 libclblast.so.1 libpng16.so.16 libturbojpeg.so.0 libmpi.so.40 libcairo.so.2; do
+for lib in libOpenCL.so.1 libclblast.so.1 libpng16.so.16 libturbojpeg.so.0 libmpi.so.40 libcairo.so.2 libopenblas.so.0 liblapacke.so.3; do
   ldd .build/release/genocl | awk -v l="$lib" '$1 == l { found = 1 } END { exit !found }' \
     || { echo "bundle: genocl does not load $lib (ldd)" >&2; exit 1; }
 done
