@@ -75,20 +75,19 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
     let session = Session(backend: backend)
     let network = try FeatureNetwork(options.features, session: session)
 
-    // The samples, at the feature network's size.
+    // The samples, drawn (or read) batch by batch as the network encodes them.
     var runData: String?
-    let samples: [Float], described: String
+    let samples: ImageSource, described: String
     var heldOutTargets: ReferenceFeatures?
-    var (sampleChannels, sampleSize) = (network.channels, network.imageSize)
     if let checkpoint = options.checkpoint {
         let sampler = try loadSampler(checkpoint, movingAverage: options.movingAverage)
         runData = sampler.options.data
-        (sampleChannels, sampleSize) = (sampler.options.channels, sampler.options.imageSize)
+        let (c, s) = (sampler.options.channels, sampler.options.imageSize)
         if case .translation(let translate) = sampler.sampling {
             // An image-to-image model: its translations of the held-out inputs against their targets.
             let pairs = try heldOutPairs(sampler.options, count: options.count)
             samples = try translated(pairs.inputs, count: pairs.count, options: sampler.options, translate: translate, session: session)
-            let encodedTargets = try network(pairs.targets, channels: sampleChannels, size: sampleSize, count: pairs.count)
+            let encodedTargets = try network(ImageSource(pairs.targets, channels: c, size: s))
             heldOutTargets = try ReferenceFeatures(
                 key: "held-out targets of \(sampler.options.data)",
                 statistics: GaussianStatistics(FeatureSet(encodedTargets.features, dimension: network.dimension)),
@@ -96,7 +95,7 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
             described =
                 "translations of \(pairs.count) held-out inputs of \(sampler.options.data) by \((checkpoint as NSString).standardizingPath)"
         } else {
-            samples = try drawSamples(sampler, count: options.count, seed: options.seed, session: session)
+            samples = try drawnSamples(sampler, count: options.count, seed: options.seed, session: session)
             described =
                 "\(options.count) samples of \((checkpoint as NSString).standardizingPath)\(options.movingAverage ? "" : " (--no-ema)")"
         }
@@ -104,15 +103,13 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
         let path = options.images!
         let size = options.imageSize ?? network.imageSize
         let set = try TrainingSet(path, size: size, channels: network.channels, split: options.imagesSplit)
-        let count = min(options.count, set.count)
-        samples = dequantized(set.bytes[0..<(count * network.channels * size * size)])
-        sampleSize = size
-        described = "\(count) images of \(path)\(options.imagesSplit == "train" ? "" : " (\(options.imagesSplit))")"
+        samples = ImageSource(bytes: set.bytes, count: min(options.count, set.count), channels: network.channels, size: size)
+        described = "\(samples.count) images of \(path)\(options.imagesSplit == "train" ? "" : " (\(options.imagesSplit))")"
     }
-    let sampleCount = samples.count / (sampleChannels * sampleSize * sampleSize)
+    let sampleCount = samples.count
     try checkSampleCount(sampleCount, network: network, flag: "--count")
     log("encoding \(sampleCount) samples with \(network.name)")
-    let encoded = try network(samples, channels: sampleChannels, size: sampleSize, count: sampleCount)
+    let encoded = try network(samples, log: log)
     let fake = FeatureSet(encoded.features, dimension: network.dimension)
 
     // The reference: from the cache, or encoded now.
@@ -123,7 +120,7 @@ public func evaluate(_ options: EvaluateOptions, backend: any Backend, log: (Str
     let reference =
         try heldOutTargets
         ?? referenceFeatures(
-            referencePath, split: options.referenceSplit, size: options.imageSize ?? sampleSize, network: network, options: options,
+            referencePath, split: options.referenceSplit, size: options.imageSize ?? samples.size, network: network, options: options,
             log: log)
     let real = FeatureSet(reference.vectors, dimension: network.dimension)
     log("statistics of \(sampleCount) samples against \(reference.statistics.count) reference images")
@@ -188,8 +185,8 @@ private func runFolder(of path: String) -> String {
     return FileManager.default.fileExists(atPath: folder + "/config.json") ? folder : (path as NSString).standardizingPath
 }
 
-/// `count` images `[N, C, S, S]` of a generator from seeded normal latents (conditional models: classes in turn).
-func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session) throws -> [Float] {
+/// `count` images of a generator from seeded normal latents (conditional models: classes in turn).
+func drawnSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session) throws -> ImageSource {
     guard let decode = sampler.decode else {
         throw EvaluationError(
             "\(sampler.options.model.rawValue) does not draw samples from latents; evaluate its outputs with --images FOLDER --reference DATA"
@@ -200,7 +197,9 @@ func drawSamples(_ sampler: Sampler, count: Int, seed: UInt64, session: Session)
     let z = graph.placeholder("z", [batch, nz])
     let labels = sampler.conditional ? graph.placeholder("labels", [batch]) : nil
     let plan = try session.plan(fetches: [decode(z, labels, ForwardContext(training: false))])
-    return try sampleInBatches(plan, count: count, latentSize: nz, classes: sampler.conditional ? sampler.classes : nil, seed: seed)
+    return latentSamples(
+        plan, count: count, channels: sampler.options.channels, size: sampler.options.imageSize, latentSize: nz,
+        classes: sampler.conditional ? sampler.classes : nil, seed: seed)
 }
 
 /// FID needs at least as many samples as feature dimensions (else the covariance is singular and FID biased).
@@ -224,21 +223,21 @@ private func heldOutPairs(_ options: TrainOptions, count: Int) throws -> (inputs
     return (kept.images, kept.targets ?? [], kept.count)
 }
 
-/// `inputs` (`[N, C, S, S]`) through a translation network, in chunks.
+/// `inputs` (`[N, C, S, S]`) through a translation network, a chunk at a time.
 private func translated(_ inputs: [Float], count: Int, options: TrainOptions, translate: (Tensor) -> Tensor, session: Session) throws
-    -> [Float]
+    -> ImageSource
 {
     let (c, s) = (options.channels, options.imageSize)
     let chunk = min(count, samplingChunk(size: s)), per = c * s * s
     let graph = Graph()
     let plan = try session.plan(fetches: [translate(graph.placeholder("inputs", [chunk, c, s, s]))])
-    var out: [Float] = []
-    for start in stride(from: 0, to: count, by: chunk) {
+    var start = 0
+    return ImageSource(count: count, channels: c, size: s) {
         let n = min(chunk, count - start)
         let values = Array(inputs[(start * per)..<((start + n) * per)]) + [Float](repeating: 0, count: (chunk - n) * per)
-        out += try plan.run(["inputs": values])[0].prefix(n * per)
+        start += n
+        return Array(try plan.run(["inputs": values])[0].prefix(n * per))
     }
-    return out
 }
 
 /// Images of `size`×`size` a sampling plan makes at a time: 250 up to 64×64, fewer for larger
@@ -246,18 +245,17 @@ private func translated(_ inputs: [Float], count: Int, options: TrainOptions, tr
 public func samplingChunk(size: Int) -> Int { max(1, min(250, 16 * (256 * 256) / max(size * size, 1))) }
 
 /// `count` images of `plan`, fed `z [batch, nz]` of normal latents from `seed` (and where
-/// `classes` is given `labels [batch]`, the classes in turn), batch after batch.
-func sampleInBatches(_ plan: Plan, count: Int, latentSize nz: Int, classes: Int?, seed: UInt64) throws -> [Float] {
+/// `classes` is given `labels [batch]`, the classes in turn), a batch at a time.
+func latentSamples(_ plan: Plan, count: Int, channels: Int, size: Int, latentSize nz: Int, classes: Int?, seed: UInt64) -> ImageSource {
     let batch = plan.feedShape("z")![0]
     var rng = SplitMix64(seed: seed)
-    var images: [Float] = []
-    for start in stride(from: 0, to: count, by: batch) {
+    var start = 0
+    return ImageSource(count: count, channels: channels, size: size) {
         var feeds = ["z": (0..<(batch * nz)).map { _ in rng.normal() }]
         if let classes { feeds["labels"] = (0..<batch).map { Float((start + $0) % classes) } }
-        let out = try plan.run(feeds)[0]
-        images += out.prefix(min(batch, count - start) * (out.count / batch))
+        start += batch
+        return try plan.run(feeds)[0]
     }
-    return images
 }
 
 /// FID, KID and precision/recall of a run's generator every `--eval-every` steps, against
@@ -282,8 +280,8 @@ public final class TrainingEvaluator {
 
     /// The numbers of `metricNames` for the run's generator as it is now.
     public func measure(_ run: TrainingRun) throws -> [Double] {
-        guard let images = try run.currentSamples(count: settings.count, seed: options.seed ^ 0xE7A1) else { return [] }
-        let encoded = try network(images, channels: options.channels, size: options.imageSize, count: settings.count)
+        guard let samples = try run.currentSamples(count: settings.count, seed: options.seed ^ 0xE7A1) else { return [] }
+        let encoded = try network(samples)
         let fake = FeatureSet(encoded.features, dimension: network.dimension)
         let real = FeatureSet(reference.vectors, dimension: network.dimension)
         let kid = try kernelInceptionDistance(real, fake, subsets: 100, subsetSize: 1000, seed: options.seed)

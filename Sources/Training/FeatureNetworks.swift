@@ -77,18 +77,24 @@ final class FeatureNetwork {
 
     /// The feature vectors (and class probabilities) of `count` images `[N, c, s, s]` in [−1, 1],
     /// each resized to this network's size and channels batch by batch.
-    func callAsFunction(_ images: [Float], channels c: Int, size s: Int, count: Int) throws -> (features: [Float], probabilities: [Float]?)
-    {
-        let (per, perInput) = (c * s * s, channels * imageSize * imageSize)
+    func callAsFunction(_ source: ImageSource, log: (String) -> Void = { _ in }) throws -> (features: [Float], probabilities: [Float]?) {
+        let perInput = channels * imageSize * imageSize
         var features: [Float] = [], probabilities: [Float] = []
-        for start in stride(from: 0, to: count, by: batch) {
-            let n = min(batch, count - start)
+        let start = Date()
+        var logged = start
+        for first in stride(from: 0, to: source.count, by: batch) {
+            let n = min(batch, source.count - first)
             // The last batch is filled up with zeros; only its real rows are kept.
-            var values = prepared(Array(images[(start * per)..<((start + n) * per)]), channels: c, size: s)
+            var values = prepared(try source.images(first..<(first + n)), channels: source.channels, size: source.size)
             values += [Float](repeating: 0, count: (batch - n) * perInput)
             let out = try plan.run(["images": values])
             features += out[0].prefix(n * dimension)
             if let k = classes { probabilities += out[1].prefix(n * k) }
+            if Date().timeIntervalSince(logged) > 30 {
+                let rate = Double(first + n) / Date().timeIntervalSince(start)
+                log(String(format: "  %d of %d images (%.1f/s)", first + n, source.count, rate))
+                logged = Date()
+            }
         }
         return (features, classes == nil ? nil : probabilities)
     }
@@ -113,6 +119,45 @@ final class FeatureNetwork {
         return
             "images in [-1, 1] resized to \(imageSize)×\(imageSize) by \(filter), \(channels == 1 ? "gray (ITU-R 601 luma)" : "RGB (gray repeated)")"
     }
+}
+
+/// `count` images `[N, channels, size, size]` in [−1, 1], handed out by consecutive ranges (a
+/// feature network's batches), so that no more of them than a batch or two is held as floats:
+/// samples drawn chunk by chunk, stored bytes made floats as they are read.
+struct ImageSource {
+    let count: Int, channels: Int, size: Int
+    let images: (Range<Int>) throws -> [Float]
+
+    init(count: Int, channels: Int, size: Int, images: @escaping (Range<Int>) throws -> [Float]) {
+        (self.count, self.channels, self.size, self.images) = (count, channels, size, images)
+    }
+
+    /// Images already in memory.
+    init(_ values: [Float], channels: Int, size: Int) {
+        let per = channels * size * size
+        self.init(count: values.count / per, channels: channels, size: size) {
+            Array(values[($0.lowerBound * per)..<($0.upperBound * per)])
+        }
+    }
+
+    /// Images stored as bytes (a training set's).
+    init(bytes: [UInt8], count: Int, channels: Int, size: Int) {
+        let per = channels * size * size
+        self.init(count: count, channels: channels, size: size) { dequantized(bytes[($0.lowerBound * per)..<($0.upperBound * per)]) }
+    }
+
+    /// Images that `next` makes a chunk at a time, in order.
+    init(count: Int, channels: Int, size: Int, chunks next: @escaping () throws -> [Float]) {
+        let per = channels * size * size
+        let pending = Pending()
+        self.init(count: count, channels: channels, size: size) { range in
+            while pending.values.count < range.count * per { pending.values += try next() }
+            defer { pending.values.removeFirst(range.count * per) }
+            return Array(pending.values.prefix(range.count * per))
+        }
+    }
+
+    private final class Pending { var values: [Float] = [] }
 }
 
 /// The bytes of a weights file, or an error that names it.
@@ -189,7 +234,7 @@ func referenceFeatures(
         return cached
     }
     log("encoding \(set.count) reference images of \(path) with \(network.name)")
-    let encoded = try network(dequantized(set.bytes[...]), channels: network.channels, size: size, count: set.count)
+    let encoded = try network(ImageSource(bytes: set.bytes, count: set.count, channels: network.channels, size: size), log: log)
     let all = FeatureSet(encoded.features, dimension: network.dimension)
     var rng = SplitMix64(seed: options.seed ^ 0x5EF)
     let chosen = Array((0..<set.count).shuffled(using: &rng).prefix(options.count)).sorted()
@@ -224,7 +269,7 @@ public func evaluationFeatures(network spec: String, layer: String, input: Strin
         throw DatasetError("\(input): images of shape \(shape); expected [N, 1 or 3, S, S]")
     }
     let network = try FeatureNetwork(spec, session: Session(backend: backend))
-    let encoded = try network(values, channels: shape[1], size: shape[2], count: shape[0])
+    let encoded = try network(ImageSource(values, channels: shape[1], size: shape[2]))
     let result = layer == "pool" ? encoded.features : encoded.probabilities ?? []
     let columns = layer == "pool" ? network.dimension : network.classes ?? 0
     try writeAtomically(encodeNpy(result, shape: [shape[0], columns]), to: output)

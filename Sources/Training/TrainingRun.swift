@@ -276,7 +276,7 @@ public final class TrainingRun {
     /// `count` samples `[N, C, S, S]` of the generator as it is now (its moving average where the
     /// run keeps one), from latents of `seed`: the same latents at every call, no training stream
     /// touched. nil for a model that does not sample from latents.
-    public func currentSamples(count: Int, seed: UInt64) throws -> [Float]? {
+    func currentSamples(count: Int, seed: UInt64) throws -> ImageSource? {
         guard case .latent(let decode, _) = model.sampling else { return nil }
         let batch = min(count, samplingChunk(size: options.imageSize)), nz = options.latentSize, conditional = options.isConditional
         if samplePlan == nil {
@@ -288,7 +288,9 @@ public final class TrainingRun {
             let labels = conditional ? graph.placeholder("labels", [batch]) : nil
             samplePlan = try session.plan(fetches: [decode(graph.placeholder("z", [batch, nz]), labels, context)])
         }
-        return try sampleInBatches(samplePlan!, count: count, latentSize: nz, classes: conditional ? classes : nil, seed: seed)
+        return latentSamples(
+            samplePlan!, count: count, channels: options.channels, size: options.imageSize, latentSize: nz,
+            classes: conditional ? classes : nil, seed: seed)
     }
 
     private var samplePlan: Plan?
