@@ -1,15 +1,16 @@
 // Our GEMM: C = A · B + beta · C, row-major, A [M, K], B [K, N], with element offsets
 // and leading dimensions as CLBlast's (a transposed operand is transposed first by
 // `transpose_matrix`, on the host's request). Each
-// work-item computes a TM × (8·VN) tile of C in float8 registers: per k, VN vector
-// loads of a row of B and TM broadcasts of A, TM·VN vector multiply-adds (MULADD: `fma`
-// where the device fuses in hardware, which PoCL needs to emit FMA instructions). The
-// work-items of one column panel are adjacent, so the panel of B stays in cache
-// while they stream their rows of A. The variants (TM, VN) are compiled side by
-// side; the backend times them against CLBlast once per device.
+// work-item computes a TM × (VW·VN) tile of C in registers of VW floats (float8: AVX2's
+// width; float16: AVX-512's, which PoCL splits in two where the target has no 512-bit
+// registers): per k, VN vector loads of a row of B and TM broadcasts of A, TM·VN vector
+// multiply-adds (MULADD: `fma` where the device fuses in hardware, which PoCL needs to
+// emit FMA instructions). The work-items of one column panel are adjacent, so the panel of
+// B stays in cache while they stream their rows of A. The variants (TM, VN, VW) are
+// compiled side by side; the backend times them against CLBlast once per device.
 //
-// B comes row-major (B_ROW_MAJOR) or packed (B_PACKED: the 8·VN-column panels one after
-// another, each K rows of 8·VN floats, zero-padded past N, as `pack_panels` writes them).
+// B comes row-major (B_ROW_MAJOR) or packed (B_PACKED: the VW·VN-column panels one after
+// another, each K rows of VW·VN floats, zero-padded past N, as `pack_panels` writes them).
 // Packing pays where a panel's rows lie far apart (each row of a panel on its own page, or
 // a power of two apart in a few cache sets) and A has enough rows to repay the pass over B
 // (measured on 2-core EPYCs: 512×4096×1024 at 13.7 GFLOP/s row-major, 47.5 packed;
@@ -20,67 +21,91 @@
 #define MULADD mad
 #endif
 
-#define GEMM_KERNEL(NAME, TM, VN, A_AT, B_ROW)                                                          \
+// floatVW, vloadVW, vstoreVW for a vector width VW that is itself a macro argument.
+#define VEC_(w) float##w
+#define VEC(w) VEC_(w)
+#define VLOAD_(w) vload##w
+#define VLOAD(w) VLOAD_(w)
+#define VSTORE_(w) vstore##w
+#define VSTORE(w) VSTORE_(w)
+// Width 1: plain floats.
+#define float1 float
+#define vload1(i, p) ((p)[i])
+#define vstore1(v, i, p) ((p)[i] = (v))
+
+#define GEMM_KERNEL(NAME, TM, VN, VW, A_AT, B_ROW)                                                        \
 __kernel void NAME(const int M, const int N, const int K,                                       \
                    __global const float *A, const int offA, const int lda,                      \
                    __global const float *B, const int offB, const int ldb,                      \
                    __global float *C, const int offC, const int ldc, const float beta) {        \
     const int tilesM = (M + TM - 1) / TM;                                                       \
     const int id = get_global_id(0);                                                            \
-    const int panel_width = 8 * VN, row0 = (id % tilesM) * TM, col0 = (id / tilesM) * panel_width; \
+    const int panel_width = VW * VN, row0 = (id % tilesM) * TM, col0 = (id / tilesM) * panel_width; \
     if (col0 >= N) return;                                                                      \
     A += offA; B += offB; C += offC;                                                            \
     int rows[TM];                                                                               \
     _Pragma("unroll") for (int r = 0; r < TM; r++) rows[r] = min(row0 + r, M - 1);                                \
-    if (col0 + 8 * VN <= N) {                                                                   \
-        float8 acc[TM][VN];                                                                     \
+    if (col0 + VW * VN <= N) {                                                                   \
+        VEC(VW) acc[TM][VN];                                                                    \
         _Pragma("unroll") for (int r = 0; r < TM; r++)                                                            \
-            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);                            \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);                            \
         for (int k = 0; k < K; k++) {                                                           \
-            float8 b[VN];                                                                       \
-            _Pragma("unroll") for (int v = 0; v < VN; v++) b[v] = vload8(v, B_ROW(k));                            \
+            VEC(VW) b[VN];                                                                      \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) b[v] = VLOAD(VW)(v, B_ROW(k));                            \
             _Pragma("unroll") for (int r = 0; r < TM; r++) {                                                      \
-                const float8 a = (float8)(A_AT(rows[r], k));                                    \
+                const VEC(VW) a = (VEC(VW))(A_AT(rows[r], k));                                    \
                 _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]);               \
             }                                                                                   \
         }                                                                                       \
         _Pragma("unroll") for (int r = 0; r < TM; r++) {                                                          \
             if (row0 + r >= M) break;                                                           \
             _Pragma("unroll") for (int v = 0; v < VN; v++) {                                                      \
-                __global float *c = C + (row0 + r) * ldc + col0 + 8 * v;                        \
-                vstore8(beta == 0.0f ? acc[r][v] : acc[r][v] + beta * vload8(0, c), 0, c);      \
+                __global float *c = C + (row0 + r) * ldc + col0 + VW * v;                        \
+                VSTORE(VW)(beta == 0.0f ? acc[r][v] : acc[r][v] + beta * VLOAD(VW)(0, c), 0, c);      \
             }                                                                                   \
         }                                                                                       \
     } else {                                                                                    \
-        /* The last columns, one at a time. */                                                  \
-        for (int j = col0; j < N; j++) {                                                        \
-            float acc[TM];                                                                      \
-            _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = 0.0f;                                         \
-            for (int k = 0; k < K; k++) {                                                       \
-                const float b = B_ROW(k)[j - col0];                                             \
-                _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = MULADD(A_AT(rows[r], k), b, acc[r]);         \
-            }                                                                                   \
-            _Pragma("unroll") for (int r = 0; r < TM && row0 + r < M; r++) {                                      \
-                __global float *c = C + (row0 + r) * ldc + j;                                   \
-                *c = beta == 0.0f ? acc[r] : acc[r] + beta * *c;                                \
-            }                                                                                   \
-        }                                                                                       \
+        /* The last panel's columns: whole vectors of VW, then of 8, then one at a time. */    \
+        int j = col0;                                                                           \
+        for (; j + VW <= N; j += VW) GEMM_TAIL_VECTOR(TM, VW, A_AT, B_ROW)                      \
+        for (; j + 8 <= N; j += 8) GEMM_TAIL_VECTOR(TM, 8, A_AT, B_ROW)                         \
+        for (; j < N; j++) GEMM_TAIL_VECTOR(TM, 1, A_AT, B_ROW)                                 \
     }                                                                                           \
 }
 
+// TM rows × W columns of C from column j (W = 1: scalars).
+#define GEMM_TAIL_VECTOR(TM, W, A_AT, B_ROW)                                                    \
+    {                                                                                           \
+        VEC(W) acc[TM];                                                                         \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = (VEC(W))(0.0f);                 \
+        for (int k = 0; k < K; k++) {                                                           \
+            const VEC(W) b = VLOAD(W)(0, B_ROW(k) + j - col0);                                  \
+            _Pragma("unroll") for (int r = 0; r < TM; r++)                                      \
+                acc[r] = MULADD((VEC(W))(A_AT(rows[r], k)), b, acc[r]);                         \
+        }                                                                                       \
+        _Pragma("unroll") for (int r = 0; r < TM && row0 + r < M; r++) {                        \
+            __global float *c = C + (row0 + r) * ldc + j;                                       \
+            VSTORE(W)(beta == 0.0f ? acc[r] : acc[r] + beta * VLOAD(W)(0, c), 0, c);            \
+        }                                                                                       \
+    }
+
 #define A_ROW_MAJOR(i, k) A[(i) * lda + (k)]
-// The first of this work-item's 8·VN columns in row k of B.
+// The first of this work-item's VW·VN columns in row k of B.
 #define B_ROW_MAJOR(k) (B + (k) * ldb + col0)
 #define B_PACKED(k) (B + col0 * K + (k) * panel_width)
 
-GEMM_KERNEL(gemm_nn_4x2, 4, 2, A_ROW_MAJOR, B_ROW_MAJOR)
-GEMM_KERNEL(gemm_nn_8x1, 8, 1, A_ROW_MAJOR, B_ROW_MAJOR)
-GEMM_KERNEL(gemm_nn_6x2, 6, 2, A_ROW_MAJOR, B_ROW_MAJOR)
-GEMM_KERNEL(gemm_nn_4x3, 4, 3, A_ROW_MAJOR, B_ROW_MAJOR)
-GEMM_KERNEL(gemm_np_4x2, 4, 2, A_ROW_MAJOR, B_PACKED)
-GEMM_KERNEL(gemm_np_8x1, 8, 1, A_ROW_MAJOR, B_PACKED)
-GEMM_KERNEL(gemm_np_6x2, 6, 2, A_ROW_MAJOR, B_PACKED)
-GEMM_KERNEL(gemm_np_4x3, 4, 3, A_ROW_MAJOR, B_PACKED)
+// float8 tiles (16 registers of AVX2 hold 8–12 accumulators), then float16 ones (AVX-512's
+// 32 hold up to 24 beside the row of B and the broadcast).
+#define GEMM_KERNELS(TILE, TM, VN, VW)                              \
+    GEMM_KERNEL(gemm_nn_##TILE, TM, VN, VW, A_ROW_MAJOR, B_ROW_MAJOR) \
+    GEMM_KERNEL(gemm_np_##TILE, TM, VN, VW, A_ROW_MAJOR, B_PACKED)
+GEMM_KERNELS(4x2, 4, 2, 8)
+GEMM_KERNELS(8x1, 8, 1, 8)
+GEMM_KERNELS(6x2, 6, 2, 8)
+GEMM_KERNELS(4x3, 4, 3, 8)
+GEMM_KERNELS(6x1w16, 6, 1, 16)
+GEMM_KERNELS(6x2w16, 6, 2, 16)
+GEMM_KERNELS(12x2w16, 12, 2, 16)
 
 // B [K, N] (offset offB, leading dimension ldb) into panels of `width` columns:
 // panel p, row k at out[(p·K + k)·width], zeros past column N. One work-item per (panel, k).

@@ -221,29 +221,37 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
 // checked inside the loop. Output pixel (p, q) of channel plane (n, o) lands at
 // y[(n·O + o)·outPlane + outOffset + p·outRow + q·outCol]: contiguous for a convolution, every
 // S-th row and column for one phase of a stride-S transposed convolution (see
-// Sources/OpenCLBackend/Convolution.swift). Each work-item: TM output channels × 8·VN
-// consecutive output pixels of image n (in P·Q order). When Q is a multiple of 8, each float8 of pixels lies in one output row and
-// reads 8 consecutive inputs (stride 1); otherwise, and for a last partial panel, the
-// pixels go one at a time. Work-items of one (n, panel) are adjacent and share its input
+// Sources/OpenCLBackend/Convolution.swift). Each work-item: TM output channels × VW·VN
+// consecutive output pixels of image n (in P·Q order). When Q is a multiple of VW, each
+// vector of pixels lies in one output row and reads VW consecutive inputs (stride 1);
+// otherwise, and for a last partial panel, the pixels go one at a time. Work-items of one (n, panel) are adjacent and share its input
 // rows; the weights ([O, C·KH·KW], 147 KB for 64×64×3×3) stay in cache.
 #ifndef MULADD
 #define MULADD mad
 #endif
+#ifndef VEC
+#define VEC_(w) float##w
+#define VEC(w) VEC_(w)
+#define VLOAD_(w) vload##w
+#define VLOAD(w) VLOAD_(w)
+#define VSTORE_(w) vstore##w
+#define VSTORE(w) VSTORE_(w)
+#endif
 
 // acc += the taps of every input channel: the (c, kh, kw) loops of the GEMM's k (UNROLL:
 // _Pragma("unroll") when KH_ and KW_ are constants, else nothing).
-#define CONV_IMPLICIT_TAPS(TM, VN, KH_, KW_, UNROLL)                                            \
+#define CONV_IMPLICIT_TAPS(TM, VN, VW, KH_, KW_, UNROLL)                                        \
     {                                                                                           \
         __global const float *wk[TM];                                                           \
         _Pragma("unroll") for (int r = 0; r < TM; r++) wk[r] = wr[r];                           \
         for (int c = 0; c < C; c++) {                                                           \
             UNROLL for (int kh = 0; kh < KH_; kh++) {                                           \
                 UNROLL for (int kw = 0; kw < KW_; kw++) {                                       \
-                    float8 b[VN];                                                               \
+                    VEC(VW) b[VN];                                                              \
                     _Pragma("unroll") for (int v = 0; v < VN; v++)                              \
-                        b[v] = vload8(0, xv[v] + c * plane + kh * Wp + kw);                     \
+                        b[v] = VLOAD(VW)(0, xv[v] + c * plane + kh * Wp + kw);                  \
                     _Pragma("unroll") for (int r = 0; r < TM; r++) {                            \
-                        const float8 a = (float8)(wk[r][kh * KW_ + kw]);                        \
+                        const VEC(VW) a = (VEC(VW))(wk[r][kh * KW_ + kw]);                      \
                         _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]); \
                     }                                                                           \
                 }                                                                               \
@@ -252,12 +260,12 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
         }                                                                                       \
     }
 
-#define CONV_IMPLICIT_KERNEL(NAME, TM, VN)                                                      \
+#define CONV_IMPLICIT_KERNEL(NAME, TM, VN, VW)                                                  \
 __kernel void NAME(__global const float *w, const int offW, __global const float *xp,          \
                    const int offX, __global float *y, const int outPlane, const int outOffset,  \
                    const int outRow, const int outCol, const int N, const int O, const int C,   \
                    const int Hp, const int Wp, const int KH, const int KW, const int P, const int Q) { \
-    const int tilesM = (O + TM - 1) / TM, width = 8 * VN, PQ = P * Q;                           \
+    const int tilesM = (O + TM - 1) / TM, width = VW * VN, PQ = P * Q;                          \
     const int panels = (PQ + width - 1) / width;                                                \
     int id = get_global_id(0);                                                                  \
     const int row0 = (id % tilesM) * TM;                                                        \
@@ -269,29 +277,29 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + offW + min(row0 + r, O - 1) * K; \
     __global const float *xn = xp + offX + n * C * plane;                                       \
     __global float *yn = y + (n * O + row0) * outPlane + outOffset;                             \
-    if (Q % 8 == 0 && pix0 + width <= PQ) {                                                     \
+    if (Q % VW == 0 && pix0 + width <= PQ) {                                                    \
         __global const float *xv[VN];                                                           \
         _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
-            const int pix = pix0 + 8 * v;                                                       \
+            const int pix = pix0 + VW * v;                                                       \
             xv[v] = xn + pix / Q * Wp + pix % Q;                                                \
         }                                                                                       \
-        float8 acc[TM][VN];                                                                     \
+        VEC(VW) acc[TM][VN];                                                                    \
         _Pragma("unroll") for (int r = 0; r < TM; r++)                                          \
-            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (float8)(0.0f);          \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);         \
         /* 3×3 (WGAN-GP's) and 2×2 (4×4 at stride 2) with the tap loops unrolled, else any. */ \
-        if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, 3, 3, _Pragma("unroll"))            \
-        else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, 2, 2, _Pragma("unroll"))       \
-        else CONV_IMPLICIT_TAPS(TM, VN, KH, KW, )                                               \
+        if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"))            \
+        else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"))       \
+        else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, )                                               \
         _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
-            const int pix = pix0 + 8 * v;                                                       \
+            const int pix = pix0 + VW * v;                                                       \
             __global float *out = yn + pix / Q * outRow + pix % Q * outCol;                     \
             _Pragma("unroll") for (int r = 0; r < TM; r++) {                                    \
                 if (row0 + r >= O) break;                                                       \
-                if (outCol == 1) vstore8(acc[r][v], 0, out + r * outPlane);                     \
+                if (outCol == 1) VSTORE(VW)(acc[r][v], 0, out + r * outPlane);                 \
                 else {                                                                          \
-                    float lanes[8];                                                             \
-                    vstore8(acc[r][v], 0, lanes);                                               \
-                    _Pragma("unroll") for (int e = 0; e < 8; e++) out[r * outPlane + e * outCol] = lanes[e]; \
+                    float lanes[VW];                                                            \
+                    VSTORE(VW)(acc[r][v], 0, lanes);                                            \
+                    _Pragma("unroll") for (int e = 0; e < VW; e++) out[r * outPlane + e * outCol] = lanes[e]; \
                 }                                                                               \
             }                                                                                   \
         }                                                                                       \
@@ -315,10 +323,14 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     }                                                                                           \
 }
 
-CONV_IMPLICIT_KERNEL(conv2d_implicit_4x2, 4, 2)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_8x1, 8, 1)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3)
+// The GEMM kernels' tiles (Kernels/gemm.cl).
+CONV_IMPLICIT_KERNEL(conv2d_implicit_4x2, 4, 2, 8)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_8x1, 8, 1, 8)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2, 8)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3, 8)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_6x1w16, 6, 1, 16)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2w16, 6, 2, 16)
+CONV_IMPLICIT_KERNEL(conv2d_implicit_12x2w16, 12, 2, 16)
 
 // The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's:
 // wt [C, O, TH, TW] (from element `offset`) with wt[c, o, t, u] = w[o, c, a + SH·(TH − 1 − t),

@@ -69,7 +69,7 @@ struct Convolution {
     /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
     var candidates: [ConvolutionAlgorithm] {
-        (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (implicit?.vectorized == true ? [.implicitGEMM] : [])
+        (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (implicit?.vectorized() == true ? [.implicitGEMM] : [])
             + (isDense ? [.dense] : [])
     }
 
@@ -200,7 +200,7 @@ struct Convolution {
     }
 
     /// The flipped weights of each phase (transposed convolutions), the padded input, then one
-    /// implicit-GEMM launch per phase: TM output channels × 8·VN output pixels per work-item.
+    /// implicit-GEMM launch per phase: TM output channels × VW·VN output pixels per work-item.
     private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel) -> [Work] {
         let plan = implicit!
         let (n, c, o) = (plan.input[0], plan.input[1], plan.outputChannels)
@@ -242,12 +242,14 @@ struct Convolution {
                     .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
                     .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
                 ]))
-        let tile = gemm.registerTile!
+        // A float16 tile needs rows of whole float16s; the float8 6x2 serves the others.
+        let gemm = plan.vectorized(lanes: gemm.registerTile!.lanes) ? gemm : .tile6x2
+        let tile = gemm.registerTile!, width = gemm.panelWidth!
         let output = kind == .forward ? small : large
         weightsAt = 0
         for phase in plan.phases {
             let pixels = phase.rows * phase.columns
-            let items = (o + tile.rows - 1) / tile.rows * ((pixels + 8 * tile.vectors - 1) / (8 * tile.vectors)) * n
+            let items = (o + tile.rows - 1) / tile.rows * ((pixels + width - 1) / width) * n
             let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
             work.append(
                 .kernel(
@@ -371,10 +373,10 @@ struct ImplicitConvolution {
 
     var scratchElements: Int { weightElements + input[0] * input[1] * paddedSize.h * paddedSize.w }
 
-    /// Whether every launch's output rows are whole float8s. Otherwise its pixels go one at a
-    /// time, which no other algorithm loses to (dcgan64's 4×4 phases: 643 ms against 86), so
-    /// the tuner does not time it; tests still force it.
-    var vectorized: Bool { phases.allSatisfy { $0.columns % 8 == 0 } }
+    /// Whether every launch's output rows are whole vectors of `lanes`. Otherwise its pixels go
+    /// one at a time, which no other algorithm loses to (dcgan64's 4×4 phases: 643 ms against
+    /// 86), so the tuner does not time it (at 8 lanes); tests still force it.
+    func vectorized(lanes: Int = 8) -> Bool { phases.allSatisfy { $0.columns % lanes == 0 } }
 
     /// The space-to-depth factor of a strided convolution ((1, 1): none, `space_to_depth` only pads).
     let spaceToDepth: Size2

@@ -6,30 +6,38 @@ import Foundation
 import OpenCLRuntime
 
 /// A GEMM kernel: CLBlast, one of our register-tile kernels (`<TM>x<VN>`: TM rows × 8·VN
-/// columns per work-item, the tiles the implicit-GEMM convolutions use too, with B packed into
-/// panels where it pays), or a work-group tile (GPUs: 256 work-items over a square of C).
+/// columns per work-item in float8 vectors, `<TM>x<VN>w16` in float16 ones for AVX-512; the
+/// tiles the implicit-GEMM convolutions use too, with B packed into panels where it pays), or
+/// a work-group tile (GPUs: 256 work-items over a square of C).
 public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible {
     case clblast
     case tile4x2 = "4x2", tile8x1 = "8x1", tile6x2 = "6x2", tile4x3 = "4x3"
+    case tile6x1w16 = "6x1w16", tile6x2w16 = "6x2w16", tile12x2w16 = "12x2w16"
     case tiled64, tiled128
 
-    /// Rows and float8 column vectors of a work-item's tile, for the register-tile kernels.
-    public var registerTile: (rows: Int, vectors: Int)? {
+    /// Rows, column vectors and the vector's lanes of a work-item's tile, for the register-tile kernels.
+    public var registerTile: (rows: Int, vectors: Int, lanes: Int)? {
         switch self {
-        case .tile4x2: (4, 2)
-        case .tile8x1: (8, 1)
-        case .tile6x2: (6, 2)
-        case .tile4x3: (4, 3)
+        case .tile4x2: (4, 2, 8)
+        case .tile8x1: (8, 1, 8)
+        case .tile6x2: (6, 2, 8)
+        case .tile4x3: (4, 3, 8)
+        case .tile6x1w16: (6, 1, 16)
+        case .tile6x2w16: (6, 2, 16)
+        case .tile12x2w16: (12, 2, 16)
         case .clblast, .tiled64, .tiled128: nil
         }
     }
+
+    /// The columns of C one work-item computes.
+    public var panelWidth: Int? { registerTile.map { $0.vectors * $0.lanes } }
 
     /// The side of C's square that one work-group computes, for the work-group kernels.
     public var workGroupTile: Int? {
         switch self {
         case .tiled64: 64
         case .tiled128: 128
-        case .clblast, .tile4x2, .tile8x1, .tile6x2, .tile4x3: nil
+        default: nil
         }
     }
 
@@ -105,9 +113,9 @@ extension OpenCLBackend {
                 transposedA = (ObjectIdentifier(source.0), source.1, m, k)
             }
         }
-        // TM rows × 8·VN columns per work-item.
+        // TM rows × VW·VN columns per work-item.
         let tile = variant.registerTile!
-        let width = 8 * tile.vectors, panels = (n + width - 1) / width
+        let width = variant.panelWidth!, panels = (n + width - 1) / width
         let items = (m + tile.rows - 1) / tile.rows * panels
         // B is packed into column panels first (see Kernels/gemm.cl) where its panels' rows lie
         // far apart and A has enough rows to pay for the extra pass over B, which costs about

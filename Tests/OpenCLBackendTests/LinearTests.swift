@@ -12,11 +12,12 @@ import Testing
 struct OpenCLLinearTests {
     /// Every GEMM kernel (ours and CLBlast), each transpose, on shapes with full tiles,
     /// partial tiles in rows and columns, single elements, a B that our kernels pack into
-    /// panels first (130 rows of A and 260 of B: the last panel partial), and a long K that
-    /// the work-group GEMMs split into slices (the last one shorter).
+    /// panels first (130 rows of A and 260 of B: the last panel partial), a long K that
+    /// the work-group GEMMs split into slices (the last one shorter), and 59 columns: a last
+    /// panel of the 32-column float16 tiles that takes a float16, a float8 and 3 single columns.
     @Test(arguments: OpenCLBackend.gemmCandidates)
     func matmul(_ gemm: GEMMKernel) throws {
-        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48), (130, 260, 37), (9, 1000, 13)] {
+        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48), (130, 260, 37), (9, 1000, 13), (27, 50, 59)] {
             for tA in [false, true] {
                 for tB in [false, true] {
                     let a = input("a", tA ? [k, m] : [m, k], 30), b = input("b", tB ? [n, k] : [k, n], 31)
@@ -42,7 +43,7 @@ struct OpenCLLinearTests {
     /// batch, and the implicit GEMM in the GEMM kernel's tile) through each GEMM kernel.
     @Test(arguments: OpenCLBackend.gemmCandidates)
     func convolutionsThroughEachGEMMKernel(_ gemm: GEMMKernel) throws {
-        for i in [1, 4, 5, 6] {
+        for i in [1, 4, 5, 6, 9] {
             let c = Self.convCases[i]
             let x = input("x", c.x, 40 + UInt64(i)), w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
             for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM, .implicitGEMM] {
@@ -52,6 +53,13 @@ struct OpenCLLinearTests {
                     conv2d($0[0], $0[1], stride: c.stride, padding: c.padding, dilation: c.dilation)
                 }
             }
+        }
+        // DCGAN's 4×4 stride-2 transposed convolution: four phases of 16-pixel output rows.
+        let x = input("x", [2, 3, 5, 16], 49), w = input("w", [3, 13, 4, 4], 69)
+        try expectOpenCLMatches(
+            [x, w], tolerance: .sums, "convTranspose2d 4×4 stride 2 implicit \(gemm)", convolution: .implicitGEMM, gemm: gemm
+        ) {
+            convTranspose2d($0[0], $0[1], stride: Size2(2), padding: Size2(1))
         }
     }
 
@@ -70,6 +78,9 @@ struct OpenCLLinearTests {
         ([5, 2, 20, 15], 3, Size2(3), Size2(1), Size2(1), Size2(1), Size2(0)),
         // A kernel the size of the input, no padding: a 1×1 output (the dense algorithm's).
         ([3, 5, 4, 3], 7, Size2(4, 3), Size2(2), Size2(0), Size2(1), Size2(0)),
+        // Output rows of 16: the float16 tiles' implicit GEMM (80 pixels: two 32-pixel panels
+        // and a partial one), 13 output channels (a partial tile of 6 and of 12).
+        ([2, 3, 5, 16], 13, Size2(3), Size2(1), Size2(1), Size2(1), Size2(0)),
     ]
 
     /// Each convolution algorithm (forward, input and weight gradients; the implicit GEMM where
