@@ -222,10 +222,14 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
 // y[(n·O + o)·outPlane + outOffset + p·outRow + q·outCol]: contiguous for a convolution, every
 // S-th row and column for one phase of a stride-S transposed convolution (see
 // Sources/OpenCLBackend/Convolution.swift). Each work-item: TM output channels × VW·VN
-// consecutive output pixels of image n (in P·Q order). When Q is a multiple of VW, each
-// vector of pixels lies in one output row and reads VW consecutive inputs (stride 1);
-// otherwise, and for a last partial panel, the pixels go one at a time. Work-items of one (n, panel) are adjacent and share its input
-// rows; the weights ([O, C·KH·KW], 147 KB for 64×64×3×3) stay in cache.
+// consecutive output positions of image n. When Q is a multiple of VW the positions are the
+// pixels in P·Q order, and each vector lies in one output row, reading VW consecutive inputs.
+// Otherwise they run along the padded input's rows, P·Wp of them: position j = p·Wp + q reads
+// xp[j + kh·Wp + kw], consecutive for consecutive j across rows too, and the Wp − Q columns
+// past Q are computed and dropped (dcgan28's 7-pixel rows: 1 in 8). A last partial panel is
+// computed whole and its positions past P·L dropped too. The last positions read up to a few
+// rows past the plane, which the scratch leaves room for. Work-items of one (n, panel) are
+// adjacent and share its input rows; the weights ([O, C·KH·KW], 147 KB for 64×64×3×3) stay in cache.
 #ifndef MULADD
 #define MULADD mad
 #endif
@@ -265,8 +269,11 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
                    const int offX, __global float *y, const int outPlane, const int outOffset,  \
                    const int outRow, const int outCol, const int N, const int O, const int C,   \
                    const int Hp, const int Wp, const int KH, const int KW, const int P, const int Q) { \
-    const int tilesM = (O + TM - 1) / TM, width = VW * VN, PQ = P * Q;                          \
-    const int panels = (PQ + width - 1) / width;                                                \
+    /* Output rows of whole vectors go as they are (L = Q); others over the padded rows */      \
+    /* (L = Wp), whose columns past Q are computed and dropped (see above). */                  \
+    const int L = Q % VW == 0 ? Q : Wp;                                                         \
+    const int tilesM = (O + TM - 1) / TM, width = VW * VN, span = P * L;                        \
+    const int panels = (span + width - 1) / width;                                              \
     int id = get_global_id(0);                                                                  \
     const int row0 = (id % tilesM) * TM;                                                        \
     id /= tilesM;                                                                               \
@@ -277,48 +284,32 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + offW + min(row0 + r, O - 1) * K; \
     __global const float *xn = xp + offX + n * C * plane;                                       \
     __global float *yn = y + (n * O + row0) * outPlane + outOffset;                             \
-    if (Q % VW == 0 && pix0 + width <= PQ) {                                                    \
-        __global const float *xv[VN];                                                           \
-        _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
-            const int pix = pix0 + VW * v;                                                       \
-            xv[v] = xn + pix / Q * Wp + pix % Q;                                                \
-        }                                                                                       \
-        VEC(VW) acc[TM][VN];                                                                    \
-        _Pragma("unroll") for (int r = 0; r < TM; r++)                                          \
-            _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);         \
-        /* 3×3 (WGAN-GP's) and 2×2 (4×4 at stride 2) with the tap loops unrolled, else any. */ \
-        if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"))            \
-        else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"))       \
-        else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, )                                               \
-        _Pragma("unroll") for (int v = 0; v < VN; v++) {                                        \
-            const int pix = pix0 + VW * v;                                                       \
-            __global float *out = yn + pix / Q * outRow + pix % Q * outCol;                     \
-            _Pragma("unroll") for (int r = 0; r < TM; r++) {                                    \
-                if (row0 + r >= O) break;                                                       \
-                if (outCol == 1) VSTORE(VW)(acc[r][v], 0, out + r * outPlane);                 \
-                else {                                                                          \
-                    float lanes[VW];                                                            \
-                    VSTORE(VW)(acc[r][v], 0, lanes);                                            \
-                    _Pragma("unroll") for (int e = 0; e < VW; e++) out[r * outPlane + e * outCol] = lanes[e]; \
+    __global const float *xv[VN];                                                               \
+    _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
+        const int pix = pix0 + VW * v;                                                          \
+        xv[v] = xn + pix / L * Wp + pix % L;                                                    \
+    }                                                                                           \
+    VEC(VW) acc[TM][VN];                                                                        \
+    _Pragma("unroll") for (int r = 0; r < TM; r++)                                              \
+        _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);             \
+    /* 3×3 (WGAN-GP's) and 2×2 (4×4 at stride 2) with the tap loops unrolled, else any. */     \
+    if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"))            \
+    else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"))       \
+    else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, )                                               \
+    _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
+        const int pix = pix0 + VW * v;                                                          \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) {                                        \
+            if (row0 + r >= O) break;                                                           \
+            if (L == Q && outCol == 1 && pix + VW <= span)                                      \
+                VSTORE(VW)(acc[r][v], 0, yn + r * outPlane + pix / Q * outRow + pix % Q);      \
+            else {                                                                              \
+                float lanes[VW];                                                                \
+                VSTORE(VW)(acc[r][v], 0, lanes);                                                \
+                _Pragma("unroll") for (int e = 0; e < VW; e++) {                                \
+                    const int q = (pix + e) % L;                                                \
+                    if (q < Q && pix + e < span) yn[r * outPlane + (pix + e) / L * outRow + q * outCol] = lanes[e]; \
                 }                                                                               \
             }                                                                                   \
-        }                                                                                       \
-    } else {                                                                                    \
-        for (int j = 0; j < width && pix0 + j < PQ; j++) {                                      \
-            __global const float *xj = xn + (pix0 + j) / Q * Wp + (pix0 + j) % Q;               \
-            float acc[TM];                                                                      \
-            _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = 0.0f;                       \
-            int k = 0;                                                                          \
-            for (int c = 0; c < C; c++) {                                                       \
-                for (int kh = 0; kh < KH; kh++) {                                               \
-                    for (int kw = 0; kw < KW; kw++, k++) {                                      \
-                        const float b = xj[c * plane + kh * Wp + kw];                           \
-                        _Pragma("unroll") for (int r = 0; r < TM; r++) acc[r] = MULADD(wr[r][k], b, acc[r]); \
-                    }                                                                           \
-                }                                                                               \
-            }                                                                                   \
-            __global float *out = yn + (pix0 + j) / Q * outRow + (pix0 + j) % Q * outCol;       \
-            _Pragma("unroll") for (int r = 0; r < TM && row0 + r < O; r++) out[r * outPlane] = acc[r]; \
         }                                                                                       \
     }                                                                                           \
 }
@@ -339,10 +330,14 @@ CONV_IMPLICIT_KERNEL(conv2d_implicit_12x2w16, 12, 2, 16)
 __kernel void flip_transpose_weights(__global const float *w, __global float *wt, const int offset, const int O,
                                      const int C, const int KH, const int KW, const int SH, const int SW,
                                      const int a, const int b, const int TH, const int TW) {
+    // One work-item per (c, o): its TH·TW taps (a division per element cost more than the copy).
     int i = get_global_id(0);
-    if (i >= O * C * TH * TW) return;
-    int u = i % TW, t = (i / TW) % TH, o = (i / (TW * TH)) % O, c = i / (TW * TH * O);
-    wt[offset + i] = w[((o * C + c) * KH + a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
+    if (i >= O * C) return;
+    int o = i % O, c = i / O;
+    __global const float *from = w + (o * C + c) * KH * KW;
+    __global float *to = wt + offset + i * TH * TW;
+    for (int t = 0; t < TH; t++)
+        for (int u = 0; u < TW; u++) to[t * TW + u] = from[(a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
 }
 
 // The implicit GEMM's input: x zero-padded (SH = SW = 1: xs[n, c, i, j] = x[n, c, i − PH,
@@ -352,29 +347,36 @@ __kernel void flip_transpose_weights(__global const float *w, __global float *wt
 // x[n, c, SH·i + a − PH, SW·j + b − PW] (0 outside x), and ws [O, C·SH·SW, TH, TW] holds
 // w[o, c, SH·t + a, SW·u + b] (0 past the kernel), so that
 // Σ_{kh, kw} x[SH·p + kh − PH, …]·w[kh, …] = Σ_{(c, a, b), t, u} xs[p + t, …]·ws[t, …].
-// One work-item per row (n, c, a, b, i) of xs.
+// One work-item per plane (n, c, a, b) of xs, its Hd rows one after another.
 __kernel void space_to_depth(__global const float *x, __global float *xs, const int offset, const int N, const int C,
                              const int H, const int W, const int SH, const int SW, const int PH, const int PW,
                              const int Hd, const int Wd) {
     int r = get_global_id(0);
-    if (r >= N * C * SH * SW * Hd) return;
-    int i = r % Hd, b = (r / Hd) % SW, a = (r / (Hd * SW)) % SH, nc = r / (Hd * SW * SH);
-    int h = SH * i + a - PH;
-    __global float *out = xs + offset + r * Wd;
-    if (h < 0 || h >= H) {
-        for (int j = 0; j < Wd; j++) out[j] = 0.0f;
-        return;
+    if (r >= N * C * SH * SW) return;
+    int b = r % SW, a = (r / SW) % SH, nc = r / (SW * SH);
+    __global float *out = xs + offset + r * Hd * Wd;
+    for (int i = 0; i < Hd; i++, out += Wd) {
+        int h = SH * i + a - PH;
+        if (h < 0 || h >= H) {
+            for (int j = 0; j < Wd; j++) out[j] = 0.0f;
+            continue;
+        }
+        __global const float *in = x + (nc * H + h) * W;
+        for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j] = v >= 0 && v < W ? in[v] : 0.0f;
     }
-    __global const float *in = x + (nc * H + h) * W;
-    for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j] = v >= 0 && v < W ? in[v] : 0.0f;
 }
 
 __kernel void space_to_depth_weights(__global const float *w, __global float *ws, const int O, const int C,
                                      const int KH, const int KW, const int SH, const int SW, const int TH, const int TW) {
-    int i = get_global_id(0);
-    if (i >= O * C * SH * SW * TH * TW) return;
-    int u = i % TW, t = (i / TW) % TH, b = (i / (TW * TH)) % SW, a = (i / (TW * TH * SW)) % SH;
-    int oc = i / (TW * TH * SW * SH);
-    int kh = SH * t + a, kw = SW * u + b;
-    ws[i] = kh < KH && kw < KW ? w[(oc * KH + kh) * KW + kw] : 0.0f;
+    // One work-item per (o, c): its SH·SW·TH·TW taps.
+    int oc = get_global_id(0);
+    if (oc >= O * C) return;
+    __global float *to = ws + oc * SH * SW * TH * TW;
+    for (int a = 0; a < SH; a++)
+        for (int b = 0; b < SW; b++)
+            for (int t = 0; t < TH; t++)
+                for (int u = 0; u < TW; u++, to++) {
+                    int kh = SH * t + a, kw = SW * u + b;
+                    *to = kh < KH && kw < KW ? w[(oc * KH + kh) * KW + kw] : 0.0f;
+                }
 }

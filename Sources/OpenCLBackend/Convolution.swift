@@ -68,9 +68,9 @@ struct Convolution {
     /// only small problems (the 1×1 outputs of the discriminators, WGAN-GP's 3-channel
     /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
-    var candidates: [ConvolutionAlgorithm] {
-        (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (implicit?.vectorized() == true ? [.implicitGEMM] : [])
-            + (isDense ? [.dense] : [])
+    func candidates(tile: GEMMKernel) -> [ConvolutionAlgorithm] {
+        (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM])
+            + ((implicit?.usefulShare(tile: tile) ?? 0) >= 0.75 ? [.implicitGEMM] : []) + (isDense ? [.dense] : [])
     }
 
     /// Whether `algorithm` can run this convolution at all (a forced one that cannot falls back
@@ -165,23 +165,13 @@ struct Convolution {
                         [
                             .buffer(x[0]), .int(Int32(first)), .int(Int32(images)), .buffer(scratch!), .words(words), .int(Int32(parts)),
                         ]),
-                    .kernel(
-                        "transpose_matrix", count: (pq + 7) / 8 * o * images,
-                        [
-                            .buffer(x[1]), .int(Int32(first * o * pq)), .int(Int32(pq)), .buffer(scratch!), .int(Int32(transposed)),
-                            .int(Int32(pq)), .int(Int32(o)), .int(Int32(images)),
-                        ]),
+                    transposeWork((x[1], first * o * pq), ld: pq, into: (scratch!, transposed), rows: pq, columns: o, batch: images),
                     .gemm(
                         transposeA: false, transposeB: false, m: c * kk, n: o, k: images * pq, a: (scratch!, 0), b: (scratch!, transposed),
                         c: (scratch!, sums), beta: first == 0 ? 0 : 1),
                 ]
             } + [
-                .kernel(
-                    "transpose_matrix", count: (o + 7) / 8 * c * kk,
-                    [
-                        .buffer(scratch!), .int(Int32(sums)), .int(Int32(o)), .buffer(y), .int(0), .int(Int32(o)), .int(Int32(c * kk)),
-                        .int(1),
-                    ])
+                transposeWork((scratch!, sums), ld: o, into: (y, 0), rows: o, columns: c * kk)
             ]
         case (.batchedGEMM, .forward), (.batchedGEMM, .transpose):
             return chunkedWork(x, y, scratch: scratch!, chunk: n, rows: rows)
@@ -209,7 +199,7 @@ struct Convolution {
         for phase in plan.phases where kind == .transpose {
             work.append(
                 .kernel(
-                    "flip_transpose_weights", count: c * o * phase.taps.h * phase.taps.w,
+                    "flip_transpose_weights", count: c * o,
                     [
                         .buffer(x[1]), .buffer(scratch), .int(Int32(weightsAt)), .int(Int32(c)), .int(Int32(o)), .int(Int32(kernel.h)),
                         .int(Int32(kernel.w)),
@@ -224,7 +214,7 @@ struct Convolution {
             let taps = plan.phases[0].taps
             work.append(
                 .kernel(
-                    "space_to_depth_weights", count: plan.weightElements,
+                    "space_to_depth_weights", count: o * large[1],
                     [
                         .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(large[1])), .int(Int32(kernel.h)),
                         .int(Int32(kernel.w)),
@@ -235,21 +225,18 @@ struct Convolution {
         let source = kind == .forward ? large : small
         work.append(
             .kernel(
-                "space_to_depth", count: n * c * plan.paddedSize.h,
+                "space_to_depth", count: n * c,
                 [
                     .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(source[1])), .int(Int32(source[2])),
                     .int(Int32(source[3])),
                     .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
                     .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
                 ]))
-        // A float16 tile needs rows of whole float16s; the float8 6x2 serves the others.
-        let gemm = plan.vectorized(lanes: gemm.registerTile!.lanes) ? gemm : .tile6x2
         let tile = gemm.registerTile!, width = gemm.panelWidth!
         let output = kind == .forward ? small : large
         weightsAt = 0
         for phase in plan.phases {
-            let pixels = phase.rows * phase.columns
-            let items = (o + tile.rows - 1) / tile.rows * ((pixels + width - 1) / width) * n
+            let items = (o + tile.rows - 1) / tile.rows * (plan.positions(phase, tile: gemm) / width) * n
             let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
             work.append(
                 .kernel(
@@ -371,12 +358,23 @@ struct ImplicitConvolution {
     /// space-to-depth kernel), before the padded input in scratch; 0 at stride 1.
     let weightElements: Int
 
-    var scratchElements: Int { weightElements + input[0] * input[1] * paddedSize.h * paddedSize.w }
+    /// The weights, the padded input, and room for the last panel's reads past its end (up to
+    /// three rows and a panel's width).
+    var scratchElements: Int { weightElements + input[0] * input[1] * paddedSize.h * paddedSize.w + 4 * paddedSize.w + 64 }
 
-    /// Whether every launch's output rows are whole vectors of `lanes`. Otherwise its pixels go
-    /// one at a time, which no other algorithm loses to (dcgan64's 4×4 phases: 643 ms against
-    /// 86), so the tuner does not time it (at 8 lanes); tests still force it.
-    func vectorized(lanes: Int = 8) -> Bool { phases.allSatisfy { $0.columns % lanes == 0 } }
+    /// The positions a launch computes in `tile`'s panels: its output rows as they are where
+    /// they hold whole vectors, else the padded rows (Kernels/linear.cl), rounded up to panels.
+    func positions(_ phase: Phase, tile: GEMMKernel) -> Int {
+        let row = phase.columns % tile.registerTile!.lanes == 0 ? phase.columns : paddedSize.w, width = tile.panelWidth!
+        return (phase.rows * row + width - 1) / width * width
+    }
+
+    /// The share of the computed positions that are output pixels. The tuner times the
+    /// implicit GEMM where at least 3/4 are (dcgan64's 4×4 phases, 16 positions for each 4
+    /// pixels, ran at 643 ms against 86 for the others); tests force it anywhere.
+    func usefulShare(tile: GEMMKernel) -> Double {
+        Double(phases.reduce(0) { $0 + $1.rows * $1.columns }) / Double(phases.reduce(0) { $0 + positions($1, tile: tile) })
+    }
 
     /// The space-to-depth factor of a strided convolution ((1, 1): none, `space_to_depth` only pads).
     let spaceToDepth: Size2

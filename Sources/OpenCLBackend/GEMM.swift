@@ -94,13 +94,7 @@ extension OpenCLBackend {
         // fast ones); a transposed A is reused by the later GEMMs of the same op.
         func transposed(_ source: (CLBuffer, Int), rows: Int, columns: Int, into scratch: inout CLBuffer?) throws -> (CLBuffer, Int) {
             let out = try grown(&scratch, elements: rows * columns, label: "GEMM transpose scratch")
-            try perform(
-                .kernel(
-                    "transpose_matrix", count: (rows + 7) / 8 * columns,
-                    [
-                        .buffer(source.0), .int(Int32(source.1)), .int(Int32(rows)), .buffer(out), .int(0), .int(Int32(rows)),
-                        .int(Int32(columns)), .int(1),
-                    ]), op: "matmul")
+            try perform(transposeWork(source, ld: rows, into: (out, 0), rows: rows, columns: columns), op: "matmul")
             return (out, 0)
         }
         if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }
@@ -194,4 +188,16 @@ extension OpenCLBackend {
         gemmKernel = choice
         return choice
     }
+}
+
+/// `out` [rows, columns] = the transpose of `source` [columns, rows] (leading dimension `ld`), for
+/// `batch` matrices one after another: Kernels/gemm.cl's `transpose_matrix`, 8 rows of out a work-item.
+/// (Blocks of 8 × 16 written as float16s, and 16 × 16 of scalars, were no faster on PoCL.)
+func transposeWork(_ source: (CLBuffer, Int), ld: Int, into out: (CLBuffer, Int), rows: Int, columns: Int, batch: Int = 1) -> Work {
+    .kernel(
+        "transpose_matrix", count: (rows + 7) / 8 * columns * batch,
+        [
+            .buffer(source.0), .int(Int32(source.1)), .int(Int32(ld)), .buffer(out.0), .int(Int32(out.1)), .int(Int32(rows)),
+            .int(Int32(columns)), .int(Int32(batch)),
+        ])
 }

@@ -213,7 +213,7 @@ public final class OpenCLBackend: ProfilingBackend {
             ?? ConvolutionAlgorithm(
                 rawValue: convolutionChoices.choice(
                     for: convolution.key, context: measurementContext, device: timingDevice,
-                    candidates: convolution.candidates.map(\.rawValue)
+                    candidates: convolution.candidates(tile: tile).map(\.rawValue)
                 ) { candidate in
                     let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
                     if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }

@@ -54,12 +54,15 @@ struct OpenCLLinearTests {
                 }
             }
         }
-        // DCGAN's 4×4 stride-2 transposed convolution: four phases of 16-pixel output rows.
-        let x = input("x", [2, 3, 5, 16], 49), w = input("w", [3, 13, 4, 4], 69)
-        try expectOpenCLMatches(
-            [x, w], tolerance: .sums, "convTranspose2d 4×4 stride 2 implicit \(gemm)", convolution: .implicitGEMM, gemm: gemm
-        ) {
-            convTranspose2d($0[0], $0[1], stride: Size2(2), padding: Size2(1))
+        // DCGAN's 4×4 stride-2 transposed convolution: four phases of 16-pixel output rows, and
+        // of 7-pixel ones (the kernel runs along the padded rows and drops the columns past 7).
+        for (shape, seed) in [([2, 3, 5, 16], 49), ([2, 3, 7, 7], 48)] as [(Shape, UInt64)] {
+            let x = input("x", shape, seed), w = input("w", [3, 13, 4, 4], 69)
+            try expectOpenCLMatches(
+                [x, w], tolerance: .sums, "convTranspose2d 4×4 stride 2 implicit \(shape) \(gemm)", convolution: .implicitGEMM, gemm: gemm
+            ) {
+                convTranspose2d($0[0], $0[1], stride: Size2(2), padding: Size2(1))
+            }
         }
     }
 
