@@ -35,6 +35,12 @@ extension Genocl {
         var imageSize = 256
         @Option(help: "--loader: the batches' size.") var resolution: Int?
         @Option(help: "--loader: images per batch.") var batchSize = 16
+        @Flag(
+            help:
+                "Time a real run instead of workloads: genocl train's defaults (DCGAN on Fashion-MNIST) through the whole training loop, between two benches of dcgan28, the same network."
+        )
+        var real = false
+        @Option(help: "--real: steps of the run (default: one epoch, 937 steps).") var steps: Int?
 
         var parsedGEMMShapes: [(m: Int, n: Int, k: Int)] {
             gemmShapes.compactMap { text in
@@ -67,6 +73,11 @@ extension Genocl {
                         "--resolution \(resolution) must divide --image-size \(imageSize) (batches are box-filtered down)")
                 }
             }
+            if real && (loader != nil || !gemmShapes.isEmpty || workloads != ["dcgan64"]) {
+                throw ValidationError(
+                    "--real times genocl train's default run (and dcgan28's bench); leave out workloads, --gemm and --loader")
+            }
+            if let steps, steps < 1 || !real { throw ValidationError("--steps is for --real, and at least 1") }
             guard iterations >= 5 else { throw ValidationError("--iterations must be at least 5, got \(iterations)") }
             guard warmup >= 1 else { throw ValidationError("--warmup must be at least 1 (the first iteration builds kernels)") }
         }
@@ -79,6 +90,20 @@ extension Genocl {
         }
 
         public func run() throws {
+            if real {
+                // No profiling events: the run and its benches as `genocl train` runs.
+                let backends = try makeBackends(deviceOptions.devices, profiling: false)
+                let result = try runRealBench(steps: steps, benchIterations: iterations, backends: backends)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                } else {
+                    print(devicesDescription(backends))
+                    print(result.description)
+                }
+                return
+            }
             if let loader {
                 let result = try benchLoader(loader, size: imageSize, channels: 3, batchSize: batchSize, resolution: resolution)
                 print(

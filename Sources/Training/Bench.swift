@@ -248,3 +248,63 @@ public func benchLoader(_ path: String, size: Int, channels: Int, batchSize: Int
         images: loaded.train.count, skipped: loaded.skipped.count, decodeSeconds: decodeSeconds, batchesPerSecond: Double(steps) / seconds,
         imagesPerSecond: Double(steps * batchSize) / seconds, peakResidentMiB: Double(usage.ru_maxrss) / 1024)
 }
+
+/// What a real run measured: `genocl train` with its defaults, the whole training loop.
+public struct RealRunResult: Codable, Sendable {
+    public var steps: Int
+    public var images: Int
+    /// Data loading and plan building, before the first step.
+    public var setupSeconds: Double
+    /// The loop: every step, metrics.csv, TensorBoard, progress, samples and checkpoints.
+    public var loopSeconds: Double
+    public var imagesPerSecond: Double
+    /// The same network's bench (synthetic data, steady state) just before and after the run.
+    public var benchImagesPerSecond: [Double]
+
+    public var description: String {
+        let bench = benchImagesPerSecond.reduce(0, +) / Double(max(benchImagesPerSecond.count, 1))
+        return String(
+            format: """
+                real run (genocl train's defaults: dcgan on fashion-mnist, batch 64): %d steps, %d images in %.1f s = %.1f images/s (setup before the first step %.1f s)
+                dcgan28 bench (the same network on synthetic data, steady state) before and after: %@ images/s
+                real / bench: %.2f
+                """, steps, images, loopSeconds, imagesPerSecond, setupSeconds,
+            benchImagesPerSecond.map { String(format: "%.1f", $0) }.joined(separator: ", "), imagesPerSecond / max(bench, 1e-9))
+    }
+}
+
+/// A time set from a callback.
+private final class LockedDate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date: Date?
+    func set(_ value: Date) { lock.withLock { date = value } }
+    func get() -> Date? { lock.withLock { date } }
+}
+
+/// Runs `genocl train`'s default run (`steps`, or one epoch) into a temporary folder on `backends`,
+/// as a user runs it, between two benches of its network (`dcgan28`), and reports both.
+public func runRealBench(steps: Int?, benchIterations: Int, backends: [any Backend]) throws -> RealRunResult {
+    let workload = BenchWorkload.all.first { $0.name == "dcgan28" }!
+    let rates = DeviceRates(device: backends[0].deviceDescription)
+    func bench() throws -> Double {
+        try runBench(workload, iterations: benchIterations, warmup: 2, backends: backends, rates: rates).imagesPerSecond
+    }
+    let before = try bench()
+    let folder = NSTemporaryDirectory() + "genocl-real-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var options = TrainOptions()
+    options.steps = steps
+    var settings = RunSettings(folder: folder)
+    settings.interactive = false
+    let loopStart = LockedDate()
+    settings.loopStarts = { loopStart.set(Date()) }
+    let start = Date()
+    let history = try train(options, settings: settings, backends: backends, log: { _ in })
+    let end = Date()
+    let loop = end.timeIntervalSince(loopStart.get() ?? start)
+    let images = history.count * options.batchSize
+    let after = try bench()
+    return RealRunResult(
+        steps: history.count, images: images, setupSeconds: end.timeIntervalSince(start) - loop, loopSeconds: loop,
+        imagesPerSecond: Double(images) / loop, benchImagesPerSecond: [before, after])
+}

@@ -29,6 +29,8 @@ public struct RunSettings: Sendable {
     public var dryRun = false
     /// Progress on one rewritten line (a terminal) or log lines.
     public var interactive = isatty(STDOUT_FILENO) != 0
+    /// Called as the first step starts: data, model and plans are ready (`genocl bench --real` times the loop from here).
+    public var loopStarts: (@Sendable () -> Void)?
     public init(folder: String) { self.folder = folder }
 }
 
@@ -148,6 +150,7 @@ public func train(
         return outputs.map(\.path)
     }
 
+    settings.loopStarts?()
     let start = Date()
     let firstStep = run.step
     var history: [StepMetrics] = []
@@ -241,7 +244,7 @@ func smallestDeviceMemory(_ backends: [any Backend], _ processes: (any ProcessGr
 }
 
 /// The devices of a run: one's description, or several counted (`2 × pthread-…`) or listed.
-func devicesDescription(_ backends: [any Backend]) -> String {
+public func devicesDescription(_ backends: [any Backend]) -> String {
     let names = backends.map(\.deviceDescription)
     guard names.count > 1 else { return names[0] }
     let batch = "the batch split \(names.count) ways"
