@@ -94,8 +94,9 @@ __kernel void NAME(const int M, const int N, const int K,                       
 #define B_ROW_MAJOR(k) (B + (k) * ldb + col0)
 #define B_PACKED(k) (B + col0 * K + (k) * panel_width)
 
-// float8 tiles (16 registers of AVX2 hold 8–12 accumulators), then float16 ones (AVX-512's
-// 32 hold up to 24 beside the row of B and the broadcast).
+// float8 tiles (16 registers of AVX2 hold 8–12 accumulators), then float16 ones. On AVX-512
+// 6 rows × 2 float16s measured best; 5×2 matched it, and 8×2, 4×3 and 12×2 (more rows of A
+// to address, or more accumulators) ran at 0.5–0.7 of it (docs/performance.md).
 #define GEMM_KERNELS(TILE, TM, VN, VW)                              \
     GEMM_KERNEL(gemm_nn_##TILE, TM, VN, VW, A_ROW_MAJOR, B_ROW_MAJOR) \
     GEMM_KERNEL(gemm_np_##TILE, TM, VN, VW, A_ROW_MAJOR, B_PACKED)
@@ -105,7 +106,6 @@ GEMM_KERNELS(6x2, 6, 2, 8)
 GEMM_KERNELS(4x3, 4, 3, 8)
 GEMM_KERNELS(6x1w16, 6, 1, 16)
 GEMM_KERNELS(6x2w16, 6, 2, 16)
-GEMM_KERNELS(12x2w16, 12, 2, 16)
 
 // B [K, N] (offset offB, leading dimension ldb) into panels of `width` columns:
 // panel p, row k at out[(p·K + k)·width], zeros past column N. One work-item per (panel, k).

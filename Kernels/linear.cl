@@ -321,7 +321,6 @@ CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2, 8)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3, 8)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_6x1w16, 6, 1, 16)
 CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2w16, 6, 2, 16)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_12x2w16, 12, 2, 16)
 
 // The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's:
 // wt [C, O, TH, TW] (from element `offset`) with wt[c, o, t, u] = w[o, c, a + SH·(TH − 1 − t),

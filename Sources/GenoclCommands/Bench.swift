@@ -93,7 +93,8 @@ extension Genocl {
             if real {
                 // No profiling events: the run and its benches as `genocl train` runs.
                 let backends = try makeBackends(deviceOptions.devices, profiling: false)
-                let result = try runRealBench(steps: steps, benchIterations: iterations, backends: backends)
+                // Benches of at least 30 iterations: their mean is what the run is compared with.
+                let result = try runRealBench(steps: steps, benchIterations: max(iterations, 30), backends: backends)
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -12,7 +12,7 @@ import OpenCLRuntime
 public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible {
     case clblast
     case tile4x2 = "4x2", tile8x1 = "8x1", tile6x2 = "6x2", tile4x3 = "4x3"
-    case tile6x1w16 = "6x1w16", tile6x2w16 = "6x2w16", tile12x2w16 = "12x2w16"
+    case tile6x1w16 = "6x1w16", tile6x2w16 = "6x2w16"
     case tiled64, tiled128
 
     /// Rows, column vectors and the vector's lanes of a work-item's tile, for the register-tile kernels.
@@ -24,7 +24,6 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
         case .tile4x3: (4, 3, 8)
         case .tile6x1w16: (6, 1, 16)
         case .tile6x2w16: (6, 2, 16)
-        case .tile12x2w16: (12, 2, 16)
         case .clblast, .tiled64, .tiled128: nil
         }
     }

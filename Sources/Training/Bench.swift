@@ -71,6 +71,8 @@ public struct BenchResult: Codable, Sendable {
     /// Devices the batch was split across (data parallelism), with the bytes each one
     /// all-reduced per iteration and the time the first one spent in all-reduces.
     public var devices = 1
+    /// The mean iteration: what a run of many iterations averages, slow ones included.
+    public var millisecondsMean: Double?
     public var allReduceBytesPerIteration: Int?
     public var allReduceMillisecondsPerIteration: Double?
     public var allReducesPerIteration: Double?
@@ -152,6 +154,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
         kernelMillisecondsPerIteration: kernels.map { $0.reduce(0) { $0 + $1.seconds } * 1e3 / Double(iterations) },
         topKernels: Array(kernels?.prefix(8) ?? []))
     result.devices = backends.count
+    result.millisecondsMean = times.reduce(0, +) / Double(times.count) * 1e3
     if let group = run.replicaGroup, let (bytes, seconds, count) = reduced {
         let perIteration = 1 / Double(iterations)
         result.allReduceBytesPerIteration = Int(Double(group.bytesReduced - bytes) * perIteration)
@@ -258,7 +261,8 @@ public struct RealRunResult: Codable, Sendable {
     /// The loop: every step, metrics.csv, TensorBoard, progress, samples and checkpoints.
     public var loopSeconds: Double
     public var imagesPerSecond: Double
-    /// The same network's bench (synthetic data, steady state) just before and after the run.
+    /// The same network's bench (synthetic data, the mean of its timed iterations) just before
+    /// and after the run: the mean, not the median, since the run's rate averages every step.
     public var benchImagesPerSecond: [Double]
 
     public var description: String {
@@ -266,7 +270,7 @@ public struct RealRunResult: Codable, Sendable {
         return String(
             format: """
                 real run (genocl train's defaults: dcgan on fashion-mnist, batch 64): %d steps, %d images in %.1f s = %.1f images/s (setup before the first step %.1f s)
-                dcgan28 bench (the same network on synthetic data, steady state) before and after: %@ images/s
+                dcgan28 bench (the same network on synthetic data, the mean step) before and after: %@ images/s
                 real / bench: %.2f
                 """, steps, images, loopSeconds, imagesPerSecond, setupSeconds,
             benchImagesPerSecond.map { String(format: "%.1f", $0) }.joined(separator: ", "), imagesPerSecond / max(bench, 1e-9))
@@ -287,7 +291,8 @@ public func runRealBench(steps: Int?, benchIterations: Int, backends: [any Backe
     let workload = BenchWorkload.all.first { $0.name == "dcgan28" }!
     let rates = DeviceRates(device: backends[0].deviceDescription)
     func bench() throws -> Double {
-        try runBench(workload, iterations: benchIterations, warmup: 2, backends: backends, rates: rates).imagesPerSecond
+        let result = try runBench(workload, iterations: benchIterations, warmup: 2, backends: backends, rates: rates)
+        return Double(result.imagesPerIteration) / result.millisecondsMean! * 1e3
     }
     let before = try bench()
     let folder = NSTemporaryDirectory() + "genocl-real-" + UUID().uuidString
