@@ -109,19 +109,25 @@ inline void im2col_row_part(__global const float *x, const int n, const int row,
 }
 
 // col2im: y[n, c, h, v] = Σ col[(c·KH + kh)·KW + kw, p·Q + q] over the taps
-// (kh, kw) with h = pS − P + kh·D and v = qS − P + kw·D. One work-item per output row
-// (c, h) owns it: for each tap row, the columns v it reaches are one phase of the stride,
-// so no division happens per element.
-inline void col2im_row(__global const float *col, const int columns, const int first, __global float *out, const int c, const int h, const conv_t s) {
-    for (int v = 0; v < s.W; v++) out[v] = 0.0f;
+// (kh, kw) with h = pS − P + kh·D and v = qS − P + kw·D. On a CPU one work-item owns the
+// plane (n, c): it adds each tap's row of the column matrix, P·Q consecutive floats, into
+// the plane, which stays in cache (a work-item per output row read 2–4 floats at a time
+// from each of the taps' rows).
+inline void col2im_plane(__global const float *col, const int columns, const int first, __global float *out, const int c, const conv_t s) {
+    for (int e = 0; e < s.H * s.W; e++) out[e] = 0.0f;
     for (int kh = 0; kh < s.KH; kh++) {
-        int ph = h + s.PH - kh * s.DH;
-        if (ph < 0 || ph % s.SH != 0 || ph / s.SH >= s.P) continue;
         for (int kw = 0; kw < s.KW; kw++) {
-            __global const float *in = col + ((c * s.KH + kh) * s.KW + kw) * columns + first + (ph / s.SH) * s.Q;
-            // v − (kw·D − PW) = q·S with q ≥ 0: the first such v ≥ 0, then every S-th.
-            int offset = kw * s.DW - s.PW, v = offset >= 0 ? offset : (offset % s.SW + s.SW) % s.SW;
-            for (int q = (v - offset) / s.SW; v < s.W && q < s.Q; v += s.SW, q++) out[v] += in[q];
+            __global const float *in = col + ((c * s.KH + kh) * s.KW + kw) * columns + first;
+            // Columns q with v = q·S + v0 inside [0, W), as in im2col_row.
+            int v0 = kw * s.DW - s.PW;
+            int qlo = v0 >= 0 ? 0 : min((-v0 + s.SW - 1) / s.SW, s.Q);
+            int qhi = max(min(s.Q, (s.W - v0 + s.SW - 1) / s.SW), qlo);
+            for (int p = 0; p < s.P; p++, in += s.Q) {
+                int h = p * s.SH - s.PH + kh * s.DH;
+                if (h < 0 || h >= s.H) continue;
+                __global float *row = out + h * s.W + v0;
+                for (int q = qlo; q < qhi; q++) row[q * s.SW] += in[q];
+            }
         }
     }
 }
@@ -186,15 +192,19 @@ __kernel void im2col_transposed(__global const float *x, const int first, const 
     }
 }
 
-// col2im of images first ..< first + images from their column matrix (columns n·PQ + pq);
-// one work-item (or `parts`) per output row (n, c, h).
+// col2im of images first ..< first + images from their column matrix (columns n·PQ + pq):
+// one work-item per plane (n, c) (`parts` = 1, CPUs), or `parts` per output row (n, c, h).
 __kernel void col2im_batch(__global const float *col, const int first, const int images, __global float *y, const conv_t s, const int parts) {
+    if (parts == 1) {
+        int i = get_global_id(0);
+        if (i >= images * s.C) return;
+        col2im_plane(col, images * s.P * s.Q, i / s.C * s.P * s.Q, y + (first * s.C + i) * s.H * s.W, i % s.C, s);
+        return;
+    }
     int i = get_global_id(0) / parts;
     if (i >= images * s.C * s.H) return;
     int h = i % s.H, c = (i / s.H) % s.C, n = i / (s.H * s.C);
-    __global float *out = y + (first * s.C * s.H + i) * s.W;
-    if (parts == 1) col2im_row(col, images * s.P * s.Q, n * s.P * s.Q, out, c, h, s);
-    else col2im_row_part(col, images * s.P * s.Q, n * s.P * s.Q, out, c, h, s, get_global_id(0) % parts, parts);
+    col2im_row_part(col, images * s.P * s.Q, n * s.P * s.Q, y + (first * s.C * s.H + i) * s.W, c, h, s, get_global_id(0) % parts, parts);
 }
 
 // dst [B, A, C] = src [A, B, C] with its two leading axes swapped ([N, O, PQ] ↔ [O, N, PQ]),

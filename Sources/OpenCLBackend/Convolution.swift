@@ -285,7 +285,7 @@ struct Convolution {
                 return (images == 1 ? [] : [swap(x[0], first * o * pq, scratch, smallAt, images, o, pq, spread: spread)]) + [
                     .gemm(transposeA: true, transposeB: false, m: ckk, n: columns, k: o, a: (x[1], 0), b: smallMatrix, c: (scratch, 0)),
                     .kernel(
-                        "col2im_batch", count: images * imagePlane * parts,
+                        "col2im_batch", count: parts == 1 ? images * large[1] : images * imagePlane * parts,
                         [.buffer(scratch), .int(Int32(first)), .int(Int32(images)), .buffer(y), .words(words), .int(Int32(parts))]),
                 ]
             }

@@ -101,8 +101,11 @@ func tinyModelOptions(_ model: ModelKind, data: String) -> TrainOptions {
         var values: [Float] = []
         for case .float32(let v, _) in critic.values { values += v }
         #expect(!values.isEmpty && values.allSatisfy { Swift.abs($0) <= 0.01 })
-        // The clipping is active: RMSprop's first step alone moves each weight by ~0.05.
-        #expect(values.filter { Swift.abs($0) == 0.01 }.count > values.count / 2)
+        // The clipping is active: unclipped, no weight would land on ±0.01 exactly. How many sit
+        // there depends on how many gradients round to nearly 0, which moves with the summation
+        // order of the convolution algorithm: 663 of 2464 on the CPU reference, 687 to 1453 on
+        // PoCL with each algorithm forced.
+        #expect(values.filter { Swift.abs($0) == 0.01 }.count > values.count / 10)
     }
 
     @Test func wganGPPenaltyMatchesTheCPUReferenceAndFiniteDifferences() throws {
