@@ -243,14 +243,8 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
 #ifndef MULADD
 #define MULADD mad
 #endif
-#ifndef VEC
-#define VEC_(w) float##w
-#define VEC(w) VEC_(w)
-#define VLOAD_(w) vload##w
-#define VLOAD(w) VLOAD_(w)
-#define VSTORE_(w) vstore##w
-#define VSTORE(w) VSTORE_(w)
-#endif
+// VEC(w), VLOAD(w), VSTORE(w): gemm.cl's, compiled before this file (Kernels/*.cl go in
+// name order).
 
 // acc += the taps of every input channel: the (c, kh, kw) loops of the GEMM's k (UNROLL:
 // _Pragma("unroll") when KH_ and KW_ are constants, else nothing).
