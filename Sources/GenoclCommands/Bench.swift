@@ -96,9 +96,7 @@ extension Genocl {
                 // Benches of at least 30 iterations: their mean is what the run is compared with.
                 let result = try runRealBench(steps: steps, benchIterations: max(iterations, 30), backends: backends)
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                    try printJSON(result)
                 } else {
                     print(devicesDescription(backends))
                     print(result.description)
@@ -153,14 +151,16 @@ extension Genocl {
                 }
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let date = ISO8601DateFormatter().string(from: Date())
-                print(
-                    String(
-                        decoding: try encoder.encode(Report(genoclVersion: genoclVersion, date: date, rates: rates, results: results)),
-                        as: UTF8.self))
+                try printJSON(Report(genoclVersion: genoclVersion, date: date, rates: rates, results: results))
             }
+        }
+
+        /// `value` as indented JSON with sorted keys on standard output.
+        private func printJSON(_ value: some Encodable) throws {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(value), as: UTF8.self))
         }
     }
 }
