@@ -247,8 +247,9 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
 // name order).
 
 // acc += the taps of every input channel: the (c, kh, kw) loops of the GEMM's k (UNROLL:
-// _Pragma("unroll") when KH_ and KW_ are constants, else nothing).
-#define CONV_IMPLICIT_TAPS(TM, VN, VW, KH_, KW_, UNROLL)                                        \
+// _Pragma("unroll") when KH_ and KW_ are constants, else nothing); a tap (kh, kw) reads
+// ROW·kh + COL·kw elements on.
+#define CONV_IMPLICIT_TAPS(TM, VN, VW, KH_, KW_, UNROLL, ROW, COL)                              \
     {                                                                                           \
         __global const float *wk[TM];                                                           \
         _Pragma("unroll") for (int r = 0; r < TM; r++) wk[r] = wr[r];                           \
@@ -257,7 +258,7 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
                 UNROLL for (int kw = 0; kw < KW_; kw++) {                                       \
                     VEC(VW) b[VN];                                                              \
                     _Pragma("unroll") for (int v = 0; v < VN; v++)                              \
-                        b[v] = VLOAD(VW)(0, xv[v] + c * plane + kh * Wp + kw);                  \
+                        b[v] = VLOAD(VW)(0, xv[v] + c * plane + kh * (ROW) + kw * (COL));      \
                     _Pragma("unroll") for (int r = 0; r < TM; r++) {                            \
                         const VEC(VW) a = (VEC(VW))(wk[r][kh * KW_ + kw]);                      \
                         _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]); \
@@ -297,9 +298,9 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     _Pragma("unroll") for (int r = 0; r < TM; r++)                                              \
         _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);             \
     /* 3×3 (WGAN-GP's) and 2×2 (4×4 at stride 2) with the tap loops unrolled, else any. */     \
-    if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"))            \
-    else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"))       \
-    else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, )                                               \
+    if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"), Wp, 1)     \
+    else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"), Wp, 1) \
+    else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, , Wp, 1)                                        \
     _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
         const int pix = pix0 + VW * v;                                                          \
         _Pragma("unroll") for (int r = 0; r < TM; r++) {                                        \
@@ -318,13 +319,64 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     }                                                                                           \
 }
 
+// The same GEMM with the batch innermost: xp is [Hp, Wp, NB, C, VW·VN] (`space_to_depth` with
+// a panel width: the batch in NB panels of VW·VN images, zeros past N), so a vector holds one
+// input pixel of VW consecutive images, every computed position is an output pixel however
+// small the plane (dcgan64's 4×4 and 8×8 layers, whose padded rows would waste a third to
+// a half of the work), and a work-item reads its panel's channels at one pixel one after
+// another, as the GEMM reads a packed panel (with the channels outermost they were a page
+// apart, and with all N images of a channel together half of each line read was the other
+// panel's: 2/3 and 5/6 of the speed). Each work-item: TM output channels × one panel at output
+// pixel (p, q). The outputs of one vector are VW planes apart, so they are stored one by one
+// (TM·VW·VN stores against C·KH·KW·TM·VN multiply-adds). Work-items of one pixel are adjacent.
+#define CONV_BATCH_IMPLICIT_KERNEL(NAME, TM, VN, VW)                                            \
+__kernel void NAME(__global const float *w, const int offW, __global const float *xp,          \
+                   const int offX, __global float *y, const int outPlane, const int outOffset,  \
+                   const int outRow, const int outCol, const int N, const int O, const int C,   \
+                   const int Hp, const int Wp, const int KH, const int KW, const int P, const int Q) { \
+    const int tilesM = (O + TM - 1) / TM, panels = (N + VW * VN - 1) / (VW * VN);               \
+    int id = get_global_id(0);                                                                  \
+    const int row0 = (id % tilesM) * TM;                                                        \
+    id /= tilesM;                                                                               \
+    const int panel = id % panels, pixel = id / panels;                                         \
+    if (pixel >= P * Q) return;                                                                 \
+    const int p = pixel / Q, q = pixel % Q;                                                     \
+    const int K = C * KH * KW, plane = VW * VN, column = panels * C * plane, row = Wp * column; \
+    __global const float *wr[TM];                                                               \
+    _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + offW + min(row0 + r, O - 1) * K; \
+    __global const float *xv[VN];                                                               \
+    _Pragma("unroll") for (int v = 0; v < VN; v++)                                              \
+        xv[v] = xp + offX + p * row + q * column + panel * C * plane + VW * v;                  \
+    VEC(VW) acc[TM][VN];                                                                        \
+    _Pragma("unroll") for (int r = 0; r < TM; r++)                                              \
+        _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);             \
+    if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"), row, column) \
+    else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"), row, column) \
+    else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, , row, column)                                  \
+    __global float *yp = y + outOffset + p * outRow + q * outCol;                               \
+    _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) {                                        \
+            if (row0 + r >= O) break;                                                           \
+            float lanes[VW];                                                                    \
+            VSTORE(VW)(acc[r][v], 0, lanes);                                                    \
+            _Pragma("unroll") for (int e = 0; e < VW; e++) {                                    \
+                const int n = panel * VW * VN + VW * v + e;                                     \
+                if (n < N) yp[(n * O + row0 + r) * outPlane] = lanes[e];                        \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+
 // The GEMM kernels' tiles (Kernels/gemm.cl).
-CONV_IMPLICIT_KERNEL(conv2d_implicit_4x2, 4, 2, 8)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_8x1, 8, 1, 8)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2, 6, 2, 8)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_4x3, 4, 3, 8)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_6x1w16, 6, 1, 16)
-CONV_IMPLICIT_KERNEL(conv2d_implicit_6x2w16, 6, 2, 16)
+#define CONV_IMPLICIT_KERNELS(TILE, TM, VN, VW)                                                 \
+    CONV_IMPLICIT_KERNEL(conv2d_implicit_##TILE, TM, VN, VW)                                    \
+    CONV_BATCH_IMPLICIT_KERNEL(conv2d_batch_implicit_##TILE, TM, VN, VW)
+CONV_IMPLICIT_KERNELS(4x2, 4, 2, 8)
+CONV_IMPLICIT_KERNELS(8x1, 8, 1, 8)
+CONV_IMPLICIT_KERNELS(6x2, 6, 2, 8)
+CONV_IMPLICIT_KERNELS(4x3, 4, 3, 8)
+CONV_IMPLICIT_KERNELS(6x1w16, 6, 1, 16)
+CONV_IMPLICIT_KERNELS(6x2w16, 6, 2, 16)
 
 // The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's:
 // wt [C, O, TH, TW] (from element `offset`) with wt[c, o, t, u] = w[o, c, a + SH·(TH − 1 − t),
@@ -350,13 +402,33 @@ __kernel void flip_transpose_weights(__global const float *w, __global float *wt
 // x[n, c, SH·i + a − PH, SW·j + b − PW] (0 outside x), and ws [O, C·SH·SW, TH, TW] holds
 // w[o, c, SH·t + a, SW·u + b] (0 past the kernel), so that
 // Σ_{kh, kw} x[SH·p + kh − PH, …]·w[kh, …] = Σ_{(c, a, b), t, u} xs[p + t, …]·ws[t, …].
-// One work-item per plane (n, c, a, b) of xs, its Hd rows one after another.
+// One work-item per plane (n, c, a, b) of xs, its Hd rows one after another. With a panel
+// width (the batch-inner implicit GEMM's) xs is [Hd, Wd, NB, C·SH·SW, panel], the batch in
+// NB panels of `panel` images (zeros past N), and one work-item per row i of a plane (c, a, b)
+// writes its Wd pixels of every panel (a work-item per plane of one image wrote an element per
+// cache line: 6 ms for dcgan64's 4 MB input of its 8×8 layer, longer than the multiply-adds).
 __kernel void space_to_depth(__global const float *x, __global float *xs, const int offset, const int N, const int C,
                              const int H, const int W, const int SH, const int SW, const int PH, const int PW,
-                             const int Hd, const int Wd) {
-    int r = get_global_id(0);
-    if (r >= N * C * SH * SW) return;
-    int b = r % SW, a = (r / SW) % SH, nc = r / (SW * SH);
+                             const int Hd, const int Wd, const int panel) {
+    const int r = get_global_id(0), planes = C * SH * SW;
+    if (panel > 0) {
+        if (r >= planes * Hd) return;
+        const int k = r % planes, i = r / planes, panels = (N + panel - 1) / panel;
+        const int b = k % SW, a = (k / SW) % SH, c = k / (SW * SH), h = SH * i + a - PH;
+        __global float *out = xs + offset + (i * Wd * panels * planes + k) * panel;
+        for (int j = 0, v = b - PW; j < Wd; j++, v += SW) {
+            const bool inside = h >= 0 && h < H && v >= 0 && v < W;
+            __global const float *in = x + (c * H + h) * W + v;
+            for (int nb = 0; nb < panels; nb++) {
+                __global float *to = out + (j * panels + nb) * planes * panel;
+                for (int e = 0, n = nb * panel; e < panel; e++, n++) to[e] = inside && n < N ? in[n * C * H * W] : 0.0f;
+            }
+        }
+        return;
+    }
+    if (r >= N * planes) return;
+    const int n = r / planes, k = r % planes;
+    const int b = k % SW, a = (k / SW) % SH, c = k / (SW * SH);
     __global float *out = xs + offset + r * Hd * Wd;
     for (int i = 0; i < Hd; i++, out += Wd) {
         int h = SH * i + a - PH;
@@ -364,7 +436,7 @@ __kernel void space_to_depth(__global const float *x, __global float *xs, const 
             for (int j = 0; j < Wd; j++) out[j] = 0.0f;
             continue;
         }
-        __global const float *in = x + (nc * H + h) * W;
+        __global const float *in = x + ((n * C + c) * H + h) * W;
         for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j] = v >= 0 && v < W ? in[v] : 0.0f;
     }
 }

@@ -4,7 +4,8 @@
 // batch (more memory, far fewer and larger GEMMs); convolutions and transposed
 // convolutions of dilation 1 also an implicit GEMM that reads a zero-padded (and for
 // strided convolutions rearranged) copy of the input in place of the column matrix
-// (see ImplicitConvolution), and those with a 1×1 output from a kernel over the whole
+// (see ImplicitConvolution), in planes or with the batch innermost (small planes), and
+// those with a 1×1 output from a kernel over the whole
 // unpadded input one dense GEMM (`dense`). Which is fastest depends on the
 // shape and the device, so the first time a shape is seen each is run and timed,
 // and the winner is kept for the process and on disk beside the program cache.
@@ -19,6 +20,9 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case gemm
     case batchedGEMM = "batched-gemm"
     case implicitGEMM = "implicit-gemm"
+    /// The implicit GEMM over an input with the batch innermost ([H, W, C, N]): vectors of
+    /// images at one pixel, so no position is wasted on small planes (4×4, 8×8).
+    case batchImplicitGEMM = "batch-implicit-gemm"
     /// A convolution whose small side is 1×1 and whose kernel covers the large side exactly
     /// (no padding): a dense layer, one GEMM with no column matrix (discriminator heads, a
     /// generator's first layer).
@@ -70,14 +74,15 @@ struct Convolution {
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
     func candidates(tile: GEMMKernel) -> [ConvolutionAlgorithm] {
         (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM])
-            + ((implicit?.usefulShare(tile: tile) ?? 0) >= 0.75 ? [.implicitGEMM] : []) + (isDense ? [.dense] : [])
+            + ((implicit?.usefulShare(tile: tile) ?? 0) >= 0.75 ? [.implicitGEMM] : [])
+            + ((implicit?.batchUsefulShare(tile: tile) ?? 0) >= 0.75 ? [.batchImplicitGEMM] : []) + (isDense ? [.dense] : [])
     }
 
     /// Whether `algorithm` can run this convolution at all (a forced one that cannot falls back
     /// to the tuner). `candidates` are those worth timing, a subset.
     func supports(_ algorithm: ConvolutionAlgorithm) -> Bool {
         switch algorithm {
-        case .implicitGEMM: implicit != nil
+        case .implicitGEMM, .batchImplicitGEMM: implicit != nil
         case .dense: isDense
         default: true
         }
@@ -111,7 +116,7 @@ struct Convolution {
     /// Images per GEMM of the `.gemm` weight gradient: about 1024 terms per sum.
     private var weightChunk: Int { max(1, min(large[0], 1024 / max(small[2] * small[3], 1))) }
 
-    func scratchElements(_ algorithm: ConvolutionAlgorithm) -> Int {
+    func scratchElements(_ algorithm: ConvolutionAlgorithm, tile: GEMMKernel) -> Int {
         switch algorithm {
         case .direct: 0
         // Weight gradients: a chunk's column matrix and dyᵀ, and the sums.
@@ -120,7 +125,8 @@ struct Convolution {
         case .gemm: columnElements
         // The batch's column matrix and the small side with batch and channels swapped.
         case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
-        case .implicitGEMM: implicit?.scratchElements ?? 0
+        case .implicitGEMM: implicit?.scratchElements(batchPanel: nil) ?? 0
+        case .batchImplicitGEMM: implicit?.scratchElements(batchPanel: tile.panelWidth) ?? 0
         case .dense: 0
         }
     }
@@ -178,7 +184,9 @@ struct Convolution {
         case (.batchedGEMM, .weight):
             return batchedWeightWork(x, y, scratch: scratch!, rows: rows)
         case (.implicitGEMM, _):
-            return implicitWork(x, y, scratch: scratch!, tile: tile)
+            return implicitWork(x, y, scratch: scratch!, tile: tile, batchInner: false)
+        case (.batchImplicitGEMM, _):
+            return implicitWork(x, y, scratch: scratch!, tile: tile, batchInner: true)
         // The large side is [N, C·KK] and the small side [N, O]: y = x · wᵀ, y = x · w, dW = dyᵀ · x.
         case (.dense, .forward):
             return [.gemm(transposeA: false, transposeB: true, m: n, n: o, k: c * kk, a: (x[0], 0), b: (x[1], 0), c: (y, 0))]
@@ -190,8 +198,9 @@ struct Convolution {
     }
 
     /// The flipped weights of each phase (transposed convolutions), the padded input, then one
-    /// implicit-GEMM launch per phase: TM output channels × VW·VN output pixels per work-item.
-    private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel) -> [Work] {
+    /// implicit-GEMM launch per phase: TM output channels × VW·VN output pixels per work-item,
+    /// or with `batchInner` (the input [Hp, Wp, C, N]) × VW·VN images at one pixel.
+    private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel, batchInner: Bool) -> [Work] {
         let plan = implicit!
         let (n, c, o) = (plan.input[0], plan.input[1], plan.outputChannels)
         var work: [Work] = []
@@ -210,6 +219,7 @@ struct Convolution {
         }
         let padded = plan.weightElements
         let s = plan.spaceToDepth
+        let tile = gemm.registerTile!, width = gemm.panelWidth!
         if s != Size2(1) {
             let taps = plan.phases[0].taps
             work.append(
@@ -225,25 +235,29 @@ struct Convolution {
         let source = kind == .forward ? large : small
         work.append(
             .kernel(
-                "space_to_depth", count: n * c,
+                "space_to_depth", count: batchInner ? c * plan.paddedSize.h : n * c,
                 [
                     .buffer(x[0]), .buffer(scratch), .int(Int32(padded)), .int(Int32(n)), .int(Int32(source[1])), .int(Int32(source[2])),
                     .int(Int32(source[3])),
                     .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
-                    .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
+                    .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)), .int(Int32(batchInner ? width : 0)),
                 ]))
-        let tile = gemm.registerTile!, width = gemm.panelWidth!
         let output = kind == .forward ? small : large
         weightsAt = 0
+        // An input pixel is one element, or C·N rounded up to whole panels (batch inner).
+        let pixel = batchInner ? c * plan.batchPanels(width) * width : 1
         for phase in plan.phases {
-            let items = (o + tile.rows - 1) / tile.rows * (plan.positions(phase, tile: gemm) / width) * n
+            let tiles = (o + tile.rows - 1) / tile.rows
+            let items =
+                batchInner
+                ? tiles * plan.batchPanels(width) * phase.rows * phase.columns : tiles * (plan.positions(phase, tile: gemm) / width) * n
             let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
             work.append(
                 .kernel(
-                    "conv2d_implicit_\(gemm.rawValue)", count: items,
+                    "conv2d_\(batchInner ? "batch_" : "")implicit_\(gemm.rawValue)", count: items,
                     [
                         weights, .int(Int32(weightsAt)), .buffer(scratch),
-                        .int(Int32(padded + phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w)),
+                        .int(Int32(padded + (phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w) * pixel)),
                         .buffer(y), .int(Int32(output[2] * output[3])), .int(Int32(phase.firstRow * output[3] + phase.firstColumn)),
                         .int(Int32(phase.rowStep * output[3])), .int(Int32(phase.columnStep)),
                         .int(Int32(n)), .int(Int32(o)), .int(Int32(c)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
@@ -358,9 +372,16 @@ struct ImplicitConvolution {
     /// space-to-depth kernel), before the padded input in scratch; 0 at stride 1.
     let weightElements: Int
 
-    /// The weights, the padded input, and room for the last panel's reads past its end (up to
-    /// three rows and a panel's width).
-    var scratchElements: Int { weightElements + input[0] * input[1] * paddedSize.h * paddedSize.w + 4 * paddedSize.w + 64 }
+    /// The weights, the padded input (with the batch innermost, in whole panels of
+    /// `batchPanel` images), and room for the last panel's reads past its end (up to three
+    /// rows and a panel's width).
+    func scratchElements(batchPanel: Int?) -> Int {
+        let images = batchPanel.map { batchPanels($0) * $0 } ?? input[0]
+        return weightElements + images * input[1] * paddedSize.h * paddedSize.w + 4 * paddedSize.w + 64
+    }
+
+    /// The panels of `width` images that hold the batch (batch inner).
+    func batchPanels(_ width: Int) -> Int { (input[0] + width - 1) / width }
 
     /// The positions a launch computes in `tile`'s panels: its output rows as they are where
     /// they hold whole vectors, else the padded rows (Kernels/linear.cl), rounded up to panels.
@@ -374,6 +395,12 @@ struct ImplicitConvolution {
     /// pixels, ran at 643 ms against 86 for the others); tests force it anywhere.
     func usefulShare(tile: GEMMKernel) -> Double {
         Double(phases.reduce(0) { $0 + $1.rows * $1.columns }) / Double(phases.reduce(0) { $0 + positions($1, tile: tile) })
+    }
+
+    /// The same with the batch innermost: the share of the images computed that are in the batch.
+    func batchUsefulShare(tile: GEMMKernel) -> Double {
+        let width = tile.panelWidth!
+        return Double(input[0]) / Double(batchPanels(width) * width)
     }
 
     /// The space-to-depth factor of a strided convolution ((1, 1): none, `space_to_depth` only pads).

@@ -205,7 +205,8 @@ public final class OpenCLBackend: ProfilingBackend {
         let tile = gemm.registerTile != nil ? gemm : .tile4x2
         let work = { (algorithm: ConvolutionAlgorithm) in
             try convolution.work(
-                algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm)), tile: tile, rows: self.rowSpread)
+                algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm, tile: tile)), tile: tile, rows: self.rowSpread
+            )
         }
         let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
         let algorithm =

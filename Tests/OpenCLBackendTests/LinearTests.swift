@@ -46,7 +46,7 @@ struct OpenCLLinearTests {
         for i in [1, 4, 5, 6, 9] {
             let c = Self.convCases[i]
             let x = input("x", c.x, 40 + UInt64(i)), w = input("w", [c.o, c.x[1], c.k.h, c.k.w], 60 + UInt64(i))
-            for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM, .implicitGEMM] {
+            for algorithm in [ConvolutionAlgorithm.gemm, .batchedGEMM, .implicitGEMM, .batchImplicitGEMM] {
                 try expectOpenCLMatches(
                     [x, w], tolerance: .sums, "conv2d case \(i) \(algorithm) \(gemm)", convolution: algorithm, gemm: gemm
                 ) {
@@ -58,11 +58,31 @@ struct OpenCLLinearTests {
         // of 7-pixel ones (the kernel runs along the padded rows and drops the columns past 7).
         for (shape, seed) in [([2, 3, 5, 16], 49), ([2, 3, 7, 7], 48)] as [(Shape, UInt64)] {
             let x = input("x", shape, seed), w = input("w", [3, 13, 4, 4], 69)
-            try expectOpenCLMatches(
-                [x, w], tolerance: .sums, "convTranspose2d 4×4 stride 2 implicit \(shape) \(gemm)", convolution: .implicitGEMM, gemm: gemm
-            ) {
-                convTranspose2d($0[0], $0[1], stride: Size2(2), padding: Size2(1))
+            for algorithm in [ConvolutionAlgorithm.implicitGEMM, .batchImplicitGEMM] {
+                try expectOpenCLMatches(
+                    [x, w], tolerance: .sums, "convTranspose2d 4×4 stride 2 \(algorithm) \(shape) \(gemm)", convolution: algorithm,
+                    gemm: gemm
+                ) {
+                    convTranspose2d($0[0], $0[1], stride: Size2(2), padding: Size2(1))
+                }
             }
+        }
+    }
+
+    /// The batch-inner implicit GEMM with a batch of 37: a full panel of 32 images (16 for the
+    /// 16-wide tiles, 24 for 4x3) and a partial one, strided and transposed (phases, odd planes).
+    @Test(arguments: OpenCLBackend.gemmCandidates.filter { $0.registerTile != nil })
+    func batchInnerConvolutionsOfSeveralPanels(_ gemm: GEMMKernel) throws {
+        let x = input("x", [37, 3, 5, 6], 80), w = input("w", [4, 3, 4, 4], 81), wt = input("w", [3, 4, 4, 3], 82)
+        try expectOpenCLMatches(
+            [x, w], tolerance: .sums, "conv2d 4×4 stride 2 batch-inner \(gemm)", convolution: .batchImplicitGEMM, gemm: gemm
+        ) {
+            conv2d($0[0], $0[1], stride: Size2(2), padding: Size2(1))
+        }
+        try expectOpenCLMatches(
+            [x, wt], tolerance: .sums, "convTranspose2d 4×3 stride 2 batch-inner \(gemm)", convolution: .batchImplicitGEMM, gemm: gemm
+        ) {
+            convTranspose2d($0[0], $0[1], stride: Size2(2, 1), padding: Size2(1, 0))
         }
     }
 
@@ -89,7 +109,8 @@ struct OpenCLLinearTests {
     /// Each convolution algorithm (forward, input and weight gradients; the implicit GEMM where
     /// the stride is 1 and the dense one where the output is 1×1, the tuner's choice elsewhere),
     /// and the tuner's choice.
-    @Test(arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, .implicitGEMM, .dense, nil])
+    @Test(
+        arguments: 0..<convCases.count, [ConvolutionAlgorithm.direct, .gemm, .batchedGEMM, .implicitGEMM, .batchImplicitGEMM, .dense, nil])
     func convolutions(_ i: Int, _ algorithm: ConvolutionAlgorithm?) throws {
         let c = Self.convCases[i]
         let x = input("x", c.x, 40 + UInt64(i)), b = input("b", [c.o], 50 + UInt64(i))
