@@ -367,10 +367,83 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     }                                                                                           \
 }
 
+// A weight gradient as an implicit GEMM: dWᵀ[col, o] for col = (t·TW + u)·Cp + c' is the sum
+// over images n and output pixels (p, q) of dy[n, o, p, q] · xs[n, p + t, q + u, c'], where xs
+// is the padded (strided: rearranged) input in blocks of 16 channels innermost
+// (`space_to_depth_channels_last`: [Cp / 16, N, Hp, Wp, 16], Cp the C' channels rounded up to
+// 16, zeros past C'), so a vector of VW columns is VW consecutive channels at one tap, read
+// along k one cache line after another as the GEMM reads a packed panel (with all Cp channels
+// of a pixel together each step of k was a page further: a third of the speed), dy comes as
+// [O, N, PQ] (`swap_leading_axes`: a row of A read from dy itself broke every PQ floats, 64 B
+// at 4×4 outputs, and the 8×8 layer ran at 0.6 of the GEMM's speed), and no column matrix is
+// written, packed or transposed (dcgan64's 64×32×32 layer wrote, packed and read 64 MB).
+// Each sum lands in dW[o, c, kh, kw] for channel c' = (c, a, b) and kh = SH·t + a,
+// kw = SW·u + b; past C' or the kernel it is dropped. A last partial panel's vectors past the
+// columns read column 0 and are dropped.
+// Parts of `chunk` images sum apart, part j into dw + j·|dW| (`sum_parts` adds them), so that
+// a part's inputs stay in cache while the work-items of a panel, adjacent, share them (a
+// whole 64-image panel of the 64×32×32 layer, 2 MB, did not). The (p, q) loop is one loop
+// over P·Q, stepping over the padded columns at each row's end (dcgan64's 4-pixel rows).
+#define CONV_WEIGHT_IMPLICIT_KERNEL(NAME, TM, VN, VW)                                           \
+__kernel void NAME(__global const float *dy, const int offDy, __global const float *xs,         \
+                   __global float *dw, const int offW, const int N, const int O, const int C,   \
+                   const int KH, const int KW, const int SH, const int SW, const int Cp,        \
+                   const int Hp, const int Wp, const int TW, const int cols, const int P,       \
+                   const int Q, const int chunk) {                                              \
+    const int tilesM = (O + TM - 1) / TM, width = VW * VN, panels = (cols + width - 1) / width; \
+    int id = get_global_id(0);                                                                  \
+    const int row0 = (id % tilesM) * TM;                                                        \
+    id /= tilesM;                                                                               \
+    const int col0 = (id % panels) * width, part = id / panels, n0 = part * chunk;              \
+    if (n0 >= N) return;                                                                        \
+    const int PQ = P * Q;                                                                       \
+    dw += offW + part * O * C * KH * KW;                                                        \
+    dy += offDy;                                                                                \
+    __global const float *xv[VN];                                                               \
+    _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
+        const int col = col0 + VW * v < cols ? col0 + VW * v : 0, tap = col / Cp, c = col % Cp; \
+        xv[v] = xs + ((c / 16 * N * Hp + tap / TW) * Wp + tap % TW) * 16 + c % 16;              \
+    }                                                                                           \
+    VEC(VW) acc[TM][VN];                                                                        \
+    _Pragma("unroll") for (int r = 0; r < TM; r++)                                              \
+        _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);             \
+    for (int n = n0; n < min(n0 + chunk, N); n++) {                                             \
+        __global const float *ar[TM];                                                           \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) ar[r] = dy + (min(row0 + r, O - 1) * N + n) * PQ; \
+        for (int j = 0, q = 0, x0 = n * Hp * Wp * 16; j < PQ; j++, x0 += 16) {                  \
+            VEC(VW) b[VN];                                                                      \
+            _Pragma("unroll") for (int v = 0; v < VN; v++) b[v] = VLOAD(VW)(0, xv[v] + x0);     \
+            _Pragma("unroll") for (int r = 0; r < TM; r++) {                                    \
+                const VEC(VW) a = (VEC(VW))(ar[r][j]);                                          \
+                _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]); \
+            }                                                                                   \
+            if (++q == Q) q = 0, x0 += (Wp - Q) * 16;                                           \
+        }                                                                                       \
+    }                                                                                           \
+    _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
+        float lanes[TM][VW];                                                                    \
+        _Pragma("unroll") for (int r = 0; r < TM; r++) VSTORE(VW)(acc[r][v], 0, lanes[r]);      \
+        /* A vector's lanes are consecutive channels (c, a, b) of one tap, counted up. */      \
+        const int col = col0 + VW * v, tap = col / Cp, k = col % Cp;                            \
+        int c = k / (SH * SW), a = (k / SW) % SH, b = k % SW;                                   \
+        for (int e = 0; e < VW && col < cols; e++) {                                            \
+            const int kh = (tap / TW) * SH + a, kw = (tap % TW) * SW + b;                       \
+            if (c < C && kh < KH && kw < KW)                                                    \
+                _Pragma("unroll") for (int r = 0; r < TM; r++)                                  \
+                    if (row0 + r < O) dw[((row0 + r) * C + c) * KH * KW + kh * KW + kw] = lanes[r][e]; \
+            if (++b == SW) {                                                                    \
+                b = 0;                                                                          \
+                if (++a == SH) a = 0, c++;                                                      \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+
 // The GEMM kernels' tiles (Kernels/gemm.cl).
 #define CONV_IMPLICIT_KERNELS(TILE, TM, VN, VW)                                                 \
     CONV_IMPLICIT_KERNEL(conv2d_implicit_##TILE, TM, VN, VW)                                    \
-    CONV_BATCH_IMPLICIT_KERNEL(conv2d_batch_implicit_##TILE, TM, VN, VW)
+    CONV_BATCH_IMPLICIT_KERNEL(conv2d_batch_implicit_##TILE, TM, VN, VW)                        \
+    CONV_WEIGHT_IMPLICIT_KERNEL(conv2d_weight_implicit_##TILE, TM, VN, VW)
 CONV_IMPLICIT_KERNELS(4x2, 4, 2, 8)
 CONV_IMPLICIT_KERNELS(8x1, 8, 1, 8)
 CONV_IMPLICIT_KERNELS(6x2, 6, 2, 8)
@@ -438,6 +511,38 @@ __kernel void space_to_depth(__global const float *x, __global float *xs, const 
         }
         __global const float *in = x + ((n * C + c) * H + h) * W;
         for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j] = v >= 0 && v < W ? in[v] : 0.0f;
+    }
+}
+
+// y[i] = Σ_j parts[j·count + i] (conv2d_weight_implicit's parts), in order.
+__kernel void sum_parts(__global const float *parts, const int offset, __global float *y, const int count, const int n) {
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    float sum = 0.0f;
+    for (int j = 0; j < n; j++) sum += parts[offset + j * count + i];
+    y[i] = sum;
+}
+
+// space_to_depth's xs in blocks of 16 channels innermost: [Cp / 16, N, Hd, Wd, 16], channel
+// k < C·SH·SW being (c, a, b) as there, zeros past them. One work-item per block of a row
+// (n, i), whose Wd·16 elements are consecutive; (c, a, b) counted up, not divided out.
+__kernel void space_to_depth_channels_last(__global const float *x, __global float *xs, const int N, const int C,
+                                           const int H, const int W, const int SH, const int SW, const int PH,
+                                           const int PW, const int Hd, const int Wd, const int Cp) {
+    const int r = get_global_id(0);
+    if (r >= Cp / 16 * N * Hd) return;
+    const int i = r % Hd, n = (r / Hd) % N, k0 = r / (Hd * N) * 16;
+    __global float *out = xs + r * Wd * 16;
+    for (int j = 0; j < Wd; j++, out += 16) {
+        int b = k0 % SW, a = (k0 / SW) % SH, c = k0 / (SW * SH);
+        for (int e = 0; e < 16; e++) {
+            const int h = SH * i + a - PH, v = SW * j + b - PW;
+            out[e] = c < C && h >= 0 && h < H && v >= 0 && v < W ? x[((n * C + c) * H + h) * W + v] : 0.0f;
+            if (++b == SW) {
+                b = 0;
+                if (++a == SH) a = 0, c++;
+            }
+        }
     }
 }
 

@@ -73,16 +73,23 @@ struct Convolution {
     /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
     func candidates(tile: GEMMKernel) -> [ConvolutionAlgorithm] {
-        (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM])
-            + ((implicit?.usefulShare(tile: tile) ?? 0) >= 0.75 ? [.implicitGEMM] : [])
-            + ((implicit?.batchUsefulShare(tile: tile) ?? 0) >= 0.75 ? [.batchImplicitGEMM] : []) + (isDense ? [.dense] : [])
+        guard let implicit else {
+            return (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (isDense ? [.dense] : [])
+        }
+        let useful: [(ConvolutionAlgorithm, Double)] =
+            kind == .weight
+            ? [(.implicitGEMM, implicit.channelShare)]
+            : [(.implicitGEMM, implicit.usefulShare(tile: tile)), (.batchImplicitGEMM, implicit.batchUsefulShare(tile: tile))]
+        return (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + useful.filter { $0.1 >= 0.75 }.map(\.0)
+            + (isDense ? [.dense] : [])
     }
 
     /// Whether `algorithm` can run this convolution at all (a forced one that cannot falls back
     /// to the tuner). `candidates` are those worth timing, a subset.
     func supports(_ algorithm: ConvolutionAlgorithm) -> Bool {
         switch algorithm {
-        case .implicitGEMM, .batchImplicitGEMM: implicit != nil
+        case .implicitGEMM: implicit != nil
+        case .batchImplicitGEMM: implicit != nil && kind != .weight
         case .dense: isDense
         default: true
         }
@@ -94,19 +101,18 @@ struct Convolution {
         small[2] == 1 && small[3] == 1 && kernel == Size2(large[2], large[3]) && config.padding == Size2(0) && config.dilation == Size2(1)
     }
 
-    /// The implicit GEMM's launches, when it applies (dilation 1): a convolution is one (at
-    /// stride S > 1 over its input rearranged by space_to_depth); a transposed convolution of
-    /// stride S ≤ kernel is S×S, one per output phase.
+    /// The implicit GEMM's launches, when it applies (dilation 1): a convolution (and its weight
+    /// gradient) is one (at stride S > 1 over its input rearranged by space_to_depth); a
+    /// transposed convolution of stride S ≤ kernel is S×S, one per output phase.
     var implicit: ImplicitConvolution? {
         let c = config
         guard c.dilation == Size2(1) else { return nil }
         switch kind {
-        case .forward:
+        case .forward, .weight:
             return ImplicitConvolution(forward: large, small, kernel: kernel, stride: c.stride, padding: c.padding)
         case .transpose:
             guard c.stride.h <= kernel.h, c.stride.w <= kernel.w else { return nil }
             return ImplicitConvolution(transpose: small, large, kernel: kernel, stride: c.stride, padding: c.padding)
-        case .weight: return nil
         }
     }
 
@@ -125,6 +131,8 @@ struct Convolution {
         case .gemm: columnElements
         // The batch's column matrix and the small side with batch and channels swapped.
         case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
+        case .implicitGEMM where kind == .weight:
+            implicit.map { $0.weightScratchElements(gradient: small.count, kernel: small[1] * large[1] * kernel.h * kernel.w) } ?? 0
         case .implicitGEMM: implicit?.scratchElements(batchPanel: nil) ?? 0
         case .batchImplicitGEMM: implicit?.scratchElements(batchPanel: tile.panelWidth) ?? 0
         case .dense: 0
@@ -183,6 +191,8 @@ struct Convolution {
             return chunkedWork(x, y, scratch: scratch!, chunk: n, rows: rows)
         case (.batchedGEMM, .weight):
             return batchedWeightWork(x, y, scratch: scratch!, rows: rows)
+        case (.implicitGEMM, .weight):
+            return implicitWeightWork(x, y, scratch: scratch!, tile: tile, rows: rows)
         case (.implicitGEMM, _):
             return implicitWork(x, y, scratch: scratch!, tile: tile, batchInner: false)
         case (.batchImplicitGEMM, _):
@@ -266,6 +276,48 @@ struct Convolution {
             if kind == .transpose { weightsAt += c * o * phase.taps.h * phase.taps.w }
         }
         return work
+    }
+
+    /// The weight gradient as an implicit GEMM (dWᵀ's columns are taps × channels) over the
+    /// input padded or rearranged in blocks of 16 channels innermost, in parts of the batch
+    /// summed into dW after (one part: into dW).
+    private func implicitWeightWork(
+        _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel, rows: (_ rows: Int, _ length: Int) -> RowSpread
+    ) -> [Work] {
+        let plan = implicit!, taps = plan.phases[0].taps, s = plan.spaceToDepth
+        let (n, c, o, cp, padded) = (large[0], large[1], small[1], plan.channelsLast, plan.paddedSize)
+        let columns = taps.h * taps.w * cp, chunk = plan.weightChunk, parts = (n + chunk - 1) / chunk
+        let tile = gemm.registerTile!, width = gemm.panelWidth!
+        // dy as [O, N, PQ] after the copy, then the parts' sums.
+        let swapped = plan.channelsLastElements, pq = small[2] * small[3]
+        let (sums, at) = parts == 1 ? (y, 0) : (scratch, swapped + n * o * pq)
+        return [
+            swap(x[1], 0, scratch, swapped, n, o, pq, spread: rows),
+            .kernel(
+                "space_to_depth_channels_last", count: cp / 16 * n * padded.h,
+                [
+                    .buffer(x[0]), .buffer(scratch), .int(Int32(n)), .int(Int32(c)), .int(Int32(large[2])), .int(Int32(large[3])),
+                    .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(plan.padding.h)), .int(Int32(plan.padding.w)),
+                    .int(Int32(padded.h)), .int(Int32(padded.w)), .int(Int32(cp)),
+                ]),
+            .kernel(
+                "conv2d_weight_implicit_\(gemm.rawValue)",
+                count: (o + tile.rows - 1) / tile.rows * ((columns + width - 1) / width) * parts,
+                [
+                    .buffer(scratch), .int(Int32(swapped)), .buffer(scratch), .buffer(sums), .int(Int32(at)), .int(Int32(n)),
+                    .int(Int32(o)), .int(Int32(c)),
+                    .int(Int32(kernel.h)), .int(Int32(kernel.w)), .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(cp)),
+                    .int(Int32(padded.h)), .int(Int32(padded.w)), .int(Int32(taps.w)), .int(Int32(columns)), .int(Int32(small[2])),
+                    .int(Int32(small[3])), .int(Int32(chunk)),
+                ], flops: flops),
+        ]
+            + (parts == 1
+                ? []
+                : [
+                    .kernel(
+                        "sum_parts", count: o * c * kernel.h * kernel.w,
+                        [.buffer(scratch), .int(Int32(at)), .buffer(y), .int(Int32(o * c * kernel.h * kernel.w)), .int(Int32(parts))])
+                ])
     }
 
     /// Convolutions and transposed convolutions as one GEMM per chunk of `chunk` images (`.gemm`:
@@ -378,6 +430,20 @@ struct ImplicitConvolution {
     func scratchElements(batchPanel: Int?) -> Int {
         let images = batchPanel.map { batchPanels($0) * $0 } ?? input[0]
         return weightElements + images * input[1] * paddedSize.h * paddedSize.w + 4 * paddedSize.w + 64
+    }
+
+    /// Weight gradients: the input's channels rounded up to 16 in its channels-last copy, so
+    /// that a vector of 8 or 16 lies at one tap; the share of them that are channels.
+    var channelsLast: Int { (input[1] + 15) / 16 * 16 }
+    var channelShare: Double { Double(input[1]) / Double(channelsLast) }
+    var channelsLastElements: Int { input[0] * paddedSize.h * paddedSize.w * channelsLast }
+    /// Images per part of a weight gradient's sum: about 2048 terms each.
+    var weightChunk: Int { max(1, min(input[0], 2048 / max(phases[0].rows * phases[0].columns, 1))) }
+    /// The channels-last copy, the output gradient's copy, then (parts > 1) each part's sums
+    /// of a `kernel`-element dW.
+    func weightScratchElements(gradient: Int, kernel: Int) -> Int {
+        let parts = (input[0] + weightChunk - 1) / weightChunk
+        return channelsLastElements + gradient + (parts > 1 ? parts * kernel : 0)
     }
 
     /// The panels of `width` images that hold the batch (batch inner).
