@@ -533,15 +533,19 @@ __kernel void space_to_depth_channels_last(__global const float *x, __global flo
     if (r >= Cp / 16 * N * Hd) return;
     const int i = r % Hd, n = (r / Hd) % N, k0 = r / (Hd * N) * 16;
     __global float *out = xs + r * Wd * 16;
-    for (int j = 0; j < Wd; j++, out += 16) {
-        int b = k0 % SW, a = (k0 / SW) % SH, c = k0 / (SW * SH);
-        for (int e = 0; e < 16; e++) {
-            const int h = SH * i + a - PH, v = SW * j + b - PW;
-            out[e] = c < C && h >= 0 && h < H && v >= 0 && v < W ? x[((n * C + c) * H + h) * W + v] : 0.0f;
-            if (++b == SW) {
-                b = 0;
-                if (++a == SH) a = 0, c++;
-            }
+    int b = k0 % SW, a = (k0 / SW) % SH, c = k0 / (SW * SH);
+    for (int e = 0; e < 16; e++) {
+        // Channel e of the block: input row h of channel c, every SW-th pixel from b − PW.
+        const int h = SH * i + a - PH;
+        if (c < C && h >= 0 && h < H) {
+            __global const float *row = x + ((n * C + c) * H + h) * W;
+            for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j * 16 + e] = v >= 0 && v < W ? row[v] : 0.0f;
+        } else {
+            for (int j = 0; j < Wd; j++) out[j * 16 + e] = 0.0f;
+        }
+        if (++b == SW) {
+            b = 0;
+            if (++a == SH) a = 0, c++;
         }
     }
 }
