@@ -437,8 +437,12 @@ struct ImplicitConvolution {
     var channelsLast: Int { (input[1] + 15) / 16 * 16 }
     var channelShare: Double { Double(input[1]) / Double(channelsLast) }
     var channelsLastElements: Int { input[0] * paddedSize.h * paddedSize.w * channelsLast }
-    /// Images per part of a weight gradient's sum: about 2048 terms each.
-    var weightChunk: Int { max(1, min(input[0], 2048 / max(phases[0].rows * phases[0].columns, 1))) }
+    /// Images per part of a weight gradient's sum: parts of at most about 4096 terms (the part
+    /// of a 32-column panel then takes 512 KB), of equal size.
+    var weightChunk: Int {
+        let pixels = max(phases[0].rows * phases[0].columns, 1), parts = max(1, (input[0] * pixels + 4095) / 4096)
+        return (input[0] + parts - 1) / parts
+    }
     /// The channels-last copy, the output gradient's copy, then (parts > 1) each part's sums
     /// of a `kernel`-element dW.
     func weightScratchElements(gradient: Int, kernel: Int) -> Int {

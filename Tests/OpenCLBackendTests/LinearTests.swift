@@ -86,17 +86,17 @@ struct OpenCLLinearTests {
         }
     }
 
-    /// The implicit weight gradient summed in parts (over 1024 output pixels an image: one image
-    /// a part), with channels padded to 16 in its copy and a last partial column panel.
+    /// The implicit weight gradient summed in parts (over 4096 terms: 2 images and 1, and 2 and
+    /// 1 again), with channels padded to 16 in its copy and a last partial column panel.
     @Test(arguments: OpenCLBackend.gemmCandidates.filter { $0.registerTile != nil })
     func implicitWeightGradientInParts(_ gemm: GEMMKernel) throws {
-        let x = input("x", [3, 5, 36, 30], 83), w = input("w", [7, 5, 3, 3], 84)
+        let x = input("x", [3, 5, 40, 36], 83), w = input("w", [7, 5, 3, 3], 84)
         try expectOpenCLMatches(
             [x, w], tolerance: .sums, "conv2d 3×3 implicit, dW in parts \(gemm)", convolution: .implicitGEMM, gemm: gemm
         ) {
             conv2d($0[0], $0[1], stride: Size2(1), padding: Size2(1))
         }
-        let strided = input("x", [2, 3, 70, 66], 85), ws = input("w", [4, 3, 4, 4], 86)
+        let strided = input("x", [3, 3, 90, 66], 85), ws = input("w", [4, 3, 4, 4], 86)
         try expectOpenCLMatches(
             [strided, ws], tolerance: .sums, "conv2d 4×4 stride 2 implicit, dW in parts \(gemm)", convolution: .implicitGEMM, gemm: gemm
         ) {
