@@ -97,15 +97,12 @@ __kernel void NAME(const int M, const int N, const int K,                       
 // float8 tiles (16 registers of AVX2 hold 8–12 accumulators), then float16 ones. On AVX-512
 // 6 rows × 2 float16s measured best; 5×2 matched it, and 8×2, 4×3 and 12×2 (more rows of A
 // to address, or more accumulators) ran at 0.5–0.7 of it (docs/performance.md).
+// GEMM_TILES(X) applies X to every tile (name, TM, VN, VW); implicit.cl's kernels use it too.
+#define GEMM_TILES(X) X(4x2, 4, 2, 8) X(8x1, 8, 1, 8) X(6x2, 6, 2, 8) X(4x3, 4, 3, 8) X(6x1w16, 6, 1, 16) X(6x2w16, 6, 2, 16)
 #define GEMM_KERNELS(TILE, TM, VN, VW)                              \
     GEMM_KERNEL(gemm_nn_##TILE, TM, VN, VW, A_ROW_MAJOR, B_ROW_MAJOR) \
     GEMM_KERNEL(gemm_np_##TILE, TM, VN, VW, A_ROW_MAJOR, B_PACKED)
-GEMM_KERNELS(4x2, 4, 2, 8)
-GEMM_KERNELS(8x1, 8, 1, 8)
-GEMM_KERNELS(6x2, 6, 2, 8)
-GEMM_KERNELS(4x3, 4, 3, 8)
-GEMM_KERNELS(6x1w16, 6, 1, 16)
-GEMM_KERNELS(6x2w16, 6, 2, 16)
+GEMM_TILES(GEMM_KERNELS)
 
 // B [K, N] (offset offB, leading dimension ldb) into panels of `width` columns:
 // panel p, row k at out[(p·K + k)·width], zeros past column N. One work-item per (panel, k).
