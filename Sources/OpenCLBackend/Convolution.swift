@@ -73,14 +73,14 @@ struct Convolution {
     /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
     /// 2 CPU cores, so they are timed only below 1 GFLOP.
     func candidates(tile: GEMMKernel) -> [ConvolutionAlgorithm] {
-        guard let implicit else {
-            return (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + (isDense ? [.dense] : [])
-        }
-        let useful: [(ConvolutionAlgorithm, Double)] =
-            kind == .weight
-            ? [(.implicitGEMM, implicit.channelShare)]
-            : [(.implicitGEMM, implicit.usefulShare(tile: tile)), (.batchImplicitGEMM, implicit.batchUsefulShare(tile: tile))]
-        return (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + useful.filter { $0.1 >= 0.75 }.map(\.0)
+        // The implicit GEMMs, with the share of their work that is useful.
+        let implicit: [(ConvolutionAlgorithm, Double)] =
+            switch (self.implicit, kind) {
+            case (nil, _): []
+            case (let plan?, .weight): [(.implicitGEMM, plan.channelShare)]
+            case (let plan?, _): [(.implicitGEMM, plan.usefulShare(tile: tile)), (.batchImplicitGEMM, plan.batchUsefulShare(tile: tile))]
+            }
+        return (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + implicit.filter { $0.1 >= 0.75 }.map(\.0)
             + (isDense ? [.dense] : [])
     }
 
@@ -286,7 +286,7 @@ struct Convolution {
     ) -> [Work] {
         let plan = implicit!, taps = plan.phases[0].taps, s = plan.spaceToDepth
         let (n, c, o, cp, padded) = (large[0], large[1], small[1], plan.channelsLast, plan.paddedSize)
-        let columns = taps.h * taps.w * cp, chunk = plan.weightChunk, parts = (n + chunk - 1) / chunk
+        let columns = taps.h * taps.w * cp, chunk = plan.weightChunk, parts = plan.weightParts
         let tile = gemm.registerTile!, width = gemm.panelWidth!
         // dy as [O, N, PQ] after the copy, then the parts' sums.
         let swapped = plan.channelsLastElements, pq = small[2] * small[3]

@@ -55,11 +55,11 @@ struct ImplicitConvolution {
         let pixels = max(phases[0].rows * phases[0].columns, 1), parts = max(1, (input[0] * pixels + 4095) / 4096)
         return (input[0] + parts - 1) / parts
     }
+    var weightParts: Int { (input[0] + weightChunk - 1) / weightChunk }
     /// The channels-last copy, the output gradient's copy, then (parts > 1) each part's sums
     /// of a `kernel`-element dW.
     func weightScratchElements(gradient: Int, kernel: Int) -> Int {
-        let parts = (input[0] + weightChunk - 1) / weightChunk
-        return channelsLastElements + gradient + (parts > 1 ? parts * kernel : 0)
+        channelsLastElements + gradient + (weightParts > 1 ? weightParts * kernel : 0)
     }
 
     /// The panels of `width` images that hold the batch (batch inner).
