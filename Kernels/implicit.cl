@@ -28,11 +28,11 @@
 
 // acc += the taps of every input channel: the (c, kh, kw) loops of the GEMM's k (UNROLL:
 // _Pragma("unroll") when KH_ and KW_ are constants, else nothing); a tap (kh, kw) reads
-// ROW·kh + COL·kw elements on.
+// ROW·kh + COL·kw elements on. The weights come packed by `pack_tiles` (wt: this work-item's
+// tile, TM values per k), so every broadcast reads one pointer at a constant offset.
 #define CONV_IMPLICIT_TAPS(TM, VN, VW, KH_, KW_, UNROLL, ROW, COL)                              \
     {                                                                                           \
-        __global const float *wk[TM];                                                           \
-        _Pragma("unroll") for (int r = 0; r < TM; r++) wk[r] = wr[r];                           \
+        __global const float *wk = wt;                                                          \
         for (int c = 0; c < C; c++) {                                                           \
             UNROLL for (int kh = 0; kh < KH_; kh++) {                                           \
                 UNROLL for (int kw = 0; kw < KW_; kw++) {                                       \
@@ -40,12 +40,12 @@
                     _Pragma("unroll") for (int v = 0; v < VN; v++)                              \
                         b[v] = VLOAD(VW)(0, xv[v] + c * plane + kh * (ROW) + kw * (COL));      \
                     _Pragma("unroll") for (int r = 0; r < TM; r++) {                            \
-                        const VEC(VW) a = (VEC(VW))(wk[r][kh * KW_ + kw]);                      \
+                        const VEC(VW) a = (VEC(VW))(wk[(kh * KW_ + kw) * TM + r]);              \
                         _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]); \
                     }                                                                           \
                 }                                                                               \
             }                                                                                   \
-            _Pragma("unroll") for (int r = 0; r < TM; r++) wk[r] += KH_ * KW_;                  \
+            wk += KH_ * KW_ * TM;                                                               \
         }                                                                                       \
     }
 
@@ -65,8 +65,7 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     const int pix0 = (id % panels) * width, n = id / panels;                                    \
     if (n >= N) return;                                                                         \
     const int K = C * KH * KW, plane = Hp * Wp;                                                 \
-    __global const float *wr[TM];                                                               \
-    _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + offW + min(row0 + r, O - 1) * K; \
+    __global const float *wt = w + offW + row0 * K;                                             \
     __global const float *xn = xp + offX + n * C * plane;                                       \
     __global float *yn = y + (n * O + row0) * outPlane + outOffset;                             \
     __global const float *xv[VN];                                                               \
@@ -124,8 +123,7 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     if (panel >= panels) return;                                                                \
     const int p = pixel / Q, q = pixel % Q;                                                     \
     const int K = C * KH * KW, plane = VW * VN, column = panels * C * plane, row = Wp * column; \
-    __global const float *wr[TM];                                                               \
-    _Pragma("unroll") for (int r = 0; r < TM; r++) wr[r] = w + offW + min(row0 + r, O - 1) * K; \
+    __global const float *wt = w + offW + row0 * K;                                             \
     __global const float *xv[VN];                                                               \
     _Pragma("unroll") for (int v = 0; v < VN; v++)                                              \
         xv[v] = xp + offX + p * row + q * column + panel * C * plane + VW * v;                  \
@@ -156,8 +154,8 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
 // 16, zeros past C'), so a vector of VW columns is VW consecutive channels at one tap, read
 // along k one cache line after another as the GEMM reads a packed panel (with all Cp channels
 // of a pixel together each step of k was a page further: a third of the speed), dy comes as
-// [O, N, PQ] (`swap_leading_axes`: a row of A read from dy itself broke every PQ floats, 64 B
-// at 4×4 outputs, and the 8×8 layer ran at 0.6 of the GEMM's speed), and no column matrix is
+// [O, N·PQ] packed in tiles (`pack_tiles`: a row of A read from dy itself broke every PQ
+// floats, 64 B at 4×4 outputs, and the 8×8 layer ran at 0.6 of the GEMM's speed), and no column matrix is
 // written, packed or transposed (dcgan64's 64×32×32 layer wrote, packed and read 64 MB).
 // Each sum lands in dW[o, c, kh, kw] for channel c' = (c, a, b) and kh = SH·t + a,
 // kw = SW·u + b; past C' or the kernel it is dropped. A last partial panel's vectors past the
@@ -190,13 +188,12 @@ __kernel void NAME(__global const float *dy, const int offDy, __global const flo
     _Pragma("unroll") for (int r = 0; r < TM; r++)                                              \
         _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = (VEC(VW))(0.0f);             \
     for (int n = n0; n < min(n0 + chunk, N); n++) {                                             \
-        __global const float *ar[TM];                                                           \
-        _Pragma("unroll") for (int r = 0; r < TM; r++) ar[r] = dy + (min(row0 + r, O - 1) * N + n) * PQ; \
+        __global const float *ap = dy + (row0 * N + n * TM) * PQ;                               \
         for (int j = 0, q = 0, x0 = n * Hp * Wp * 16; j < PQ; j++, x0 += 16) {                  \
             VEC(VW) b[VN];                                                                      \
             _Pragma("unroll") for (int v = 0; v < VN; v++) b[v] = VLOAD(VW)(0, xv[v] + x0);     \
             _Pragma("unroll") for (int r = 0; r < TM; r++) {                                    \
-                const VEC(VW) a = (VEC(VW))(ar[r][j]);                                          \
+                const VEC(VW) a = (VEC(VW))(ap[j * TM + r]);                                    \
                 _Pragma("unroll") for (int v = 0; v < VN; v++) acc[r][v] = MULADD(a, b[v], acc[r][v]); \
             }                                                                                   \
             if (++q == Q) q = 0, x0 += (Wp - Q) * 16;                                           \
@@ -227,3 +224,21 @@ __kernel void NAME(__global const float *dy, const int offDy, __global const flo
     CONV_BATCH_IMPLICIT_KERNEL(conv2d_batch_implicit_##TILE, TM, VN, VW)                        \
     CONV_WEIGHT_IMPLICIT_KERNEL(conv2d_weight_implicit_##TILE, TM, VN, VW)
 GEMM_TILES(CONV_IMPLICIT_KERNELS)
+
+// An operand A [M, K] of the implicit GEMMs packed in tiles of TM rows: tile t's columns one
+// after another, TM consecutive floats each (rows t·TM … t·TM + TM − 1, the last row again
+// past M), so a work-item reads its TM values of one k from one pointer at constant offsets
+// (with a pointer per row the compiler kept them on the stack and reloaded one per broadcast).
+// Row i, column k of A is src[offSrc + i·rowStride + (k / inner)·outerStride + k % inner]: the
+// weights [O, K] (inner K), or dy [N, O, PQ] read as [O, N·PQ] (inner PQ, outerStride O·PQ).
+// One work-item per (tile, k): neighbours read neighbouring columns and write one run.
+__kernel void pack_tiles(__global const float *src, const int offSrc, __global float *dst, const int offDst,
+                         const int M, const int K, const int TM, const int rowStride, const int inner,
+                         const int outerStride) {
+    const int i = get_global_id(0);
+    if (i >= (M + TM - 1) / TM * K) return;
+    const int t = i / K, k = i % K;
+    __global const float *s = src + offSrc + (k / inner) * outerStride + k % inner;
+    __global float *d = dst + offDst + i * TM;
+    for (int r = 0; r < TM; r++) d[r] = s[min(t * TM + r, M - 1) * rowStride];
+}

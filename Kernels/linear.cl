@@ -223,28 +223,29 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
     }
 }
 
-// The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's:
-// wt [C, O, TH, TW] (from element `offset`) with wt[c, o, t, u] = w[o, c, a + SH·(TH − 1 − t),
-// b + SW·(TW − 1 − u)] for w [O, C, KH, KW]: the kernel rows and columns of the phase, flipped.
-// (At stride 1 the one phase is the whole kernel, flipped.)
+// The weights of phase (a, b) of a stride-(SH, SW) transposed convolution, as a convolution's
+// (from element `offset`) in the implicit GEMM's tiles of TM rows (`pack_tiles`): row c, column
+// (o, t, u) is w[o, c, a + SH·(TH − 1 − t), b + SW·(TW − 1 − u)] for w [O, C, KH, KW], the kernel
+// rows and columns of the phase flipped (at stride 1 the one phase is the whole kernel,
+// flipped), and rows past C repeat row C − 1.
 __kernel void flip_transpose_weights(__global const float *w, __global float *wt, const int offset, const int O,
                                      const int C, const int KH, const int KW, const int SH, const int SW,
-                                     const int a, const int b, const int TH, const int TW) {
-    // One work-item per (c, o): its TH·TW taps (a division per element cost more than the copy).
+                                     const int a, const int b, const int TH, const int TW, const int TM) {
+    // One work-item per (row, o): its TH·TW taps (a division per element cost more than the copy).
     int i = get_global_id(0);
-    if (i >= O * C) return;
-    int o = i % O, c = i / O;
+    if (i >= (C + TM - 1) / TM * TM * O) return;
+    int o = i % O, row = i / O, c = min(row, C - 1);
     __global const float *from = w + (o * C + c) * KH * KW;
-    __global float *to = wt + offset + i * TH * TW;
+    __global float *to = wt + offset + ((row / TM * O + o) * TH * TW * TM) + row % TM;
     for (int t = 0; t < TH; t++)
-        for (int u = 0; u < TW; u++) to[t * TW + u] = from[(a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
+        for (int u = 0; u < TW; u++) to[(t * TW + u) * TM] = from[(a + SH * (TH - 1 - t)) * KW + b + SW * (TW - 1 - u)];
 }
 
 // The implicit GEMM's input: x zero-padded (SH = SW = 1: xs[n, c, i, j] = x[n, c, i − PH,
 // j − PW], 0 outside, in an Hd × Wd plane), or for a stride-(SH, SW) convolution rearranged
 // so that it becomes a stride-1 one: input channel
 // (c, a, b) of xs [N, C·SH·SW, Hd, Wd] (from element `offset`) holds
-// x[n, c, SH·i + a − PH, SW·j + b − PW] (0 outside x), and ws [O, C·SH·SW, TH, TW] holds
+// x[n, c, SH·i + a − PH, SW·j + b − PW] (0 outside x), and ws [O, C·SH·SW, TH, TW] (in tiles) holds
 // w[o, c, SH·t + a, SW·u + b] (0 past the kernel), so that
 // Σ_{kh, kw} x[SH·p + kh − PH, …]·w[kh, …] = Σ_{(c, a, b), t, u} xs[p + t, …]·ws[t, …].
 // One work-item per plane (n, c, a, b) of xs, its Hd rows one after another. With a panel
@@ -323,16 +324,19 @@ __kernel void space_to_depth_channels_last(__global const float *x, __global flo
 }
 
 __kernel void space_to_depth_weights(__global const float *w, __global float *ws, const int O, const int C,
-                                     const int KH, const int KW, const int SH, const int SW, const int TH, const int TW) {
-    // One work-item per (o, c): its SH·SW·TH·TW taps.
-    int oc = get_global_id(0);
-    if (oc >= O * C) return;
-    __global float *to = ws + oc * SH * SW * TH * TW;
+                                     const int KH, const int KW, const int SH, const int SW, const int TH, const int TW,
+                                     const int TM) {
+    // One work-item per (row, c): its SH·SW·TH·TW taps, in the implicit GEMM's tiles of TM
+    // rows (`pack_tiles`; rows past O repeat row O − 1).
+    int i = get_global_id(0);
+    if (i >= (O + TM - 1) / TM * TM * C) return;
+    int c = i % C, row = i / C, o = min(row, O - 1), taps = SH * SW * TH * TW;
+    __global float *to = ws + (row / TM * C + c) * taps * TM + row % TM;
     for (int a = 0; a < SH; a++)
         for (int b = 0; b < SW; b++)
             for (int t = 0; t < TH; t++)
-                for (int u = 0; u < TW; u++, to++) {
+                for (int u = 0; u < TW; u++, to += TM) {
                     int kh = SH * t + a, kw = SW * u + b;
-                    *to = kh < KH && kw < KW ? w[(oc * KH + kh) * KW + kw] : 0.0f;
+                    *to = kh < KH && kw < KW ? w[(o * C + c) * KH * KW + kh * KW + kw] : 0.0f;
                 }
 }

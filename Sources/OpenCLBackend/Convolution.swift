@@ -132,9 +132,12 @@ struct Convolution {
         // The batch's column matrix and the small side with batch and channels swapped.
         case .batchedGEMM: (large[1] * kernel.h * kernel.w + small[1]) * small[0] * small[2] * small[3]
         case .implicitGEMM where kind == .weight:
-            implicit.map { $0.weightScratchElements(gradient: small.count, kernel: small[1] * large[1] * kernel.h * kernel.w) } ?? 0
-        case .implicitGEMM: implicit?.scratchElements(batchPanel: nil) ?? 0
-        case .batchImplicitGEMM: implicit?.scratchElements(batchPanel: tile.panelWidth) ?? 0
+            implicit.map {
+                $0.weightScratchElements(
+                    gradient: packedGradientElements(rows: tile.registerTile!.rows), kernel: small[1] * large[1] * kernel.h * kernel.w)
+            } ?? 0
+        case .implicitGEMM: implicit?.scratchElements(batchPanel: nil, rows: tile.registerTile!.rows) ?? 0
+        case .batchImplicitGEMM: implicit?.scratchElements(batchPanel: tile.panelWidth, rows: tile.registerTile!.rows) ?? 0
         case .dense: 0
         }
     }
@@ -192,7 +195,7 @@ struct Convolution {
         case (.batchedGEMM, .weight):
             return batchedWeightWork(x, y, scratch: scratch!, rows: rows)
         case (.implicitGEMM, .weight):
-            return implicitWeightWork(x, y, scratch: scratch!, tile: tile, rows: rows)
+            return implicitWeightWork(x, y, scratch: scratch!, tile: tile)
         case (.implicitGEMM, _):
             return implicitWork(x, y, scratch: scratch!, tile: tile, batchInner: false)
         case (.batchImplicitGEMM, _):
@@ -207,42 +210,45 @@ struct Convolution {
         }
     }
 
-    /// The flipped weights of each phase (transposed convolutions), the padded input, then one
-    /// implicit-GEMM launch per phase: TM output channels × VW·VN output pixels per work-item,
-    /// or with `batchInner` (the input [Hp, Wp, C, N]) × VW·VN images at one pixel.
+    /// Each phase's weights packed in tiles (a transposed convolution's flipped, a strided
+    /// convolution's rearranged), the padded input, then one implicit-GEMM launch per phase: TM
+    /// output channels × VW·VN output pixels per work-item, or with `batchInner` (the input
+    /// [Hp, Wp, C, N]) × VW·VN images at one pixel.
     private func implicitWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel, batchInner: Bool) -> [Work] {
         let plan = implicit!
         let (n, c, o) = (plan.input[0], plan.input[1], plan.outputChannels)
-        var work: [Work] = []
-        var weightsAt = 0
-        for phase in plan.phases where kind == .transpose {
-            work.append(
-                .kernel(
-                    "flip_transpose_weights", count: c * o,
-                    [
-                        .buffer(x[1]), .buffer(scratch), .int(Int32(weightsAt)), .int(Int32(c)), .int(Int32(o)), .int(Int32(kernel.h)),
-                        .int(Int32(kernel.w)),
-                        .int(Int32(config.stride.h)), .int(Int32(config.stride.w)), .int(Int32(phase.a)), .int(Int32(phase.b)),
-                        .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)),
-                    ]))
-            weightsAt += c * o * phase.taps.h * phase.taps.w
-        }
-        let padded = plan.weightElements
         let s = plan.spaceToDepth
-        let tile = gemm.registerTile!, width = gemm.panelWidth!
-        if s != Size2(1) {
-            let taps = plan.phases[0].taps
-            work.append(
-                .kernel(
-                    "space_to_depth_weights", count: o * large[1],
-                    [
-                        .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(large[1])), .int(Int32(kernel.h)),
-                        .int(Int32(kernel.w)),
-                        .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(taps.h)), .int(Int32(taps.w)),
-                    ]))
+        let tile = gemm.registerTile!, width = gemm.panelWidth!, rows = (o + tile.rows - 1) / tile.rows * tile.rows
+        var work: [Work] = []
+        var weightsAt: [Int] = [], at = 0
+        for phase in plan.phases {
+            defer { at += rows * c * phase.taps.h * phase.taps.w }
+            weightsAt.append(at)
+            let taps = [Int32(phase.taps.h), Int32(phase.taps.w), Int32(tile.rows)].map(KernelArgument.int)
+            switch kind {
+            case .transpose:
+                work.append(
+                    .kernel(
+                        "flip_transpose_weights", count: rows * c,
+                        [
+                            .buffer(x[1]), .buffer(scratch), .int(Int32(at)), .int(Int32(c)), .int(Int32(o)), .int(Int32(kernel.h)),
+                            .int(Int32(kernel.w)), .int(Int32(config.stride.h)), .int(Int32(config.stride.w)), .int(Int32(phase.a)),
+                            .int(Int32(phase.b)),
+                        ] + taps))
+            case _ where s != Size2(1):
+                work.append(
+                    .kernel(
+                        "space_to_depth_weights", count: rows * large[1],
+                        [
+                            .buffer(x[1]), .buffer(scratch), .int(Int32(o)), .int(Int32(large[1])), .int(Int32(kernel.h)),
+                            .int(Int32(kernel.w)), .int(Int32(s.h)), .int(Int32(s.w)),
+                        ] + taps))
+            default:
+                work.append(packTiles(.buffer(x[1]), 0, into: (scratch, at), rows: o, columns: c * kernel.h * kernel.w, tile: tile.rows))
+            }
         }
         // The input padded (at stride 1, S = 1) or rearranged, padding included.
-        let source = kind == .forward ? large : small
+        let padded = plan.weightElements(rows: tile.rows), source = kind == .forward ? large : small
         work.append(
             .kernel(
                 "space_to_depth", count: batchInner ? c * plan.paddedSize.h : n * c,
@@ -253,46 +259,60 @@ struct Convolution {
                     .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)), .int(Int32(batchInner ? width : 0)),
                 ]))
         let output = kind == .forward ? small : large
-        weightsAt = 0
         // An input pixel is one element, or C·N rounded up to whole panels (batch inner).
         let pixel = batchInner ? c * plan.batchPanels(width) * width : 1
-        for phase in plan.phases {
-            let tiles = (o + tile.rows - 1) / tile.rows
+        for (phase, at) in zip(plan.phases, weightsAt) {
             let items =
                 batchInner
-                ? tiles * plan.batchPanels(width) * phase.rows * phase.columns : tiles * (plan.positions(phase, tile: gemm) / width) * n
-            let weights = kind == .forward && s == Size2(1) ? KernelArgument.buffer(x[1]) : .buffer(scratch)
+                ? rows / tile.rows * plan.batchPanels(width) * phase.rows * phase.columns
+                : rows / tile.rows * (plan.positions(phase, tile: gemm) / width) * n
             work.append(
                 .kernel(
                     "conv2d_\(batchInner ? "batch_" : "")implicit_\(gemm.rawValue)", count: items,
                     [
-                        weights, .int(Int32(weightsAt)), .buffer(scratch),
+                        .buffer(scratch), .int(Int32(at)), .buffer(scratch),
                         .int(Int32(padded + (phase.inputShift.h * plan.paddedSize.w + phase.inputShift.w) * pixel)),
                         .buffer(y), .int(Int32(output[2] * output[3])), .int(Int32(phase.firstRow * output[3] + phase.firstColumn)),
                         .int(Int32(phase.rowStep * output[3])), .int(Int32(phase.columnStep)),
                         .int(Int32(n)), .int(Int32(o)), .int(Int32(c)), .int(Int32(plan.paddedSize.h)), .int(Int32(plan.paddedSize.w)),
                         .int(Int32(phase.taps.h)), .int(Int32(phase.taps.w)), .int(Int32(phase.rows)), .int(Int32(phase.columns)),
                     ], flops: kind == .transpose ? flops * Double(phase.taps.h * phase.taps.w) / Double(kernel.h * kernel.w) : flops))
-            if kind == .transpose { weightsAt += c * o * phase.taps.h * phase.taps.w }
         }
         return work
+    }
+
+    /// The output gradient [N, O, PQ] as [O, N·PQ] in tiles of `rows` (the weight gradient's A).
+    private func packedGradientElements(rows: Int) -> Int { (small[1] + rows - 1) / rows * rows * small[0] * small[2] * small[3] }
+
+    /// `pack_tiles` (Kernels/implicit.cl): the matrix [rows, columns] at `source` (row i, column
+    /// k at i·rowStride + (k / inner)·outerStride + k % inner) in tiles of `tile` rows.
+    private func packTiles(
+        _ source: KernelArgument, _ offset: Int, into target: (CLBuffer, Int), rows: Int, columns: Int, tile: Int,
+        rowStride: Int? = nil, inner: Int? = nil, outerStride: Int = 0
+    ) -> Work {
+        .kernel(
+            "pack_tiles", count: (rows + tile - 1) / tile * columns,
+            [
+                source, .int(Int32(offset)), .buffer(target.0), .int(Int32(target.1)), .int(Int32(rows)), .int(Int32(columns)),
+                .int(Int32(tile)), .int(Int32(rowStride ?? columns)), .int(Int32(inner ?? columns)), .int(Int32(outerStride)),
+            ])
     }
 
     /// The weight gradient as an implicit GEMM (dWᵀ's columns are taps × channels) over the
     /// input padded or rearranged in blocks of 16 channels innermost, in parts of the batch
     /// summed into dW after (one part: into dW).
-    private func implicitWeightWork(
-        _ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel, rows: (_ rows: Int, _ length: Int) -> RowSpread
-    ) -> [Work] {
+    private func implicitWeightWork(_ x: [CLBuffer], _ y: CLBuffer, scratch: CLBuffer, tile gemm: GEMMKernel) -> [Work] {
         let plan = implicit!, taps = plan.phases[0].taps, s = plan.spaceToDepth
         let (n, c, o, cp, padded) = (large[0], large[1], small[1], plan.channelsLast, plan.paddedSize)
         let columns = taps.h * taps.w * cp, chunk = plan.weightChunk, parts = plan.weightParts
         let tile = gemm.registerTile!, width = gemm.panelWidth!
-        // dy as [O, N, PQ] after the copy, then the parts' sums.
-        let swapped = plan.channelsLastElements, pq = small[2] * small[3]
-        let (sums, at) = parts == 1 ? (y, 0) : (scratch, swapped + n * o * pq)
+        // dy as [O, N·PQ] in tiles after the copy, then the parts' sums.
+        let packed = plan.channelsLastElements, pq = small[2] * small[3]
+        let (sums, at) = parts == 1 ? (y, 0) : (scratch, packed + packedGradientElements(rows: tile.rows))
         return [
-            swap(x[1], 0, scratch, swapped, n, o, pq, spread: rows),
+            packTiles(
+                .buffer(x[1]), 0, into: (scratch, packed), rows: o, columns: n * pq, tile: tile.rows, rowStride: pq, inner: pq,
+                outerStride: o * pq),
             .kernel(
                 "space_to_depth_channels_last", count: cp / 16 * n * padded.h,
                 [
@@ -304,7 +324,7 @@ struct Convolution {
                 "conv2d_weight_implicit_\(gemm.rawValue)",
                 count: (o + tile.rows - 1) / tile.rows * ((columns + width - 1) / width) * parts,
                 [
-                    .buffer(scratch), .int(Int32(swapped)), .buffer(scratch), .buffer(sums), .int(Int32(at)), .int(Int32(n)),
+                    .buffer(scratch), .int(Int32(packed)), .buffer(scratch), .buffer(sums), .int(Int32(at)), .int(Int32(n)),
                     .int(Int32(o)), .int(Int32(c)),
                     .int(Int32(kernel.h)), .int(Int32(kernel.w)), .int(Int32(s.h)), .int(Int32(s.w)), .int(Int32(cp)),
                     .int(Int32(padded.h)), .int(Int32(padded.w)), .int(Int32(taps.w)), .int(Int32(columns)), .int(Int32(small[2])),

@@ -32,16 +32,20 @@ struct ImplicitConvolution {
     /// applied by space_to_depth), and the padded plane's size.
     let padding: Size2, paddedSize: Size2
     let phases: [Phase]
-    /// Rearranged weights (a transposed convolution's flipped phases, a strided convolution's
-    /// space-to-depth kernel), before the padded input in scratch; 0 at stride 1.
-    let weightElements: Int
 
-    /// The weights, the padded input (with the batch innermost, in whole panels of
+    /// Each phase's weights as a convolution's [O, C·TH·TW] (a transposed convolution's flipped
+    /// phases, a strided convolution's space-to-depth kernel), packed in tiles of `rows` output
+    /// channels (Kernels/implicit.cl's `pack_tiles`), one phase after another: first in scratch.
+    func weightElements(rows: Int) -> Int {
+        (outputChannels + rows - 1) / rows * rows * input[1] * phases.reduce(0) { $0 + $1.taps.h * $1.taps.w }
+    }
+
+    /// The packed weights, the padded input (with the batch innermost, in whole panels of
     /// `batchPanel` images), and room for the last panel's reads past its end (up to three
     /// rows and a panel's width).
-    func scratchElements(batchPanel: Int?) -> Int {
+    func scratchElements(batchPanel: Int?, rows: Int) -> Int {
         let images = batchPanel.map { batchPanels($0) * $0 } ?? input[0]
-        return weightElements + images * input[1] * paddedSize.h * paddedSize.w + 4 * paddedSize.w + 64
+        return weightElements(rows: rows) + images * input[1] * paddedSize.h * paddedSize.w + 4 * paddedSize.w + 64
     }
 
     /// Weight gradients: the input's channels rounded up to 16 in its channels-last copy, so
@@ -96,13 +100,11 @@ struct ImplicitConvolution {
             self.input = input
             self.padding = padding
             paddedSize = Size2(input[2] + 2 * padding.h, input[3] + 2 * padding.w)
-            weightElements = 0
         } else {
             // The rearranged input [N, C·SH·SW, P + TH − 1, Q + TW − 1], padding included.
             self.input = Shape([input[0], input[1] * stride.h * stride.w, output[2] + taps.h - 1, output[3] + taps.w - 1])
             self.padding = padding
             paddedSize = Size2(self.input[2], self.input[3])
-            weightElements = output[1] * self.input[1] * taps.h * taps.w
         }
         phases = [
             Phase(
@@ -143,7 +145,6 @@ struct ImplicitConvolution {
             }
         }
         self.phases = phases
-        weightElements = input[1] * output[1] * kernel.h * kernel.w
         spaceToDepth = Size2(1)
     }
 }
