@@ -43,8 +43,8 @@ __kernel void NAME(const int M, const int N, const int K,                       
     const int panel_width = VW * VN, row0 = (id % tilesM) * TM, col0 = (id / tilesM) * panel_width; \
     if (col0 >= N) return;                                                                      \
     A += offA; B += offB; C += offC;                                                            \
-    int rows[TM];                                                                               \
-    _Pragma("unroll") for (int r = 0; r < TM; r++) rows[r] = min(row0 + r, M - 1);                                \
+    __global const float *rows[TM];                                                             \
+    _Pragma("unroll") for (int r = 0; r < TM; r++) rows[r] = A + min(row0 + r, M - 1) * lda;   \
     if (col0 + VW * VN <= N) {                                                                   \
         VEC(VW) acc[TM][VN];                                                                    \
         _Pragma("unroll") for (int r = 0; r < TM; r++)                                                            \
@@ -89,7 +89,9 @@ __kernel void NAME(const int M, const int N, const int K,                       
         }                                                                                       \
     }
 
-#define A_ROW_MAJOR(i, k) A[(i) * lda + (k)]
+// Row r of this work-item's tile: a pointer per row, so k is the one index that moves (an
+// index per row cost a sign extension and an increment per row and k).
+#define A_ROW_MAJOR(row, k) (row)[k]
 // The first of this work-item's VW·VN columns in row k of B.
 #define B_ROW_MAJOR(k) (B + (k) * ldb + col0)
 #define B_PACKED(k) (B + col0 * K + (k) * panel_width)
@@ -98,7 +100,8 @@ __kernel void NAME(const int M, const int N, const int K,                       
 // 6 rows × 2 float16s measured best; 5×2 matched it, and 8×2, 4×3 and 12×2 (more rows of A
 // to address, or more accumulators) ran at 0.5–0.7 of it (docs/performance.md).
 // GEMM_TILES(X) applies X to every tile (name, TM, VN, VW); implicit.cl's kernels use it too.
-#define GEMM_TILES(X) X(4x2, 4, 2, 8) X(8x1, 8, 1, 8) X(6x2, 6, 2, 8) X(4x3, 4, 3, 8) X(6x1w16, 6, 1, 16) X(6x2w16, 6, 2, 16)
+#define GEMM_TILES(X) X(4x2, 4, 2, 8) X(8x1, 8, 1, 8) X(6x2, 6, 2, 8) X(4x3, 4, 3, 8) X(6x1w16, 6, 1, 16) X(6x2w16, 6, 2, 16) \
+    X(8x2w16, 8, 2, 16) X(4x4w16, 4, 4, 16) X(6x4w16, 6, 4, 16) X(8x3w16, 8, 3, 16)
 #define GEMM_KERNELS(TILE, TM, VN, VW)                              \
     GEMM_KERNEL(gemm_nn_##TILE, TM, VN, VW, A_ROW_MAJOR, B_ROW_MAJOR) \
     GEMM_KERNEL(gemm_np_##TILE, TM, VN, VW, A_ROW_MAJOR, B_PACKED)

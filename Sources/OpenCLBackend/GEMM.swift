@@ -13,6 +13,7 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
     case clblast
     case tile4x2 = "4x2", tile8x1 = "8x1", tile6x2 = "6x2", tile4x3 = "4x3"
     case tile6x1w16 = "6x1w16", tile6x2w16 = "6x2w16"
+    case tile8x2w16 = "8x2w16", tile4x4w16 = "4x4w16", tile6x4w16 = "6x4w16", tile8x3w16 = "8x3w16"
     case tiled64, tiled128
 
     /// Rows, column vectors and the vector's lanes of a work-item's tile, for the register-tile kernels.
@@ -24,6 +25,10 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
         case .tile4x3: (4, 3, 8)
         case .tile6x1w16: (6, 1, 16)
         case .tile6x2w16: (6, 2, 16)
+        case .tile8x2w16: (8, 2, 16)
+        case .tile4x4w16: (4, 4, 16)
+        case .tile6x4w16: (6, 4, 16)
+        case .tile8x3w16: (8, 3, 16)
         case .clblast, .tiled64, .tiled128: nil
         }
     }
