@@ -68,20 +68,34 @@ struct Convolution {
     /// Multiply-adds × 2: every (n, o, p, q, c, kh, kw) tap once.
     var flops: Double { 2 * Double(small[0] * small[1] * small[2] * small[3] * large[1] * kernel.h * kernel.w) }
 
-    /// The algorithms worth timing. The direct gather kernels are not tiled: they win
-    /// only small problems (the 1×1 outputs of the discriminators, WGAN-GP's 3-channel
-    /// output convolution at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on
-    /// 2 CPU cores, so they are timed only below 1 GFLOP.
-    func candidates(tile: GEMMKernel) -> [ConvolutionAlgorithm] {
+    /// The algorithms worth timing, as the tuner records them: an algorithm's name (the implicit
+    /// GEMMs with the device's GEMM tile `tile`), and an implicit GEMM's name with another of
+    /// `alternatives` after a space ("batch-implicit-gemm 6x4w16"), each where at least 3/4 of
+    /// its work is useful. The direct gather kernels are not tiled: they win only small
+    /// problems (the 1×1 outputs of the discriminators, WGAN-GP's 3-channel output convolution
+    /// at 0.45 GFLOP), and one run of a 4 GFLOP layer takes 10 s on 2 CPU cores, so they are
+    /// timed only below 1 GFLOP.
+    func candidates(tile: GEMMKernel, alternatives: [GEMMKernel] = []) -> [String] {
         // The implicit GEMMs, with the share of their work that is useful.
-        let implicit: [(ConvolutionAlgorithm, Double)] =
+        func implicit(_ tile: GEMMKernel) -> [(ConvolutionAlgorithm, Double)] {
             switch (self.implicit, kind) {
             case (nil, _): []
             case (let plan?, .weight): [(.implicitGEMM, plan.channelShare)]
             case (let plan?, _): [(.implicitGEMM, plan.usefulShare(tile: tile)), (.batchImplicitGEMM, plan.batchUsefulShare(tile: tile))]
             }
-        return (flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]) + implicit.filter { $0.1 >= 0.75 }.map(\.0)
-            + (isDense ? [.dense] : [])
+        }
+        let base: [ConvolutionAlgorithm] = flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]
+        let tiled = ([tile] + alternatives.filter { $0 != tile }).flatMap { t in
+            implicit(t).filter { $0.1 >= 0.75 }.map { t == tile ? $0.0.rawValue : "\($0.0.rawValue) \(t.rawValue)" }
+        }
+        return base.map(\.rawValue) + tiled + (isDense ? [ConvolutionAlgorithm.dense.rawValue] : [])
+    }
+
+    /// A recorded choice: the algorithm, and the tile of an implicit GEMM (`tile` where it names none).
+    static func parse(_ choice: String, tile: GEMMKernel) -> (algorithm: ConvolutionAlgorithm, tile: GEMMKernel)? {
+        let parts = choice.split(separator: " ").map(String.init)
+        guard let algorithm = ConvolutionAlgorithm(rawValue: parts[0]) else { return nil }
+        return (algorithm, parts.count > 1 ? GEMMKernel(rawValue: parts[1]) ?? tile : tile)
     }
 
     /// Whether `algorithm` can run this convolution at all (a forced one that cannot falls back

@@ -60,11 +60,12 @@ public final class OpenCLBackend: ProfilingBackend {
     /// they are launched (`launchRevision` counts changes to the launch code, such as
     /// work-group sizes, or to how candidates are timed, that make earlier measurements
     /// stale; 4: timed in rounds; 5: the dense convolution joined the candidates; 6: GEMMs
-    /// pack B by rows of A as well as its shape, and the GEMM kernel is timed in seven rounds).
+    /// pack B by rows of A as well as its shape, and the GEMM kernel is timed in seven rounds; 7: the
+    /// implicit GEMMs are timed with other register tiles too).
     var measurementContext: String {
         "\(queue.device.info.name) | \(queue.device.info.driverVersion) | \(queue.programDigest) | launch \(Self.launchRevision)"
     }
-    static let launchRevision = 6
+    static let launchRevision = 7
     /// The device as far as timing goes: backends timing on one device take turns.
     var timingDevice: String { "\(queue.device.info.platformName) | \(queue.device.info.name)" }
     /// The measured choices: convolution algorithm per shape, GEMM kernel per device.
@@ -203,24 +204,24 @@ public final class OpenCLBackend: ProfilingBackend {
         // The implicit GEMM uses the GEMM's register tile (CLBlast and the work-group GEMMs have none: 4x2).
         let gemm = try gemmKernel ?? chooseGEMMKernel()
         let tile = gemm.registerTile != nil ? gemm : .tile4x2
-        let work = { (algorithm: ConvolutionAlgorithm) in
+        let work = { (choice: (algorithm: ConvolutionAlgorithm, tile: GEMMKernel)) in
             try convolution.work(
-                algorithm, x, y, scratch: self.scratch(convolution.scratchElements(algorithm, tile: tile)), tile: tile, rows: self.rowSpread
-            )
+                choice.algorithm, x, y, scratch: self.scratch(convolution.scratchElements(choice.algorithm, tile: choice.tile)),
+                tile: choice.tile, rows: self.rowSpread)
         }
-        let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? $0 : nil }
-        let algorithm =
+        let forced = convolutionAlgorithm.flatMap { convolution.supports($0) ? ($0, tile) : nil }
+        let choice =
             try forced
-            ?? ConvolutionAlgorithm(
-                rawValue: convolutionChoices.choice(
+            ?? Convolution.parse(
+                convolutionChoices.choice(
                     for: convolution.key, context: measurementContext, device: timingDevice,
-                    candidates: convolution.candidates(tile: tile).map(\.rawValue)
+                    candidates: convolution.candidates(tile: tile, alternatives: tile.implicitAlternatives)
                 ) { candidate in
-                    let seconds = try timed { try run(work(ConvolutionAlgorithm(rawValue: candidate)!), op) }
+                    let seconds = try timed { try run(work(Convolution.parse(candidate, tile: tile)!), op) }
                     if debugLevel >= 1 { log(String(format: "genocl: timing %@: %@ %.2f ms", convolution.key, candidate, seconds * 1e3)) }
                     return seconds
-                })!
-        try run(work(algorithm), op)
+                }, tile: tile)!
+        try run(work(choice), op)
     }
 
     public func prepareFused(_ ops: [FusedElementwise]) throws {
