@@ -261,55 +261,75 @@ public struct RealRunResult: Codable, Sendable {
     /// The loop: every step, metrics.csv, TensorBoard, progress, samples and checkpoints.
     public var loopSeconds: Double
     public var imagesPerSecond: Double
-    /// The same network's bench (synthetic data, the mean of its timed iterations) just before
-    /// and after the run: the mean, not the median, since the run's rate averages every step.
+    /// The median of the loop's steps, each from the end of the one before (its metrics,
+    /// outputs and checkpoint included).
+    public var stepMillisecondsMedian: Double
+    /// The same network's bench (synthetic data) just before and after the run, each of half
+    /// as many iterations as the run's steps, so the benches span as much time as the run:
+    /// their means (every step counts, as in the run's rate) and medians.
     public var benchImagesPerSecond: [Double]
+    public var benchMillisecondsMedian: [Double]
+
+    /// The run's rate over the benches': by their means, and by their median steps (a shared
+    /// host's slow spells move means by 10–20 % from one minute to the next; medians hold).
+    public var ratioOfMeans: Double { imagesPerSecond / max(mean(benchImagesPerSecond), 1e-9) }
+    public var ratioOfMedians: Double { mean(benchMillisecondsMedian) / max(stepMillisecondsMedian, 1e-9) }
 
     public var description: String {
-        let bench = benchImagesPerSecond.reduce(0, +) / Double(max(benchImagesPerSecond.count, 1))
-        return String(
+        String(
             format: """
-                real run (genocl train's defaults: dcgan on fashion-mnist, batch 64): %d steps, %d images in %.1f s = %.1f images/s (setup before the first step %.1f s)
-                dcgan28 bench (the same network on synthetic data, the mean step) before and after: %@ images/s
-                real / bench: %.2f
-                """, steps, images, loopSeconds, imagesPerSecond, setupSeconds,
-            benchImagesPerSecond.map { String(format: "%.1f", $0) }.joined(separator: ", "), imagesPerSecond / max(bench, 1e-9))
+                real run (genocl train's defaults: dcgan on fashion-mnist, batch 64): %d steps, %d images in %.1f s = %.1f images/s, median step %.1f ms (setup before the first step %.1f s)
+                dcgan28 bench (the same network on synthetic data) before and after: %@ images/s (mean step), median step %@ ms
+                real / bench: %.2f by the means, %.2f by the median steps
+                """, steps, images, loopSeconds, imagesPerSecond, stepMillisecondsMedian, setupSeconds,
+            benchImagesPerSecond.map { String(format: "%.1f", $0) }.joined(separator: ", "),
+            benchMillisecondsMedian.map { String(format: "%.1f", $0) }.joined(separator: ", "), ratioOfMeans, ratioOfMedians)
     }
+
+    private func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
 }
 
-/// A time set from a callback.
-private final class LockedDate: @unchecked Sendable {
+/// Times set from a callback.
+private final class LockedTimes: @unchecked Sendable {
     private let lock = NSLock()
-    private var date: Date?
-    func set(_ value: Date) { lock.withLock { date = value } }
-    func get() -> Date? { lock.withLock { date } }
+    private var times: [Date] = []
+    func append(_ value: Date) { lock.withLock { times.append(value) } }
+    func get() -> [Date] { lock.withLock { times } }
 }
 
 /// Runs `genocl train`'s default run (`steps`, or one epoch) into a temporary folder on `backends`,
-/// as a user runs it, between two benches of its network (`dcgan28`), and reports both.
+/// as a user runs it, between two benches of its network (`dcgan28`) of at least
+/// `benchIterations` iterations each, and reports both.
 public func runRealBench(steps: Int?, benchIterations: Int, backends: [any Backend]) throws -> RealRunResult {
     let workload = BenchWorkload.all.first { $0.name == "dcgan28" }!
     let rates = DeviceRates(device: backends[0].deviceDescription)
-    func bench() throws -> Double {
-        let result = try runBench(workload, iterations: benchIterations, warmup: 2, backends: backends, rates: rates)
-        return Double(result.imagesPerIteration) / result.millisecondsMean! * 1e3
+    var options = TrainOptions()
+    options.steps = steps
+    // The default run: its epochs of Fashion-MNIST's 60,000 training images, whole batches.
+    let runSteps = steps ?? options.epochs * (60_000 / options.batchSize)
+    func bench() throws -> (imagesPerSecond: Double, millisecondsMedian: Double) {
+        let result = try runBench(workload, iterations: max(benchIterations, runSteps / 2), warmup: 2, backends: backends, rates: rates)
+        return (Double(result.imagesPerIteration) / result.millisecondsMean! * 1e3, result.millisecondsMedian)
     }
     let before = try bench()
     let folder = NSTemporaryDirectory() + "genocl-real-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    var options = TrainOptions()
-    options.steps = steps
     var settings = RunSettings(folder: folder)
     settings.interactive = false
-    let loopStart = LockedDate()
-    settings.loopStarts = { loopStart.set(Date()) }
+    let marks = LockedTimes()
+    settings.loopStarts = { marks.append(Date()) }
+    settings.stepEnds = { marks.append(Date()) }
     let start = Date()
     let history = try train(options, settings: settings, backends: backends, log: { _ in })
     let end = Date()
-    let loop = end.timeIntervalSince(loopStart.get() ?? start)
+    let times = marks.get()
+    let loop = end.timeIntervalSince(times.first ?? start)
+    let stepTimes = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) * 1e3 }.sorted()
     let images = history.count * options.batchSize
     let after = try bench()
     return RealRunResult(
         steps: history.count, images: images, setupSeconds: end.timeIntervalSince(start) - loop, loopSeconds: loop,
-        imagesPerSecond: Double(images) / loop, benchImagesPerSecond: [before, after])
+        imagesPerSecond: Double(images) / loop, stepMillisecondsMedian: stepTimes.isEmpty ? 0 : stepTimes[stepTimes.count / 2],
+        benchImagesPerSecond: [before.imagesPerSecond, after.imagesPerSecond],
+        benchMillisecondsMedian: [before.millisecondsMedian, after.millisecondsMedian])
 }

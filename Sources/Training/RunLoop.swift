@@ -31,6 +31,8 @@ public struct RunSettings: Sendable {
     public var interactive = isatty(STDOUT_FILENO) != 0
     /// Called as the first step starts: data, model and plans are ready (`genocl bench --real` times the loop from here).
     public var loopStarts: (@Sendable () -> Void)?
+    /// Called as each step of the loop ends: its metrics, outputs and checkpoint written.
+    public var stepEnds: (@Sendable () -> Void)?
     public init(folder: String) { self.folder = folder }
 }
 
@@ -217,6 +219,7 @@ public func train(
             interruptRequested = 0
             return history
         }
+        settings.stepEnds?()
     }
     if settings.interactive { writeToTerminal("\n") }
     // The last step's images and checkpoint, unless the loop just wrote them.
