@@ -97,9 +97,9 @@ __kernel void NAME(const int M, const int N, const int K,                       
 #define B_PACKED(k) (B + col0 * K + (k) * panel_width)
 
 // float8 tiles (16 registers of AVX2 hold 8–12 accumulators), then float16 ones (32 registers
-// of AVX-512). While A's rows were indexed one by one, 8×2, 4×3 and 12×2 ran at 0.5–0.7 of 6×2
-// (the row addresses spilled); with a pointer per row here and A packed in the implicit
-// kernels, 8×2 and 6×4 run 4–30 % faster than 6×2 on convolutions (docs/performance.md).
+// of AVX-512). While A's rows were indexed one by one, the larger tiles lost to 6×2 (the row
+// addresses spilled); with a pointer per row here and A packed in the implicit kernels, 8×2
+// and 6×4 win some convolutions, which the tuner times per layer (docs/performance.md).
 // GEMM_TILES(X) applies X to every tile (name, TM, VN, VW); implicit.cl's kernels use it too.
 #define GEMM_TILES(X) X(4x2, 4, 2, 8) X(8x1, 8, 1, 8) X(6x2, 6, 2, 8) X(4x3, 4, 3, 8) X(6x1w16, 6, 1, 16) X(6x2w16, 6, 2, 16) \
     X(8x2w16, 8, 2, 16) X(4x4w16, 4, 4, 16) X(6x4w16, 6, 4, 16) X(8x3w16, 8, 3, 16)

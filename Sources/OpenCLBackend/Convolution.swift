@@ -77,7 +77,7 @@ struct Convolution {
     /// timed only below 1 GFLOP.
     func candidates(tile: GEMMKernel, alternatives: [GEMMKernel] = []) -> [String] {
         // The implicit GEMMs, with the share of their work that is useful.
-        func implicit(_ tile: GEMMKernel) -> [(ConvolutionAlgorithm, Double)] {
+        func usefulShares(_ tile: GEMMKernel) -> [(ConvolutionAlgorithm, Double)] {
             switch (self.implicit, kind) {
             case (nil, _): []
             case (let plan?, .weight): [(.implicitGEMM, plan.channelShare)]
@@ -86,7 +86,7 @@ struct Convolution {
         }
         let base: [ConvolutionAlgorithm] = flops < 1e9 ? [.gemm, .batchedGEMM, .direct] : [.gemm, .batchedGEMM]
         let tiled = ([tile] + alternatives.filter { $0 != tile }).flatMap { t in
-            implicit(t).filter { $0.1 >= 0.75 }.map { t == tile ? $0.0.rawValue : "\($0.0.rawValue) \(t.rawValue)" }
+            usefulShares(t).filter { $0.1 >= 0.75 }.map { t == tile ? $0.0.rawValue : "\($0.0.rawValue) \(t.rawValue)" }
         }
         return base.map(\.rawValue) + tiled + (isDense ? [ConvolutionAlgorithm.dense.rawValue] : [])
     }
@@ -232,7 +232,7 @@ struct Convolution {
         let plan = implicit!
         let (n, c, o) = (plan.input[0], plan.input[1], plan.outputChannels)
         let s = plan.spaceToDepth
-        let tile = gemm.registerTile!, width = gemm.panelWidth!, rows = (o + tile.rows - 1) / tile.rows * tile.rows
+        let tile = gemm.registerTile!, width = gemm.panelWidth!, rows = ImplicitConvolution.tileRows(o, tile.rows)
         var work: [Work] = []
         var weightsAt: [Int] = [], at = 0
         for phase in plan.phases {
@@ -296,7 +296,7 @@ struct Convolution {
     }
 
     /// The output gradient [N, O, PQ] as [O, N·PQ] in tiles of `rows` (the weight gradient's A).
-    private func packedGradientElements(rows: Int) -> Int { (small[1] + rows - 1) / rows * rows * small[0] * small[2] * small[3] }
+    private func packedGradientElements(rows: Int) -> Int { ImplicitConvolution.tileRows(small[1], rows) * small[0] * small[2] * small[3] }
 
     /// `pack_tiles` (Kernels/implicit.cl): the matrix [rows, columns] at `source` (row i, column
     /// k at i·rowStride + (k / inner)·outerStride + k % inner) in tiles of `tile` rows.
@@ -305,7 +305,7 @@ struct Convolution {
         rowStride: Int? = nil, inner: Int? = nil, outerStride: Int = 0
     ) -> Work {
         .kernel(
-            "pack_tiles", count: (rows + tile - 1) / tile * columns,
+            "pack_tiles", count: ImplicitConvolution.tileRows(rows, tile) / tile * columns,
             [
                 source, .int(Int32(offset)), .buffer(target.0), .int(Int32(target.1)), .int(Int32(rows)), .int(Int32(columns)),
                 .int(Int32(tile)), .int(Int32(rowStride ?? columns)), .int(Int32(inner ?? columns)), .int(Int32(outerStride)),

@@ -34,8 +34,8 @@ public enum GEMMKernel: String, CaseIterable, Sendable, CustomStringConvertible 
     }
 
     /// Other tiles the convolution tuner times for the implicit GEMMs beside this one, the
-    /// device's GEMM tile: on AVX-512 (float16 tiles) 8×2 ran dcgan28's forward layers 4–7 %
-    /// faster than 6×2, and 6×4 its weight gradients 12–30 % (more accumulators per load).
+    /// device's GEMM tile: on AVX-512 (float16 tiles) no one tile wins every layer (8×2 the
+    /// forward ones, 6×4 the weight gradients on dcgan28: docs/performance.md).
     public var implicitAlternatives: [GEMMKernel] {
         registerTile?.lanes == 16 ? [.tile6x2w16, .tile8x2w16, .tile6x4w16].filter { $0 != self } : []
     }

@@ -37,8 +37,11 @@ struct ImplicitConvolution {
     /// phases, a strided convolution's space-to-depth kernel), packed in tiles of `rows` output
     /// channels (Kernels/implicit.cl's `pack_tiles`), one phase after another: first in scratch.
     func weightElements(rows: Int) -> Int {
-        (outputChannels + rows - 1) / rows * rows * input[1] * phases.reduce(0) { $0 + $1.taps.h * $1.taps.w }
+        Self.tileRows(outputChannels, rows) * input[1] * phases.reduce(0) { $0 + $1.taps.h * $1.taps.w }
     }
+
+    /// `count` rows rounded up to whole tiles of `rows` (`pack_tiles` repeats the last row).
+    static func tileRows(_ count: Int, _ rows: Int) -> Int { (count + rows - 1) / rows * rows }
 
     /// The packed weights, the padded input (with the batch innermost, in whole panels of
     /// `batchPanel` images), and room for the last panel's reads past its end (up to three

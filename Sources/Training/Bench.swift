@@ -102,6 +102,11 @@ public func nominalPeakGFLOPs(_ device: String) -> Double? {
     return known.first { device.contains($0.0) }?.1
 }
 
+/// The median of sorted, non-empty `values` (the mean of the middle two of an even count).
+func median(ofSorted values: [Double]) -> Double {
+    values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+}
+
 /// Runs `warmup` + `iterations` training iterations of `workload` and reports them.
 public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1, backend: any Backend, rates: DeviceRates) throws
     -> BenchResult
@@ -137,7 +142,7 @@ public func runBench(_ workload: BenchWorkload, iterations: Int, warmup: Int = 1
         times.append(Date().timeIntervalSince(start))
     }
     times.sort()
-    let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    let median = median(ofSorted: times)
     let flops = run.flopsPerStep
     let gflops = flops / median / 1e9
     let kernels = try profiling?.kernelTotals()
@@ -329,7 +334,7 @@ public func runRealBench(steps: Int?, benchIterations: Int, backends: [any Backe
     let after = try bench()
     return RealRunResult(
         steps: history.count, images: images, setupSeconds: end.timeIntervalSince(start) - loop, loopSeconds: loop,
-        imagesPerSecond: Double(images) / loop, stepMillisecondsMedian: stepTimes.isEmpty ? 0 : stepTimes[stepTimes.count / 2],
+        imagesPerSecond: Double(images) / loop, stepMillisecondsMedian: stepTimes.isEmpty ? 0 : median(ofSorted: stepTimes),
         benchImagesPerSecond: [before.imagesPerSecond, after.imagesPerSecond],
         benchMillisecondsMedian: [before.millisecondsMedian, after.millisecondsMedian])
 }
