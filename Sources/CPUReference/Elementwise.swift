@@ -61,3 +61,18 @@ func oneHotForward(_ labels: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Flo
     }
     return nil
 }
+
+/// A fused op's values on the host, from its inputs' values: the oracle for fused kernels
+/// where a plan checks them op by op (the CPU reference itself never fuses).
+public func fusedElementwiseValues(_ op: FusedElementwise, _ inputs: [[Float]]) -> [Float] {
+    func value(_ e: ElementwiseExpression, _ i: Int) -> Float {
+        switch e {
+        case .input(let k): return inputs[k][(i / op.indexing[k].inner) % op.indexing[k].period]
+        case .scalar(let s): return s
+        case .unary(let u, let x): return unaryValue(u, value(x, i))
+        case .binary(let b, let x, let y): return binaryValue(b, value(x, i), value(y, i))
+        case .select(let c, let a, let b): return value(c, i) != 0 ? value(a, i) : value(b, i)
+        }
+    }
+    return (0..<op.count).map { value(op.expression, $0) }
+}
