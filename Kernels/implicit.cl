@@ -107,20 +107,23 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
 // apart, and with all N images of a channel together half of each line read was the other
 // panel's: 2/3 and 5/6 of the speed). Each work-item: TM output channels × one panel at output
 // pixel (p, q). The outputs of one vector are VW planes apart, so they are stored one by one
-// (TM·VW·VN stores against C·KH·KW·TM·VN multiply-adds). Work-items of consecutive pixels are
+// (TM·VW·VN stores against C·KH·KW·TM·VN multiply-adds). Work-items go in blocks of 16
+// consecutive pixels, the blocks of every channel tile side by side: a block's input (its
+// taps' pixels, all channels of the panel) is read once into a core's L2 and serves every
+// tile there, where with each tile's pixels all together the whole panel's input (2 MB on
+// dcgan28's 7×7 layer) was read once per tile from L3. Within a block consecutive pixels are
 // adjacent, so one core writes each output line (with the work-items of one pixel adjacent,
-// the cores shared lines and dcgan28's 7×7 layer ran at 0.8 of the speed).
+// the cores shared lines and that layer ran at 0.8 of the speed).
 #define CONV_BATCH_IMPLICIT_KERNEL(NAME, TM, VN, VW)                                            \
 __kernel void NAME(__global const float *w, const int offW, __global const float *xp,          \
                    const int offX, __global float *y, const int outPlane, const int outOffset,  \
                    const int outRow, const int outCol, const int N, const int O, const int C,   \
                    const int Hp, const int Wp, const int KH, const int KW, const int P, const int Q) { \
     const int tilesM = (O + TM - 1) / TM, panels = (N + VW * VN - 1) / (VW * VN);               \
-    int id = get_global_id(0);                                                                  \
-    const int pixel = id % (P * Q);                                                             \
-    id /= P * Q;                                                                                \
-    const int row0 = (id % tilesM) * TM, panel = id / tilesM;                                   \
-    if (panel >= panels) return;                                                                \
+    const int id = get_global_id(0), blocks = (P * Q + 15) / 16, block = id / 16 / tilesM;      \
+    const int pixel = block % blocks * 16 + id % 16, row0 = id / 16 % tilesM * TM;              \
+    const int panel = block / blocks;                                                           \
+    if (panel >= panels || pixel >= P * Q) return;                                              \
     const int p = pixel / Q, q = pixel % Q;                                                     \
     const int K = C * KH * KW, plane = VW * VN, column = panels * C * plane, row = Wp * column; \
     __global const float *wt = w + offW + row0 * K;                                             \

@@ -278,7 +278,7 @@ struct Convolution {
         for (phase, at) in zip(plan.phases, weightsAt) {
             let items =
                 batchInner
-                ? rows / tile.rows * plan.batchPanels(width) * phase.rows * phase.columns
+                ? rows / tile.rows * plan.batchPanels(width) * ((phase.rows * phase.columns + 15) / 16 * 16)
                 : rows / tile.rows * (plan.positions(phase, tile: gemm) / width) * n
             work.append(
                 .kernel(
