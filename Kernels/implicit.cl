@@ -80,18 +80,20 @@ __kernel void NAME(__global const float *w, const int offW, __global const float
     if (KH == 3 && KW == 3) CONV_IMPLICIT_TAPS(TM, VN, VW, 3, 3, _Pragma("unroll"), Wp, 1)     \
     else if (KH == 2 && KW == 2) CONV_IMPLICIT_TAPS(TM, VN, VW, 2, 2, _Pragma("unroll"), Wp, 1) \
     else CONV_IMPLICIT_TAPS(TM, VN, VW, KH, KW, , Wp, 1)                                        \
+    /* One division per vector: its lanes step along the row and wrap to the next. */          \
     _Pragma("unroll") for (int v = 0; v < VN; v++) {                                            \
-        const int pix = pix0 + VW * v;                                                          \
+        const int pix = pix0 + VW * v, p0 = pix / L, q0 = pix % L;                              \
         _Pragma("unroll") for (int r = 0; r < TM; r++) {                                        \
             if (row0 + r >= O) break;                                                           \
+            __global float *out = yn + r * outPlane + p0 * outRow;                              \
             if (L == Q && outCol == 1 && pix + VW <= span)                                      \
-                VSTORE(VW)(acc[r][v], 0, yn + r * outPlane + pix / Q * outRow + pix % Q);      \
+                VSTORE(VW)(acc[r][v], 0, out + q0);                                             \
             else {                                                                              \
                 float lanes[VW];                                                                \
                 VSTORE(VW)(acc[r][v], 0, lanes);                                                \
-                _Pragma("unroll") for (int e = 0; e < VW; e++) {                                \
-                    const int q = (pix + e) % L;                                                \
-                    if (q < Q && pix + e < span) yn[r * outPlane + (pix + e) / L * outRow + q * outCol] = lanes[e]; \
+                for (int e = 0, q = q0; e < VW && pix + e < span; e++) {                        \
+                    if (q < Q) out[q * outCol] = lanes[e];                                      \
+                    if (++q == L) q = 0, out += outRow;                                         \
                 }                                                                               \
             }                                                                                   \
         }                                                                                       \
