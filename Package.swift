@@ -61,7 +61,9 @@ let package = Package(
             ]),
         .executableTarget(name: "genocl", dependencies: ["GenoclCommands"]),
 
-        .target(name: "TestSupport", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"]),
+        // Test helpers, linked by the test targets only (not part of the genocl product).
+        .target(
+            name: "TestSupport", dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime"], path: "Tests/TestSupport"),
         .testTarget(
             name: "OpenCLBackendTests",
             dependencies: ["TensorGraph", "CPUReference", "OpenCLBackend", "OpenCLRuntime", "NeuralNet", "TestSupport"]),
