@@ -42,8 +42,10 @@ inline int offset_of(int i, int rank, const int *shape, const int *stride) {
 // outputs with long sums (BatchNorm's per-channel statistics) are split this way so
 // every core works. The last reduced axis is walked by an inner loop with a fixed
 // stride (the host merges reduced axes that are contiguous), so the index arithmetic
-// is paid once per row.
-__kernel void reduce_sum_forward(__global const float *x, __global float *y, const reduce_t p, const int parts) {
+// is paid once per row. With `products` each term is x·z (z laid out as x): a sum of
+// products or squares in one pass, the product never written out.
+__kernel void reduce_sum_forward(__global const float *x, __global const float *z, __global float *y, const reduce_t p,
+                                 const int parts, const int products) {
     int i = get_global_id(0);
     if (i >= p.kept_count * parts) return;
     int base = offset_of(i / parts, p.kept_rank, p.kept_shape, p.kept_stride);
@@ -56,12 +58,14 @@ __kernel void reduce_sum_forward(__global const float *x, __global float *y, con
     float8 sums = (float8)(0.0f), errors = (float8)(0.0f);
     for (int index = start; index < end;) {
         const int row = index / length, column = index % length, run = min(end - index, length - column);
-        __global const float *in = x + base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride;
+        const int at = base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride;
+        __global const float *in = x + at, *factor = z + at;
         int j = 0;
         if (stride == 1) {
-            for (; j + 8 <= run; j += 8) ADD_TRACKING_ERROR(sums, errors, vload8(0, in + j), float8);
+            for (; j + 8 <= run; j += 8)
+                ADD_TRACKING_ERROR(sums, errors, products ? vload8(0, in + j) * vload8(0, factor + j) : vload8(0, in + j), float8);
         }
-        for (; j < run; j++) ADD_TRACKING_ERROR(sum, error, in[j * stride], float);
+        for (; j < run; j++) ADD_TRACKING_ERROR(sum, error, products ? in[j * stride] * factor[j * stride] : in[j * stride], float);
         index += run;
     }
     float lanes[8];
@@ -78,7 +82,8 @@ __kernel void reduce_sum_forward(__global const float *x, __global float *y, con
 // in local memory, still tracking the rounding error. Launched with exactly
 // REDUCE_GROUP work-items per group and one group per (output, part).
 #define REDUCE_GROUP 64
-__kernel void reduce_sum_groups(__global const float *x, __global float *y, const reduce_t p, const int parts) {
+__kernel void reduce_sum_groups(__global const float *x, __global const float *z, __global float *y, const reduce_t p,
+                                const int parts, const int products) {
     __local float sums[REDUCE_GROUP], errors[REDUCE_GROUP];
     const int i = get_group_id(0), l = get_local_id(0);
     const int base = offset_of(i / parts, p.kept_rank, p.kept_shape, p.kept_stride);
@@ -88,7 +93,8 @@ __kernel void reduce_sum_groups(__global const float *x, __global float *y, cons
     float sum = 0.0f, error = 0.0f;
     for (int index = start + l; index < end; index += REDUCE_GROUP) {
         const int row = index / length, column = index % length;
-        ADD_TRACKING_ERROR(sum, error, x[base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride], float);
+        const int at = base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride;
+        ADD_TRACKING_ERROR(sum, error, products ? x[at] * z[at] : x[at], float);
     }
     sums[l] = sum;
     errors[l] = error;

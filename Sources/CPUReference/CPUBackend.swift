@@ -72,7 +72,7 @@ public final class CPUBackend: Backend {
         case .pad(let before, _):
             padForward(x[0], xs[0], y, ys, before: before)
         case .reduce(let reduce, let axes, _):
-            reduceForward(reduce, x[0], xs[0], y, axes: axes)
+            reduceForward(reduce, x[0], xs[0], y, axes: axes, z: x.count > 1 ? x[1] : nil)
         case .matmul(let transposeA, let transposeB):
             matmulForward(x[0], xs[0], x[1], xs[1], y, ys, transposeA: transposeA, transposeB: transposeB)
         case .conv2d(let config):

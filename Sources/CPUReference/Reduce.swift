@@ -3,17 +3,20 @@
 // accumulate in Double.
 import TensorGraph
 
-func reduceForward(_ op: ReduceOp, _ x: UnsafePointer<Float>, _ xs: Shape, _ y: UnsafeMutablePointer<Float>, axes: [Int]) {
+/// `z`: the second factor of `sumOfProducts` (laid out as x).
+func reduceForward(
+    _ op: ReduceOp, _ x: UnsafePointer<Float>, _ xs: Shape, _ y: UnsafeMutablePointer<Float>, axes: [Int], z: UnsafePointer<Float>? = nil
+) {
     let kept = xs.reduced(over: axes, keepDims: true)
     let outStrides = (0..<xs.rank).map { axes.contains($0) ? 0 : kept.strides[$0] }
     let outCount = kept.count
     var index = [Int](repeating: 0, count: xs.rank)
     var out = 0
     switch op {
-    case .sum:
+    case .sum, .sumOfProducts:
         var sums = [Double](repeating: 0, count: outCount)
         for i in 0..<xs.count {
-            sums[out] += Double(x[i])
+            sums[out] += Double(x[i]) * (z.map { Double($0[i]) } ?? 1)
             advance(&index, &out, xs.dims, outStrides)
         }
         for i in 0..<outCount { y[i] = Float(sums[i]) }

@@ -154,7 +154,7 @@ public final class OpenCLBackend: ProfilingBackend {
             try runConvolution(convolution, op, x, y)
         case .reduction(let reduction):
             let (parts, grouped) = reduction.spread(cpu: deviceKind.cpu, computeUnits: deviceKind.computeUnits)
-            try run(reduction.work(x[0], y, parts: parts, grouped: grouped, scratch: scratch(reduction.scratchElements(parts: parts))), op)
+            try run(reduction.work(x, y, parts: parts, grouped: grouped, scratch: scratch(reduction.scratchElements(parts: parts))), op)
         }
         if case .oneHot = op { statusPending = true }
     }

@@ -45,7 +45,7 @@ struct Reduction {
     /// at least 512 terms until about 16 groups per compute unit: one work-item per part
     /// (2048 work-items for BatchNorm's 64 channel sums) left an H100 nearly idle, 60 µs a sum.
     func spread(cpu: Bool, computeUnits: Int) -> (parts: Int, grouped: Bool) {
-        guard op == .sum else { return (1, false) }
+        guard op != .max else { return (1, false) }
         let units = max(computeUnits, 1)
         if cpu || reducedCount < 256 {
             let workItems = units * (cpu ? 256 : 2048)
@@ -57,20 +57,22 @@ struct Reduction {
     /// Floats of scratch for the partial sums.
     func scratchElements(parts: Int) -> Int { parts > 1 ? keptCount * parts : 0 }
 
-    func work(_ x: CLBuffer, _ y: CLBuffer, parts: Int, grouped: Bool = false, scratch: CLBuffer?) -> [Work] {
+    /// `x`: the input, or (`sumOfProducts`) the two factors.
+    func work(_ x: [CLBuffer], _ y: CLBuffer, parts: Int, grouped: Bool = false, scratch: CLBuffer?) -> [Work] {
         if op == .max {
-            return [.kernel("reduce_max_forward", count: keptCount, [.buffer(x), .buffer(y), .words(words)])]
+            return [.kernel("reduce_max_forward", count: keptCount, [.buffer(x[0]), .buffer(y), .words(words)])]
         }
-        let sum = { (x: CLBuffer, y: CLBuffer, words: [Int32], parts: Int) -> Work in
-            grouped
-                ? .kernel(
-                    "reduce_sum_groups", count: self.keptCount * parts * Self.groupSize,
-                    [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))], local: Self.groupSize)
-                : .kernel("reduce_sum_forward", count: self.keptCount * parts, [.buffer(x), .buffer(y), .words(words), .int(Int32(parts))])
+        let sum = { (x: [CLBuffer], y: CLBuffer, words: [Int32], parts: Int) -> Work in
+            let arguments: [KernelArgument] = [
+                .buffer(x[0]), .buffer(x.last!), .buffer(y), .words(words), .int(Int32(parts)), .int(x.count > 1 ? 1 : 0),
+            ]
+            return grouped
+                ? .kernel("reduce_sum_groups", count: self.keptCount * parts * Self.groupSize, arguments, local: Self.groupSize)
+                : .kernel("reduce_sum_forward", count: self.keptCount * parts, arguments)
         }
         guard parts > 1, let scratch else { return [sum(x, y, words, 1)] }
         // The partial sums [kept, parts], then their sum over the parts.
         let partials = Self.words(kept: [(keptCount, parts)], reduced: [(parts, 1)])
-        return [sum(x, scratch, words, parts), sum(scratch, y, partials, 1)]
+        return [sum(x, scratch, words, parts), sum([scratch], y, partials, 1)]
     }
 }

@@ -49,7 +49,7 @@ private func gradient(of op: Op, _ x: [Tensor], _ y: Tensor, _ dy: Tensor) -> [T
     case .reshape, .permute, .expand, .concat, .slice, .pad:
         return layoutGradient(op, x, dy)
     case .reduce(let reduce, let axes, _):
-        return reduceGradient(reduce, axes: axes, x[0], y, dy)
+        return reduceGradient(reduce, axes: axes, x, y, dy)
     case .matmul, .conv2d, .convTranspose2d, .conv2dBackwardWeight:
         return linearGradient(op, x, dy)
     case .upsampleNearest, .upsampleBilinear2x, .upsampleBilinear2xBackward, .avgPool2d, .avgPool2dBackward:

@@ -74,7 +74,8 @@ public enum BinaryOp: Sendable, Hashable {
 }
 
 public enum ReduceOp: Sendable, Equatable {
-    case sum, max
+    /// `sumOfProducts` sums a·b of its two inputs (of one shape): `sum` of a product or square.
+    case sum, max, sumOfProducts
 }
 
 public enum RandomDistribution: Sendable, Equatable {
@@ -170,7 +171,7 @@ extension Op {
         case .concat: "concat"
         case .slice: "slice"
         case .pad: "pad"
-        case .reduce(let op, _, _): op == .sum ? "reduceSum" : "reduceMax"
+        case .reduce(let op, _, _): op == .sum ? "reduceSum" : op == .max ? "reduceMax" : "reduceSumOfProducts"
         case .matmul: "matmul"
         case .conv2d: "conv2d"
         case .convTranspose2d: "convTranspose2d"

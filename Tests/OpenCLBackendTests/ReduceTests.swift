@@ -18,6 +18,8 @@ struct OpenCLReduceTests {
         try expectOpenCLMatches([x], tolerance: .sums, "sum all \(shape)") { $0[0].sum() }
         try expectOpenCLMatches([x], tolerance: .sums, "mean axis 0 \(shape)") { $0[0].mean(axes: [0], keepDims: true) }
         try expectOpenCLMatches([x], tolerance: .sums, "sum last \(shape)") { $0[0].sum(axes: [-1]) }
+        try expectOpenCLMatches([x], tolerance: .sums, "squares axis 0 \(shape)") { square($0[0]).mean(axes: [0], keepDims: true) }
+        try expectOpenCLMatches([x], tolerance: .sums, "products last \(shape)") { ($0[0] * tanh($0[0])).sum(axes: [-1]) }
         try expectOpenCLMatches([distinct], tolerance: .sums, "max axis 0 \(shape)") { $0[0].max(axes: [0]) }
         try expectOpenCLMatches([distinct], tolerance: .sums, "max all \(shape)") { $0[0].max() }
     }
@@ -33,7 +35,11 @@ struct OpenCLReduceTests {
         // cancel so): the compensated sums must keep their low bits.
         let small = randomValues(3 * 40_000, seed: seed(24))
         let cancelling = graph.constant(small.indices.map { small[$0] + ($0 % 2 == 0 ? 1000 : -1000) }, [3, 40_000])
-        let fetches = [x.sum(axes: [0, 2, 3]), x.sum(), x.sum(axes: [0, 3]), y.sum(axes: [0]), cancelling.sum(axes: [1])]
+        let fetches = [
+            x.sum(axes: [0, 2, 3]), x.sum(), x.sum(axes: [0, 3]), y.sum(axes: [0]), cancelling.sum(axes: [1]),
+            // Sums of products and squares (BatchNorm's variance and gradients) in the same spreads.
+            (x * sigmoid(x)).sum(axes: [0, 2, 3]), square(x).sum(axes: [0, 3]), square(y).sum(), (cancelling * 0.5).sum(axes: [1]),
+        ]
         for device: (cpu: Bool, computeUnits: Int)? in [nil, (true, 2), (false, 3)] {
             let message = try backendMismatch(
                 fetches, feeds: [:], tolerance: .sums, context: "sums spread as \(String(describing: device))"

@@ -57,7 +57,24 @@ import Testing
         expectClose(try forward([2, 3], m) { $0.max(axes: [1]) }, [5, 6], .exact)
         expectClose(try forward([2, 3], m) { $0.max(axes: [0]) }, [4, 5, 6], .exact)
         expectClose(try forward([2, 3], m) { $0.max() }, [6], .exact)
+        expectClose(try forward([2, 3], m) { square($0).sum(axes: [1]) }, [35, 56], .exact)
+        expectClose(
+            try forward([2, 3], m) { ($0 * $0.sliced(starts: [0, 0], sizes: [1, 3]).expanded(to: [2, 3])).sum(axes: [1]) }, [35, 32], .exact
+        )
         #expect(Graph().placeholder("x", [2, 3, 4]).sum(axes: [1], keepDims: true).shape == [2, 1, 4])
+    }
+
+    /// The sum of a product or square reads its factors in one op (no product written out).
+    @Test func sumsOfProductsAreOneOp() {
+        let g = Graph()
+        let a = g.placeholder("a", [2, 3]), b = g.placeholder("b", [2, 3])
+        for (sum, inputs) in [((a * b).sum(axes: [0]), [a.id, b.id]), (square(a).mean(), [a.id, a.id])] {
+            // A mean is the sum times 1/count.
+            let reduce = sum.graph[sum.id].op.name == "reduceSumOfProducts" ? sum : sum.inputs[0]
+            #expect(reduce.graph[reduce.id].op.name == "reduceSumOfProducts")
+            #expect(reduce.graph[reduce.id].inputs == inputs)
+        }
+        #expect((a + b).sum().graph[(a + b).sum().id].op.name == "reduceSum")
     }
 
     @Test func longSumsAreAccurate() throws {
@@ -73,6 +90,10 @@ import Testing
             try expectGradients([x]) { $0[0].sum() }
             try expectGradients([x]) { $0[0].mean(axes: [0], keepDims: true) }
             try expectGradients([x]) { $0[0].sum(axes: [shape.rank - 1]) }
+            try expectGradients([x]) { square($0[0]).mean(axes: [0]) }
+            try expectGradients([x]) { (($0[0] + 1) * $0[0]).sum(axes: [shape.rank - 1]) }
+            // Second order, as WGAN-GP's penalty differentiates its gradient.
+            try expectGradients([x]) { gradients(of: square(tanh($0[0])).sum(), wrt: [$0[0]])[0] * $0[0] }
             // Distinct, well-separated values keep max away from ties.
             var rng = SeededGenerator(seed: seed(210 + UInt64(i)))
             let spread = CheckInput("x", shape, (0..<shape.count).map { Float($0) * 0.1 }.shuffled(using: &rng))

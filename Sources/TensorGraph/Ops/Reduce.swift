@@ -7,10 +7,17 @@ extension Tensor {
         return axes.map { $0 < 0 ? $0 + shape.rank : $0 }.sorted()
     }
 
-    /// Sum over `axes` (all axes when nil).
+    /// Sum over `axes` (all axes when nil). The sum of a product or a square (normalizations'
+    /// statistics and gradients) sums the factors' products in one pass, the product not
+    /// written out first (it is still computed where something else reads it).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        let axes = normalized(axes)
-        return axes.isEmpty ? self : graph.apply(.reduce(.sum, axes: axes, keepDims: keepDims), [self])
+        let axes = normalized(axes), node = graph[id], op = Op.reduce(.sumOfProducts, axes: axes, keepDims: keepDims)
+        guard !axes.isEmpty else { return self }
+        switch node.op {
+        case .binary(.mul) where node.inputs.allSatisfy({ graph[$0].shape == shape }): return graph.apply(op, inputs)
+        case .unary(.square): return graph.apply(op, [inputs[0], inputs[0]])
+        default: return graph.apply(.reduce(.sum, axes: axes, keepDims: keepDims), [self])
+        }
     }
 
     /// Mean over `axes` (all axes when nil).
@@ -34,12 +41,14 @@ func reduceShape(_ name: String, _ x: Shape, axes: [Int], keepDims: Bool) throws
     return x.reduced(over: axes, keepDims: keepDims)
 }
 
-func reduceGradient(_ op: ReduceOp, axes: [Int], _ x: Tensor, _ y: Tensor, _ dy: Tensor) -> [Tensor?] {
-    let kept = x.shape.reduced(over: axes, keepDims: true)
+func reduceGradient(_ op: ReduceOp, axes: [Int], _ inputs: [Tensor], _ y: Tensor, _ dy: Tensor) -> [Tensor?] {
+    let x = inputs[0], kept = x.shape.reduced(over: axes, keepDims: true)
     let dyFull = dy.reshaped(kept).expanded(to: x.shape)
     switch op {
     case .sum:
         return [dyFull]
+    case .sumOfProducts:
+        return [dyFull * inputs[1], dyFull * x]
     case .max:
         let mask = equal(x, y.reshaped(kept).expanded(to: x.shape))
         let ties = mask.sum(axes: axes, keepDims: true).expanded(to: x.shape)
