@@ -278,7 +278,8 @@ struct Convolution {
         for (phase, at) in zip(plan.phases, weightsAt) {
             let items =
                 batchInner
-                ? rows / tile.rows * plan.batchPanels(width) * ((phase.rows * phase.columns + 15) / 16 * 16)
+                ? rows / tile.rows * plan.batchPanels(width)
+                    * ImplicitConvolution.tileRows(phase.rows * phase.columns, ImplicitConvolution.pixelBlock)
                 : rows / tile.rows * (plan.positions(phase, tile: gemm) / width) * n
             work.append(
                 .kernel(

@@ -40,6 +40,10 @@ struct ImplicitConvolution {
         Self.tileRows(outputChannels, rows) * input[1] * phases.reduce(0) { $0 + $1.taps.h * $1.taps.w }
     }
 
+    /// The batch-inner kernel's blocks of output pixels (Kernels/implicit.cl's 16: launches
+    /// cover whole blocks).
+    static let pixelBlock = 16
+
     /// `count` rows rounded up to whole tiles of `rows` (`pack_tiles` repeats the last row).
     static func tileRows(_ count: Int, _ rows: Int) -> Int { (count + rows - 1) / rows * rows }
 

@@ -11,11 +11,13 @@ extension Tensor {
     /// statistics and gradients) sums the factors' products in one pass, the product not
     /// written out first (it is still computed where something else reads it).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        let axes = normalized(axes), node = graph[id], op = Op.reduce(.sumOfProducts, axes: axes, keepDims: keepDims)
+        let axes = normalized(axes)
         guard !axes.isEmpty else { return self }
-        switch node.op {
-        case .binary(.mul) where node.inputs.allSatisfy({ graph[$0].shape == shape }): return graph.apply(op, inputs)
-        case .unary(.square): return graph.apply(op, [inputs[0], inputs[0]])
+        // A binary op's inputs have its shape (broadcasts are explicit `expand`s).
+        let products = Op.reduce(.sumOfProducts, axes: axes, keepDims: keepDims)
+        switch graph[id].op {
+        case .binary(.mul): return graph.apply(products, inputs)
+        case .unary(.square): return graph.apply(products, [inputs[0], inputs[0]])
         default: return graph.apply(.reduce(.sum, axes: axes, keepDims: keepDims), [self])
         }
     }
