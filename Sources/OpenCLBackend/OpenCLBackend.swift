@@ -257,7 +257,8 @@ public final class OpenCLBackend: ProfilingBackend {
         if !compiledFusedKernels.contains(kernel.name) { try prepareFused([op]) }
         let y = (output.buffer as! OpenCLBuffer).buffer
         if poisonOutputs { try perform(fill(y, .nan, count: op.count, spread: spread(op.count)), op: "poison") }
-        if debugLevel >= 2 { log("genocl: fused (\(op.opCount) ops) \(inputs.map(\.shape)) → \(output.shape)") }
+        let start = try logStart()
+        defer { logEnd("fused (\(op.opCount) ops) \(inputs.map(\.shape)) → \(output.shape)", start) }
         let spread = spread(op.count)
         let arguments = kernel.arguments(op, inputs.map { ($0.buffer as! OpenCLBuffer).buffer }, y, spread: spread)
         try perform(.kernel(kernel.name, count: spread.workItems, arguments), op: "fused")
