@@ -76,6 +76,30 @@ __kernel void reduce_sum_forward(__global const float *x, __global const float *
     y[i] = sum + error;
 }
 
+// The same whole sums (parts = 1) eight outputs per work-item, for sums down columns: the
+// kept axes' innermost has stride 1 and a multiple of 8 elements, so outputs 8i … 8i + 7 sit
+// side by side in every reduced row (a LayerNorm scale's gradient, [N, C, H, W] over N; a
+// bias's, [N, F] over N). One work-item per output would walk a stride of a whole row per
+// term, one dependent add after another; eight lanes read one vector per row, and add the
+// terms in the same order, so every output is rounded as reduce_sum_forward rounds it.
+__kernel void reduce_sum_columns(__global const float *x, __global const float *z, __global float *y, const reduce_t p,
+                                 const int products) {
+    const int i = get_global_id(0);
+    if (i >= p.kept_count / 8) return;
+    const int base = offset_of(i * 8, p.kept_rank, p.kept_shape, p.kept_stride);
+    const int last = p.reduced_rank - 1, length = p.reduced_shape[last], stride = p.reduced_stride[last];
+    float8 sums = (float8)(0.0f), errors = (float8)(0.0f);
+    for (int row = 0; row < p.reduced_count / length; row++) {
+        const int at = base + offset_of(row, last, p.reduced_shape, p.reduced_stride);
+        __global const float *in = x + at, *factor = z + at;
+        for (int j = 0; j < length; j++)
+            ADD_TRACKING_ERROR(sums, errors,
+                               products ? vload8(0, in + j * stride) * vload8(0, factor + j * stride) : vload8(0, in + j * stride),
+                               float8);
+    }
+    vstore8(sums + errors, i, y);
+}
+
 // The same sums (y[i] = part i % parts of output i / parts) by work-groups of REDUCE_GROUP
 // work-items, for GPUs: work-item l takes the part's terms l, l + REDUCE_GROUP, … (so
 // neighbours read neighbours), then the group adds its work-items' sums and errors pairwise

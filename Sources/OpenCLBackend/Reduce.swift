@@ -1,5 +1,6 @@
 // Reductions → Kernels/reduce.cl: one work-item per output element, looping
-// over the reduced axes (sums track their rounding errors); long sums into few outputs are
+// over the reduced axes (sums track their rounding errors), or eight side by side where the
+// outputs are contiguous in every reduced row (sums down columns); long sums into few outputs are
 // split into parts summed by a second launch; on a GPU, long sums go to work-groups.
 import OpenCLRuntime
 import TensorGraph
@@ -8,6 +9,8 @@ import TensorGraph
 struct Reduction {
     let op: ReduceOp
     let keptCount: Int, reducedCount: Int
+    /// Whether the kept axes' innermost is contiguous in runs of 8 (`reduce_sum_columns`).
+    private let columns: Bool
     private let words: [Int32]
 
     init(_ op: ReduceOp, axes: [Int], _ xs: Shape) throws {
@@ -26,6 +29,7 @@ struct Reduction {
             }
         }
         if reduced.isEmpty { reduced = [(1, 1)] }
+        columns = kept.last.map { xs.strides[$0] == 1 && xs[$0] % 8 == 0 } ?? false
         words = Self.words(kept: kept.map { (xs[$0], xs.strides[$0]) }, reduced: reduced)
     }
 
@@ -69,6 +73,10 @@ struct Reduction {
             return grouped
                 ? .kernel("reduce_sum_groups", count: self.keptCount * parts * Self.groupSize, arguments, local: Self.groupSize)
                 : .kernel("reduce_sum_forward", count: self.keptCount * parts, arguments)
+        }
+        if columns, parts == 1, !grouped {
+            let arguments: [KernelArgument] = [.buffer(x[0]), .buffer(x.last!), .buffer(y), .words(words), .int(x.count > 1 ? 1 : 0)]
+            return [.kernel("reduce_sum_columns", count: keptCount / 8, arguments)]
         }
         guard parts > 1, let scratch else { return [sum(x, y, words, 1)] }
         // The partial sums [kept, parts], then their sum over the parts.

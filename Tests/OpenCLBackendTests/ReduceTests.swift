@@ -24,6 +24,28 @@ struct OpenCLReduceTests {
         try expectOpenCLMatches([distinct], tolerance: .sums, "max all \(shape)") { $0[0].max() }
     }
 
+    /// Sums down columns (`reduce_sum_columns`, outputs contiguous in runs of 8): over the batch
+    /// (a LayerNorm scale's and a bias's gradient), over two axes apart from each other, of
+    /// products and squares, and a kept axis of 8 and 24 beside one of 12 (the row kernel).
+    @Test func sumsDownColumns() throws {
+        let graph = Graph()
+        let x = graph.constant(randomValues(9 * 3 * 5 * 16, seed: seed(25)), [9, 3, 5, 16])
+        let w = graph.constant(randomValues(7 * 2 * 3 * 8, seed: seed(26)), [7, 2, 3, 8])
+        let y = graph.constant(randomValues(33 * 24, seed: seed(27)), [33, 24])
+        let z = graph.constant(randomValues(33 * 12, seed: seed(28)), [33, 12])
+        let fetches = [
+            x.sum(axes: [0]), (x * tanh(x)).sum(axes: [0]), w.sum(axes: [0, 2]), square(w).sum(axes: [0, 2]), y.sum(axes: [0]),
+            square(y).mean(axes: [0]), z.sum(axes: [0]), x.sum(axes: [0, 1, 2]),
+        ]
+        var device: OpenCLBackend?
+        let message = try backendMismatch(fetches, feeds: [:], tolerance: .sums, context: "sums down columns", profiling: true) {
+            device = $0
+        }
+        #expect(message == nil, Comment(rawValue: message ?? ""))
+        let kernels = try device?.kernelTotals().map(\.name) ?? []
+        #expect(kernels.contains("reduce_sum_columns") && kernels.contains("reduce_sum_forward"), "\(kernels)")
+    }
+
     /// Long sums into few outputs run in parts (partial sums, then their sum): BatchNorm's
     /// per-channel statistics, a whole-tensor sum and a strided axis, with parts that end
     /// inside rows and terms that cancel, split as on this device, as on a 2-core CPU and as on a 3-unit GPU.

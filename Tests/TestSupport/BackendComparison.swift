@@ -19,8 +19,10 @@ public let testMeasurements = "tests"
 
 /// A fresh OpenCL backend that poisons every output with NaN before writing it,
 /// optionally with one convolution algorithm or GEMM kernel forced.
-public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil) throws -> OpenCLBackend {
-    let backend = try OpenCLBackend(device: testDeviceIndex, measurements: testMeasurements)
+public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: GEMMKernel? = nil, profiling: Bool = false) throws
+    -> OpenCLBackend
+{
+    let backend = try OpenCLBackend(device: testDeviceIndex, profiling: profiling, measurements: testMeasurements)
     backend.poisonOutputs = true
     backend.convolutionAlgorithm = convolution
     if let gemm { backend.gemmKernel = gemm }
@@ -31,11 +33,11 @@ public func makeTestBackend(convolution: ConvolutionAlgorithm? = nil, gemm: GEMM
 /// every value agrees within `tolerance`, else the first disagreement.
 public func backendMismatch(
     _ fetches: [Tensor], feeds: [String: [Float]], tolerance: Tolerance, context: String, convolution: ConvolutionAlgorithm? = nil,
-    gemm: GEMMKernel? = nil,
+    gemm: GEMMKernel? = nil, profiling: Bool = false,
     configure: (OpenCLBackend) -> Void = { _ in }
 ) throws -> String? {
     let reference = try Session(backend: CPUBackend()).plan(fetches: fetches).run(feeds)
-    let device = try makeTestBackend(convolution: convolution, gemm: gemm)
+    let device = try makeTestBackend(convolution: convolution, gemm: gemm, profiling: profiling)
     configure(device)
     let got = try Session(backend: device).plan(fetches: fetches).run(feeds)
     guard got.count == fetches.count, reference.count == fetches.count else {
