@@ -102,6 +102,26 @@ import Testing
         }
     }
 
+    /// A 3×3 "same" convolution of a nearest 2× upsampling runs as a transposed convolution of
+    /// the input itself: the same values as the convolution of the upsampled copy (fed in, so
+    /// nothing is rewritten), the rewrite really made, and gradients of x, w and b right.
+    @Test(arguments: OddShapes.images)
+    func convolutionOfUpsamplingIsATransposedConvolution(_ shape: Shape) throws {
+        let x = CheckInput("x", shape, randomValues(shape.count, seed: seed(460)))
+        let w = CheckInput("w", [4, shape[1], 3, 3], randomValues(4 * shape[1] * 9, seed: seed(461)))
+        let b = CheckInput("b", [4], randomValues(4, seed: seed(462)))
+        let upsampled = try forward([x]) { upsampleNearest($0[0]) }
+        let big = CheckInput("u", [shape[0], shape[1], shape[2] * 2, shape[3] * 2], upsampled)
+        let want = try forward([big, w, b]) { conv2d($0[0], $0[1], bias: $0[2], padding: Size2(1)) }
+        let got = try forward([x, w, b]) {
+            let y = conv2d(upsampleNearest($0[0]), $0[1], bias: $0[2], padding: Size2(1))
+            #expect(y.inputs.contains { if case .convTranspose2d = $0.op { true } else { false } })
+            return y
+        }
+        expectClose(got, want, .sums, "\(shape)")
+        try expectGradients([x, w, b], probes: 16) { conv2d(upsampleNearest($0[0]), $0[1], bias: $0[2], padding: Size2(1)) }
+    }
+
     /// conv2dBackwardWeight appears under second derivatives; check its own gradient rule.
     @Test(arguments: 0..<convCases.count)
     func conv2dBackwardWeightGradientsMatchFiniteDifferences(_ i: Int) throws {

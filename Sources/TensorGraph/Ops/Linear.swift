@@ -17,8 +17,33 @@ public func conv2d(
     _ x: Tensor, _ weight: Tensor, bias: Tensor? = nil,
     stride: Size2 = Size2(1), padding: Size2 = Size2(0), dilation: Size2 = Size2(1)
 ) -> Tensor {
+    // A 3×3 "same" convolution of a nearest 2× upsampling reads, at each output phase (row and
+    // column parity), every input pixel through a 2×2 of its taps, some of them summed: it is
+    // the stride-2 transposed convolution of the input itself with those sums as a 4×4 kernel.
+    // 4/9 of the multiply-adds, and no upsampled copy (WGAN-GP's and ProGAN's generators).
+    if case .upsampleNearest(factor: 2) = x.op, weight.shape.rank == 4, weight.shape[2] == 3, weight.shape[3] == 3, stride == Size2(1),
+        padding == Size2(1), dilation == Size2(1)
+    {
+        return convTranspose2d(x.inputs[0], upsampledKernel(weight), bias: bias, stride: Size2(2), padding: Size2(1))
+    }
     let config = ConvConfig(stride: stride, padding: padding, dilation: dilation)
     return addChannelBias(x.graph.apply(.conv2d(config), [x, weight]), bias)
+}
+
+/// A 3×3 kernel `[O, C, 3, 3]` as the 4×4 transposed-convolution kernel `[C, O, 4, 4]` that
+/// applies it to a nearest 2× upsampling: along each axis the taps (w₂, w₁ + w₂, w₀ + w₁, w₀).
+/// Output row 2i takes input row i − 1 through w₀ and row i through w₁ + w₂; row 2i + 1 takes
+/// row i through w₀ + w₁ and row i + 1 through w₂ (the transposed convolution's taps 3, 1 and
+/// 2, 0 at stride 2, padding 1).
+func upsampledKernel(_ weight: Tensor) -> Tensor {
+    let (o, c) = (weight.shape[0], weight.shape[1])
+    let sums: [[Float]] = [[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]]
+    var map = [Float](repeating: 0, count: 9 * 16)
+    for t in 0..<9 {
+        for u in 0..<16 { map[t * 16 + u] = sums[u / 4][t / 3] * sums[u % 4][t % 3] }
+    }
+    let taps = weight.permuted([1, 0, 2, 3]).reshaped([c * o, 9])
+    return matmul(taps, weight.graph.constant(map, [9, 16])).reshaped([c, o, 4, 4])
 }
 
 /// Transposed 2-D convolution: `x [N, C, H, W]`, `weight [C, O, KH, KW]` (PyTorch's
