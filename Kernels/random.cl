@@ -3,7 +3,7 @@
 // One work-item per element.
 
 inline uint4 philox4x32(uint4 c, uint2 k) {
-    for (int round = 0; round < 10; round++) {
+    _Pragma("unroll") for (int round = 0; round < 10; round++) {
         uint hi0 = mul_hi(0xD2511F53u, c.x), lo0 = 0xD2511F53u * c.x;
         uint hi1 = mul_hi(0xCD9E8D57u, c.z), lo1 = 0xCD9E8D57u * c.z;
         c = (uint4)(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
