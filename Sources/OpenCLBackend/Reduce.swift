@@ -29,7 +29,8 @@ struct Reduction {
             }
         }
         if reduced.isEmpty { reduced = [(1, 1)] }
-        columns = kept.last.map { xs.strides[$0] == 1 && xs[$0] % 8 == 0 } ?? false
+        // (An empty sum stays with the row kernel: the column kernel divides by the last reduced axis.)
+        columns = reducedCount > 0 && (kept.last.map { xs.strides[$0] == 1 && xs[$0] % 8 == 0 } ?? false)
         words = Self.words(kept: kept.map { (xs[$0], xs.strides[$0]) }, reduced: reduced)
     }
 
