@@ -126,29 +126,35 @@ __kernel void pack_panels(__global const float *B, const int offB, const int ldb
 
 // out [K, N] (leading dimension N, at offset offOut) = Bᵀ for B [N, K] at offset offB with
 // leading dimension ldb; `batch` such matrices one after another (B's N·ldb apart, out's K·N).
-// One work-item per (matrix, 8 rows of out, column n): it reads 8 consecutive elements of
-// B's row n and writes them down a column of out; adjacent work-items write adjacent columns.
-// (One work-item per element, dividing its index, moved an 8 MB weight matrix at 3 GB/s.)
+// One work-item per (matrix, block of 16 × 16): it loads its 16 rows of B (16 columns of
+// out) first, then writes 16 rows of out. Rows of B far apart (a weight matrix's rows 16 KB
+// apart) sit on different pages, where the prefetchers do not follow: loaded one row per
+// work-item, between runs of scattered stores, each load waited for memory in turn (dcgan64's
+// 8 MB weights at 5 GB/s); sixteen independent loads overlap. Adjacent work-items take
+// adjacent blocks along N, so they write neighbouring runs of the same 16 rows of out.
 __kernel void transpose_matrix(__global const float *B, const int offB, const int ldb, __global float *out,
                                const int offOut, const int K, const int N, const int batch) {
-    const int per = (K + 7) / 8 * N;
+    const int blocksN = (N + 15) / 16, per = (K + 15) / 16 * blocksN;
     int i = get_global_id(0);
     if (i >= per * batch) return;
     const int b = i / per;
     i %= per;
-    int k0 = i / N * 8, n = i % N;
-    __global const float *in = B + offB + (b * N + n) * ldb + k0;
-    out += offOut + b * K * N;
-    if (k0 + 8 <= K) {
-        float8 v = vload8(0, in);
-        float lanes[8];
-        vstore8(v, 0, lanes);
-        for (int j = 0; j < 8; j++) out[(k0 + j) * N + n] = lanes[j];
+    const int k0 = i / blocksN * 16, n0 = i % blocksN * 16;
+    B += offB + (b * N + n0) * ldb + k0;
+    out += offOut + b * K * N + k0 * N + n0;
+    if (k0 + 16 <= K && n0 + 16 <= N) {
+        float tile[16][16];
+        _Pragma("unroll") for (int r = 0; r < 16; r++) vstore16(vload16(0, B + r * ldb), 0, tile[r]);
+        for (int j = 0; j < 16; j++) {
+            float column[16];
+            _Pragma("unroll") for (int r = 0; r < 16; r++) column[r] = tile[r][j];
+            vstore16(vload16(0, column), 0, out + j * N);
+        }
     } else {
-        for (int j = 0; k0 + j < K; j++) out[(k0 + j) * N + n] = in[j];
+        for (int r = 0; r < 16 && n0 + r < N; r++)
+            for (int j = 0; j < 16 && k0 + j < K; j++) out[j * N + r] = B[r * ldb + j];
     }
 }
-
 
 // The GPU GEMM: work-groups of 16 × 16 work-items compute a (16·R) × (16·R) tile of C,
 // staging TK-deep slices of A and B in local memory; work-item (ty, tx) owns rows

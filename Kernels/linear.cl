@@ -231,10 +231,13 @@ __kernel void swap_leading_axes(__global const float *src, const int srcOffset, 
 __kernel void flip_transpose_weights(__global const float *w, __global float *wt, const int offset, const int O,
                                      const int C, const int KH, const int KW, const int SH, const int SW,
                                      const int a, const int b, const int TH, const int TW, const int TM) {
-    // One work-item per (row, o): its TH·TW taps (a division per element cost more than the copy).
+    // One work-item per (row, o): its TH·TW taps (a division per element cost more than the
+    // copy). Rows run fastest, so neighbours read neighbouring taps of w (with o fastest, each
+    // read a line C·KH·KW floats from the last: a page apart on deep layers).
+    const int rows = (C + TM - 1) / TM * TM;
     int i = get_global_id(0);
-    if (i >= (C + TM - 1) / TM * TM * O) return;
-    int o = i % O, row = i / O, c = min(row, C - 1);
+    if (i >= rows * O) return;
+    int row = i % rows, o = i / rows, c = min(row, C - 1);
     __global const float *from = w + (o * C + c) * KH * KW;
     __global float *to = wt + offset + ((row / TM * O + o) * TH * TW * TM) + row % TM;
     for (int t = 0; t < TH; t++)

@@ -202,11 +202,10 @@ extension OpenCLBackend {
 }
 
 /// `out` [rows, columns] = the transpose of `source` [columns, rows] (leading dimension `ld`), for
-/// `batch` matrices one after another: Kernels/gemm.cl's `transpose_matrix`, 8 rows of out a work-item.
-/// (Blocks of 8 × 16 written as float16s, and 16 × 16 of scalars, were no faster on PoCL.)
+/// `batch` matrices one after another: Kernels/gemm.cl's `transpose_matrix`, a block of 16 × 16 a work-item.
 func transposeWork(_ source: (CLBuffer, Int), ld: Int, into out: (CLBuffer, Int), rows: Int, columns: Int, batch: Int = 1) -> Work {
     .kernel(
-        "transpose_matrix", count: (rows + 7) / 8 * columns * batch,
+        "transpose_matrix", count: (rows + 15) / 16 * ((columns + 15) / 16) * batch,
         [
             .buffer(source.0), .int(Int32(source.1)), .int(Int32(ld)), .buffer(out.0), .int(Int32(out.1)), .int(Int32(rows)),
             .int(Int32(columns)), .int(Int32(batch)),

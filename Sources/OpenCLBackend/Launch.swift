@@ -90,7 +90,12 @@ extension OpenCLBackend {
     func perform(_ work: Work, op: String) throws {
         switch work {
         case .kernel(let name, let count, let arguments, let flops, let local):
+            // GENOCL_DEBUG=4 times each kernel alone, logged before its op's line.
+            let start = debugLevel >= 4 ? try finishedNow() : Date()
             let event = try queue.launch(name, count: count, arguments, localSize: local)
+            if debugLevel >= 4 {
+                log(String(format: "genocl:   kernel %@ %.3f ms", name, try finishedNow().timeIntervalSince(start) * 1e3))
+            }
             // The generated fused kernels (one name per expression) count as one in profiles.
             if let event { profiler?.record(name.hasPrefix("fused_") ? "fused_elementwise" : name, event, flops: flops) }
         case .gemm(let tA, let tB, let m, let n, let k, let a, let b, let c, let beta):

@@ -20,8 +20,8 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 ///
 /// `GENOCL_FUSE=0` runs elementwise ops one by one instead of fused.
 /// `GENOCL_PROFILE=1` records kernel times (`profileReport`); `GENOCL_DEBUG`: 1 device and
-/// program origin, 2 every op, 3 every op with its time (waiting after each), 4 also the
-/// kernel source.
+/// program origin, 2 every op, 3 every op with its time (waiting after each), 4 also each of
+/// its kernels' times (before the op's line) and the kernel source.
 public final class OpenCLBackend: ProfilingBackend {
     public let queue: CommandQueue
     /// Fill every op's output with NaN before it runs (tests), so unwritten elements show.
