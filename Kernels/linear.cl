@@ -286,7 +286,17 @@ __kernel void space_to_depth(__global const float *x, __global float *xs, const 
             continue;
         }
         __global const float *in = x + ((n * C + c) * H + h) * W;
-        for (int j = 0, v = b - PW; j < Wd; j++, v += SW) out[j] = v >= 0 && v < W ? in[v] : 0.0f;
+        // Columns j read v = b − PW + SW·j: zeros left of x, the row, zeros right of it (the
+        // row's loop with no test per element vectorizes; at stride 1 it is a copy).
+        const int v0 = b - PW, lo = v0 >= 0 ? 0 : min((-v0 + SW - 1) / SW, Wd);
+        const int hi = max(lo, min(Wd, (W - v0 + SW - 1) / SW));
+        for (int j = 0; j < lo; j++) out[j] = 0.0f;
+        if (SW == 1) {
+            for (int j = lo; j < hi; j++) out[j] = in[v0 + j];
+        } else {
+            for (int j = lo; j < hi; j++) out[j] = in[v0 + SW * j];
+        }
+        for (int j = hi; j < Wd; j++) out[j] = 0.0f;
     }
 }
 
