@@ -52,27 +52,40 @@ __kernel void reduce_sum_forward(__global const float *x, __global const float *
     const int last = p.reduced_rank - 1, length = p.reduced_shape[last], stride = p.reduced_stride[last];
     const int share = (p.reduced_count + parts - 1) / parts, start = (i % parts) * share;
     const int end = min(start + share, p.reduced_count);
-    // Contiguous rows go eight lanes at a time (eight independent sums, so the adds do
-    // not wait on each other), the rest one by one; the lanes join at the end.
+    // Contiguous rows go 32 lanes at a time in two vectors of 16 (independent sums, so the
+    // adds do not wait on each other: with one vector of 8 each add waited for the last,
+    // 16 GB/s on a 32 MB LayerNorm sum), then eight, the rest one by one; the lanes join at
+    // the end.
     float sum = 0.0f, error = 0.0f;
     float8 sums = (float8)(0.0f), errors = (float8)(0.0f);
+    float16 wide0 = (float16)(0.0f), wideErrors0 = (float16)(0.0f), wide1 = (float16)(0.0f), wideErrors1 = (float16)(0.0f);
     for (int index = start; index < end;) {
         const int row = index / length, column = index % length, run = min(end - index, length - column);
         const int at = base + offset_of(row, last, p.reduced_shape, p.reduced_stride) + column * stride;
         __global const float *in = x + at, *factor = z + at;
         int j = 0;
         if (stride == 1) {
+            for (; j + 32 <= run; j += 32) {
+                ADD_TRACKING_ERROR(wide0, wideErrors0, products ? vload16(0, in + j) * vload16(0, factor + j) : vload16(0, in + j),
+                                   float16);
+                ADD_TRACKING_ERROR(wide1, wideErrors1,
+                                   products ? vload16(1, in + j) * vload16(1, factor + j) : vload16(1, in + j), float16);
+            }
             for (; j + 8 <= run; j += 8)
                 ADD_TRACKING_ERROR(sums, errors, products ? vload8(0, in + j) * vload8(0, factor + j) : vload8(0, in + j), float8);
         }
         for (; j < run; j++) ADD_TRACKING_ERROR(sum, error, products ? in[j * stride] * factor[j * stride] : in[j * stride], float);
         index += run;
     }
-    float lanes[8];
-    vstore8(sums, 0, lanes);
-    for (int lane = 0; lane < 8; lane++) ADD_TRACKING_ERROR(sum, error, lanes[lane], float);
-    vstore8(errors, 0, lanes);
-    for (int lane = 0; lane < 8; lane++) error += lanes[lane];
+    float lanes[40];
+    vstore16(wide0, 0, lanes);
+    vstore16(wide1, 1, lanes);
+    vstore8(sums, 4, lanes);
+    for (int lane = 0; lane < 40; lane++) ADD_TRACKING_ERROR(sum, error, lanes[lane], float);
+    vstore16(wideErrors0, 0, lanes);
+    vstore16(wideErrors1, 1, lanes);
+    vstore8(errors, 4, lanes);
+    for (int lane = 0; lane < 40; lane++) error += lanes[lane];
     y[i] = sum + error;
 }
 
