@@ -110,7 +110,20 @@ extension OpenCLBackend {
         }
         if transposeB { (b, ldb) = (try transposed(b, rows: k, columns: n, into: &gemmScratchBuffer), n) }
         if transposeA {
-            if let done = transposedA, done.buffer == ObjectIdentifier(a.0), done.offset == a.1, done.rows == m, done.columns == k {
+            let reused =
+                transposedA.map { $0.buffer == ObjectIdentifier(a.0) && $0.offset == a.1 && $0.rows == m && $0.columns == k } ?? false
+            // An A far larger than B and C (a transposed convolution's weights against a few
+            // pixels: pix2pix's inner layers at batch 1, 16 MB against 16 columns) is not
+            // transposed: Cᵀ = Bᵀ·A, with B and Cᵀ the small ones transposed.
+            if !reused, !transposeB, beta == 0, k * m > 4 * (k + m) * n {
+                let bt = try transposed(b, rows: n, columns: k, into: &gemmScratchBuffer)
+                transposedA = nil
+                let ct = try grown(&gemmScratchBufferA, elements: n * m, label: "GEMM transpose scratch")
+                try ownGEMM(variant, transposeA: false, transposeB: false, m: n, n: m, k: k, a: bt, b: a, c: (ct, 0), beta: 0)
+                try perform(transposeWork((ct, 0), ld: m, into: c, rows: m, columns: n), op: "matmul")
+                return
+            }
+            if reused {
                 a = (gemmScratchBufferA!, 0)
             } else {
                 let source = a

@@ -14,10 +14,11 @@ struct OpenCLLinearTests {
     /// partial tiles in rows and columns, single elements, a B that our kernels pack into
     /// panels first (130 rows of A and 260 of B: the last panel partial), a long K that
     /// the work-group GEMMs split into slices (the last one shorter), and 59 columns: a last
-    /// panel of the 32-column float16 tiles that takes a float16, a float8 and 3 single columns.
+    /// panel of the 32-column float16 tiles that takes a float16, a float8 and 3 single columns,
+    /// and a transposed A far larger than B (300×200 against 3 columns: computed as Cᵀ = Bᵀ·A).
     @Test(arguments: OpenCLBackend.gemmCandidates)
     func matmul(_ gemm: GEMMKernel) throws {
-        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48), (130, 260, 37), (9, 1000, 13), (27, 50, 59)] {
+        for (m, k, n) in [(5, 17, 3), (33, 40, 37), (64, 9, 48), (130, 260, 37), (9, 1000, 13), (27, 50, 59), (300, 200, 3)] {
             for tA in [false, true] {
                 for tB in [false, true] {
                     let a = input("a", tA ? [k, m] : [m, k], 30), b = input("b", tB ? [n, k] : [k, n], 31)
