@@ -236,14 +236,27 @@ GEMM_TILES(CONV_IMPLICIT_KERNELS)
 // (with a pointer per row the compiler kept them on the stack and reloaded one per broadcast).
 // Row i, column k of A is src[offSrc + i·rowStride + (k / inner)·outerStride + k % inner]: the
 // weights [O, K] (inner K), or dy [N, O, PQ] read as [O, N·PQ] (inner PQ, outerStride O·PQ).
-// One work-item per (tile, k): neighbours read neighbouring columns and write one run.
+// One work-item per (tile, block of 16 columns): it loads its TM rows' 16 columns first,
+// one vector each where the block lies in one run of `inner` (independent loads of rows a
+// plane apart, where one work-item per column read one float from each), then writes the
+// block's TM·16 consecutive floats.
 __kernel void pack_tiles(__global const float *src, const int offSrc, __global float *dst, const int offDst,
                          const int M, const int K, const int TM, const int rowStride, const int inner,
                          const int outerStride) {
-    const int i = get_global_id(0);
-    if (i >= (M + TM - 1) / TM * K) return;
-    const int t = i / K, k = i % K;
-    __global const float *s = src + offSrc + (k / inner) * outerStride + k % inner;
-    __global float *d = dst + offDst + i * TM;
-    for (int r = 0; r < TM; r++) d[r] = s[min(t * TM + r, M - 1) * rowStride];
+    const int blocks = (K + 15) / 16, i = get_global_id(0);
+    if (i >= (M + TM - 1) / TM * blocks) return;
+    const int t = i / blocks, k0 = i % blocks * 16;
+    __global float *d = dst + offDst + (t * K + k0) * TM;
+    if (k0 + 16 <= K && inner % 16 == 0) {
+        __global const float *s = src + offSrc + (k0 / inner) * outerStride + k0 % inner;
+        float block[16 * 8];
+        for (int r = 0; r < TM; r++) vstore16(vload16(0, s + min(t * TM + r, M - 1) * rowStride), r, block);
+        for (int k = 0; k < 16; k++)
+            for (int r = 0; r < TM; r++) d[k * TM + r] = block[r * 16 + k];
+        return;
+    }
+    for (int k = k0; k < min(k0 + 16, K); k++) {
+        __global const float *s = src + offSrc + (k / inner) * outerStride + k % inner;
+        for (int r = 0; r < TM; r++) d[(k - k0) * TM + r] = s[min(t * TM + r, M - 1) * rowStride];
+    }
 }

@@ -306,7 +306,7 @@ struct Convolution {
         rowStride: Int? = nil, inner: Int? = nil, outerStride: Int = 0
     ) -> Work {
         .kernel(
-            "pack_tiles", count: ImplicitConvolution.tileRows(rows, tile) / tile * columns,
+            "pack_tiles", count: ImplicitConvolution.tileRows(rows, tile) / tile * ((columns + 15) / 16),
             [
                 source, .int(Int32(offset)), .buffer(target.0), .int(Int32(target.1)), .int(Int32(rows)), .int(Int32(columns)),
                 .int(Int32(tile)), .int(Int32(rowStride ?? columns)), .int(Int32(inner ?? columns)), .int(Int32(outerStride)),
