@@ -239,7 +239,7 @@ GEMM_TILES(CONV_IMPLICIT_KERNELS)
 // One work-item per (tile, block of 16 columns): it loads its TM rows' 16 columns first,
 // one vector each where the block lies in one run of `inner` (independent loads of rows a
 // plane apart, where one work-item per column read one float from each), then writes the
-// block's TM·16 consecutive floats.
+// block's TM·16 consecutive floats (tiles of up to 8 rows, as gemm.cl's).
 __kernel void pack_tiles(__global const float *src, const int offSrc, __global float *dst, const int offDst,
                          const int M, const int K, const int TM, const int rowStride, const int inner,
                          const int outerStride) {
@@ -247,7 +247,7 @@ __kernel void pack_tiles(__global const float *src, const int offSrc, __global f
     if (i >= (M + TM - 1) / TM * blocks) return;
     const int t = i / blocks, k0 = i % blocks * 16;
     __global float *d = dst + offDst + (t * K + k0) * TM;
-    if (k0 + 16 <= K && inner % 16 == 0) {
+    if (k0 + 16 <= K && inner % 16 == 0 && TM <= 8) {
         __global const float *s = src + offSrc + (k0 / inner) * outerStride + k0 % inner;
         float block[16 * 8];
         for (int r = 0; r < TM; r++) vstore16(vload16(0, s + min(t * TM + r, M - 1) * rowStride), r, block);

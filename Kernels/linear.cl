@@ -77,13 +77,19 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 // One work-item per row (c, kh, kw) writes its P·Q columns: the index divisions are paid
 // once per row, and the q loop reads x with stride S between the bounds worked out first
 // (one work-item per (row, p) spent most of its time dividing: 1.6–1.9× slower).
+// The columns q < Q whose input column v0 + S·q lies inside [0, W): q in [lo, hi) as (lo, hi),
+// worked out once so that a row's loops copy or add with no test per element.
+inline int2 inside_columns(const int v0, const int S, const int W, const int Q) {
+    const int lo = v0 >= 0 ? 0 : min((-v0 + S - 1) / S, Q);
+    return (int2)(lo, max(min(Q, (W - v0 + S - 1) / S), lo));
+}
+
 inline void im2col_row(__global const float *x, const int n, const int row, __global float *out, const conv_t s) {
     int kw = row % s.KW, kh = (row / s.KW) % s.KH, c = row / (s.KW * s.KH);
     __global const float *plane = x + (n * s.C + c) * s.H * s.W;
-    // Columns q with v = q·S + v0 inside [0, W).
-    int v0 = kw * s.DW - s.PW;
-    int qlo = v0 >= 0 ? 0 : min((-v0 + s.SW - 1) / s.SW, s.Q);
-    int qhi = max(min(s.Q, (s.W - v0 + s.SW - 1) / s.SW), qlo);
+    const int v0 = kw * s.DW - s.PW;
+    const int2 inside = inside_columns(v0, s.SW, s.W, s.Q);
+    const int qlo = inside.x, qhi = inside.y;
     for (int p = 0; p < s.P; p++, out += s.Q) {
         int h = p * s.SH - s.PH + kh * s.DH;
         if (h < 0 || h >= s.H) {
@@ -118,10 +124,9 @@ inline void col2im_plane(__global const float *col, const int columns, const int
     for (int kh = 0; kh < s.KH; kh++) {
         for (int kw = 0; kw < s.KW; kw++) {
             __global const float *in = col + ((c * s.KH + kh) * s.KW + kw) * columns + first;
-            // Columns q with v = q·S + v0 inside [0, W), as in im2col_row.
-            int v0 = kw * s.DW - s.PW;
-            int qlo = v0 >= 0 ? 0 : min((-v0 + s.SW - 1) / s.SW, s.Q);
-            int qhi = max(min(s.Q, (s.W - v0 + s.SW - 1) / s.SW), qlo);
+            const int v0 = kw * s.DW - s.PW;
+            const int2 inside = inside_columns(v0, s.SW, s.W, s.Q);
+            const int qlo = inside.x, qhi = inside.y;
             for (int p = 0; p < s.P; p++, in += s.Q) {
                 int h = p * s.SH - s.PH + kh * s.DH;
                 if (h < 0 || h >= s.H) continue;
@@ -288,8 +293,9 @@ __kernel void space_to_depth(__global const float *x, __global float *xs, const 
         __global const float *in = x + ((n * C + c) * H + h) * W;
         // Columns j read v = b − PW + SW·j: zeros left of x, the row, zeros right of it (the
         // row's loop with no test per element vectorizes; at stride 1 it is a copy).
-        const int v0 = b - PW, lo = v0 >= 0 ? 0 : min((-v0 + SW - 1) / SW, Wd);
-        const int hi = max(lo, min(Wd, (W - v0 + SW - 1) / SW));
+        const int v0 = b - PW;
+        const int2 inside = inside_columns(v0, SW, W, Wd);
+        const int lo = inside.x, hi = inside.y;
         for (int j = 0; j < lo; j++) out[j] = 0.0f;
         if (SW == 1) {
             for (int j = lo; j < hi; j++) out[j] = in[v0 + j];

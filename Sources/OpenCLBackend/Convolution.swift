@@ -300,7 +300,8 @@ struct Convolution {
     private func packedGradientElements(rows: Int) -> Int { ImplicitConvolution.tileRows(small[1], rows) * small[0] * small[2] * small[3] }
 
     /// `pack_tiles` (Kernels/implicit.cl): the matrix [rows, columns] at `source` (row i, column
-    /// k at i·rowStride + (k / inner)·outerStride + k % inner) in tiles of `tile` rows.
+    /// k at i·rowStride + (k / inner)·outerStride + k % inner) in tiles of `tile` rows, a
+    /// work-item per tile and block of 16 columns.
     private func packTiles(
         _ source: KernelArgument, _ offset: Int, into target: (CLBuffer, Int), rows: Int, columns: Int, tile: Int,
         rowStride: Int? = nil, inner: Int? = nil, outerStride: Int = 0
